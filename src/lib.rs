@@ -8,3 +8,4 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("takedown_descriptor");
 }
+pub mod domain;
