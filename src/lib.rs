@@ -1,4 +1,14 @@
-//! `takedown`: a gRPC notice-and-takedown service.
+//! `takedown`: a gRPC service that runs a site's notice-and-takedown promise.
+//!
+//! The layers, from the wire down (arrows only point down):
+//! - [`api`]: tonic services, one per audience, the auth layer and error mapping;
+//! - [`writer`]: the one writer — group commit through the journal into sled;
+//! - [`store`]: sled, its keyspace and indexes, and the reads;
+//! - [`journal`]: the write-ahead journal that is also the hash-chained audit log;
+//! - [`domain`]: the pure workflow rules (state machine, validation, policy).
+//!
+//! [`server`] puts them together; `takedownd` and the tests both start it.
+
 pub mod pb {
     //! The generated protobuf messages and gRPC services of `takedown.v1`.
     #![allow(clippy::all)]
@@ -8,4 +18,11 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("takedown_descriptor");
 }
+
+pub mod api;
+pub mod clock;
 pub mod domain;
+pub mod journal;
+pub mod server;
+pub mod store;
+pub mod writer;

@@ -1,0 +1,215 @@
+//! Authentication and role checks for every RPC, as one tower layer: the bearer token
+//! names a principal, and one table says which roles may call which method. Row-level
+//! rules (a claimant's own claims) live in the services. Paths outside `takedown.v1`
+//! (reflection, health) are public.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tonic::Status;
+use tower::{Layer, Service};
+
+use super::caller::Caller;
+use crate::pb::Role;
+use crate::store::Store;
+
+use Role::{Admin, Auditor, Claimant, Publisher, Reviewer};
+
+/// Every `takedown.v1` RPC and the roles allowed to call it. An RPC missing here is
+/// refused for everybody.
+pub const ACCESS: &[(&str, &[Role])] = &[
+    ("/takedown.v1.AdminService/CreatePrincipal", &[Admin]),
+    ("/takedown.v1.AdminService/ListPrincipals", &[Admin]),
+    ("/takedown.v1.AdminService/RevokePrincipal", &[Admin]),
+    ("/takedown.v1.ClaimService/FileClaim", &[Claimant, Admin]),
+    (
+        "/takedown.v1.ClaimService/GetClaim",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.ClaimService/ListClaims",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
+    ("/takedown.v1.ClaimService/AmendClaim", &[Claimant, Admin]),
+    (
+        "/takedown.v1.ClaimService/WithdrawClaim",
+        &[Claimant, Admin],
+    ),
+    (
+        "/takedown.v1.ClaimService/ReportLegalAction",
+        &[Claimant, Admin],
+    ),
+    ("/takedown.v1.ReviewService/StartReview", &[Reviewer, Admin]),
+    (
+        "/takedown.v1.ReviewService/RequestInformation",
+        &[Reviewer, Admin],
+    ),
+    ("/takedown.v1.ReviewService/DecideClaim", &[Reviewer, Admin]),
+    (
+        "/takedown.v1.ReviewService/ResolveLegalAction",
+        &[Reviewer, Admin],
+    ),
+    (
+        "/takedown.v1.PublisherService/UpsertArticle",
+        &[Publisher, Admin],
+    ),
+    (
+        "/takedown.v1.PublisherService/GetArticle",
+        &[Publisher, Reviewer, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.PublisherService/BatchGetArticles",
+        &[Publisher, Reviewer, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.PublisherService/RecordCorrection",
+        &[Publisher, Reviewer, Admin],
+    ),
+    (
+        "/takedown.v1.PublisherService/FileCounterNotice",
+        &[Publisher, Admin],
+    ),
+    (
+        "/takedown.v1.AuditService/ListAuditEntries",
+        &[Auditor, Reviewer, Admin],
+    ),
+    (
+        "/takedown.v1.AuditService/VerifyAuditLog",
+        &[Auditor, Reviewer, Admin],
+    ),
+];
+
+const OUR_PREFIX: &str = "/takedown.v1.";
+
+/// A new bearer token: 256 random bits, hex-encoded, with a recognisable prefix.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("tdk_{}", hex::encode(bytes))
+}
+
+/// What is stored instead of the token.
+pub fn token_sha256(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Decides who may call `path`: `Ok(None)` for public paths, the caller for an
+/// allowed call, or the status to answer.
+pub fn authorize(
+    store: &Store,
+    path: &str,
+    authorization: Option<&[u8]>,
+) -> Result<Option<Caller>, Status> {
+    if !path.starts_with(OUR_PREFIX) {
+        return Ok(None);
+    }
+    let header = authorization.ok_or_else(|| {
+        Status::unauthenticated(
+            "missing credentials: send the metadata `authorization: Bearer <token>`",
+        )
+    })?;
+    let token = std::str::from_utf8(header)
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Status::unauthenticated(
+                "malformed authorization metadata: send `authorization: Bearer <token>`",
+            )
+        })?;
+    let stored = store
+        .principal_by_token(&token_sha256(token))
+        .map_err(Status::from)?
+        .and_then(|p| p.principal)
+        .filter(|p| !p.revoked)
+        .ok_or_else(|| {
+            Status::unauthenticated("unknown or revoked token: ask an admin for a valid token")
+        })?;
+    let caller = Caller {
+        principal_id: stored.id.clone(),
+        roles: stored.roles().collect(),
+    };
+    let allowed = ACCESS
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, roles)| *roles)
+        .unwrap_or(&[]);
+    if !allowed.iter().any(|r| caller.has(*r)) {
+        let method = path.trim_start_matches('/');
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str_name()).collect();
+        return Err(Status::permission_denied(if names.is_empty() {
+            format!("{method} is not open to any role")
+        } else {
+            format!(
+                "{method} needs one of the roles {}; ask an admin to grant one",
+                names.join(", ")
+            )
+        }));
+    }
+    Ok(Some(caller))
+}
+
+/// The tower layer that runs [`authorize`] before every request.
+#[derive(Clone)]
+pub struct AuthLayer {
+    store: Store,
+}
+
+impl AuthLayer {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+
+    fn layer(&self, inner: S) -> Auth<S> {
+        Auth {
+            inner,
+            store: self.store.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Auth<S> {
+    inner: S,
+    store: Store,
+}
+
+type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for Auth<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let header = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        match authorize(&self.store, request.uri().path(), header) {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    request.extensions_mut().insert(caller);
+                }
+                Box::pin(self.inner.call(request))
+            }
+            Err(status) => Box::pin(async move { Ok(status.into_http()) }),
+        }
+    }
+}

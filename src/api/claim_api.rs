@@ -1,0 +1,224 @@
+//! `ClaimService`: translates between the wire and the writer/store for claimants,
+//! and scopes every read to what the caller may see.
+
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::{Context, paging, status};
+use crate::domain::{Command, validation};
+use crate::pb::{self, claim_service_server::ClaimService};
+use crate::store::keyspace;
+use crate::writer::{WriteCommand, Written};
+
+pub struct ClaimApi {
+    pub(super) cx: Context,
+}
+
+/// Parses a claim id; a malformed one is INVALID_ARGUMENT.
+pub(super) fn claim_id(field: &str, id: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(id).map_err(|_| {
+        status::invalid_field(
+            field,
+            format!("{id:?} is not a claim id; claim ids are UUIDs as returned by FileClaim"),
+        )
+    })
+}
+
+impl Context {
+    /// Loads a claim the caller may see (as it may see it), or NOT_FOUND.
+    pub(super) fn visible_claim(&self, caller: &Caller, id: &str) -> Result<pb::Claim, Status> {
+        let uuid = claim_id("claim_id", id)?;
+        self.store
+            .claim(&uuid)?
+            .and_then(|c| caller.view(c))
+            .ok_or_else(|| status::not_found("claim", id))
+    }
+
+    /// Runs a claim transition for the caller after checking it may see the claim.
+    pub(super) async fn transition(
+        &self,
+        caller: &Caller,
+        claim_id: &str,
+        etag: &str,
+        command: Command,
+    ) -> Result<(pb::Claim, Option<pb::Article>), Status> {
+        self.visible_claim(caller, claim_id)?;
+        let written = self
+            .writer
+            .submit(WriteCommand::Transition {
+                claim_id: claim_id.to_string(),
+                etag: etag.to_string(),
+                command,
+                actor: caller.actor(),
+            })
+            .await?;
+        match written {
+            Written::Claim { claim, article } => {
+                let claim = caller
+                    .view(claim)
+                    .ok_or_else(|| status::not_found("claim", claim_id))?;
+                Ok((claim, article))
+            }
+            _ => Err(Status::internal("unexpected writer answer")),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ClaimService for ClaimApi {
+    async fn file_claim(
+        &self,
+        request: Request<pb::FileClaimRequest>,
+    ) -> Result<Response<pb::FileClaimResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        if req.request_id.len() > 128 {
+            return Err(status::invalid_field(
+                "request_id",
+                "must be at most 128 characters; a UUID is ideal",
+            ));
+        }
+        let notice = req
+            .claim
+            .ok_or_else(|| status::invalid_field("claim", "the notice is required"))?;
+        let written = self
+            .cx
+            .writer
+            .submit(WriteCommand::FileClaim {
+                request_id: req.request_id,
+                notice,
+                filed_by: caller.principal_id.clone(),
+            })
+            .await?;
+        match written {
+            Written::Claim { claim, .. } => {
+                Ok(Response::new(pb::FileClaimResponse { claim: Some(claim) }))
+            }
+            _ => Err(Status::internal("unexpected writer answer")),
+        }
+    }
+
+    async fn get_claim(
+        &self,
+        request: Request<pb::GetClaimRequest>,
+    ) -> Result<Response<pb::GetClaimResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let claim = self
+            .cx
+            .visible_claim(&caller, &request.get_ref().claim_id)?;
+        Ok(Response::new(pb::GetClaimResponse { claim: Some(claim) }))
+    }
+
+    async fn list_claims(
+        &self,
+        request: Request<pb::ListClaimsRequest>,
+    ) -> Result<Response<pb::ListClaimsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let state = pb::ClaimState::try_from(req.state).map_err(|_| {
+            status::invalid_field("state", format!("{} is not a ClaimState", req.state))
+        })?;
+        if !req.article_id.is_empty() && !validation::is_article_id(&req.article_id) {
+            return Err(status::invalid_field(
+                "article_id",
+                "must be 1-128 letters, digits or . _ : / -",
+            ));
+        }
+        let assignee = if req.assignee.is_empty() {
+            None
+        } else {
+            Some(Uuid::parse_str(&req.assignee).map_err(|_| {
+                status::invalid_field("assignee", "must be a principal id (a UUID)")
+            })?)
+        };
+        // Read the narrowest index the caller and the filters allow; the other
+        // filters are checked on each claim.
+        let own = Uuid::parse_str(&caller.principal_id).ok();
+        let prefix = if !caller.sees_all_claims() && !caller.has(pb::Role::Publisher) {
+            match own {
+                Some(p) => keyspace::claim_by_claimant_prefix(&p),
+                None => return Err(Status::internal("caller without a principal id")),
+            }
+        } else if !req.article_id.is_empty() {
+            keyspace::claim_by_article_prefix(&req.article_id)
+        } else if let Some(a) = assignee {
+            keyspace::claim_by_assignee_prefix(&a)
+        } else if state != pb::ClaimState::Unspecified {
+            keyspace::claim_by_state_prefix(state as i32)
+        } else {
+            vec![keyspace::CLAIM]
+        };
+        let query = paging::query(req.page_size, &req.page_token, &prefix)?;
+        let assignee_str = assignee.map(|a| a.to_string());
+        let page = self.cx.store.claims_page(&prefix, &query, |c| {
+            (state == pb::ClaimState::Unspecified || c.state == state as i32)
+                && (req.article_id.is_empty() || c.article_id == req.article_id)
+                && assignee_str.as_ref().is_none_or(|a| c.assignee == *a)
+        })?;
+        let next_page_token = paging::next_token(&page);
+        let claims = page
+            .items
+            .into_iter()
+            .filter_map(|c| caller.view(c))
+            .collect();
+        Ok(Response::new(pb::ListClaimsResponse {
+            claims,
+            next_page_token,
+        }))
+    }
+
+    async fn amend_claim(
+        &self,
+        request: Request<pb::AmendClaimRequest>,
+    ) -> Result<Response<pb::AmendClaimResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::AmendClaim {
+            amendment: req.claim.unwrap_or_default(),
+            update_mask: req.update_mask.map(|m| m.paths).unwrap_or_default(),
+            reply: req.reply,
+        };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::AmendClaimResponse { claim: Some(claim) }))
+    }
+
+    async fn withdraw_claim(
+        &self,
+        request: Request<pb::WithdrawClaimRequest>,
+    ) -> Result<Response<pb::WithdrawClaimResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::WithdrawClaim { reason: req.reason };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::WithdrawClaimResponse {
+            claim: Some(claim),
+        }))
+    }
+
+    async fn report_legal_action(
+        &self,
+        request: Request<pb::ReportLegalActionRequest>,
+    ) -> Result<Response<pb::ReportLegalActionResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::ReportLegalAction {
+            authority: req.authority,
+            case_reference: req.case_reference,
+            filed_date: req.filed_date,
+        };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::ReportLegalActionResponse {
+            claim: Some(claim),
+        }))
+    }
+}

@@ -1,0 +1,60 @@
+//! The gRPC face: one thin module per service that translates between the wire and
+//! the writer/store, the auth layer, paging and the one error mapping.
+
+mod admin_api;
+mod audit_api;
+pub mod auth;
+pub mod caller;
+mod claim_api;
+pub use claim_api::ClaimApi;
+mod paging;
+mod publisher_api;
+mod review_api;
+pub mod status;
+
+use std::path::PathBuf;
+
+use crate::pb::{
+    admin_service_server::AdminServiceServer, audit_service_server::AuditServiceServer,
+    claim_service_server::ClaimServiceServer, publisher_service_server::PublisherServiceServer,
+    review_service_server::ReviewServiceServer,
+};
+use crate::store::Store;
+use crate::writer::WriterHandle;
+
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// What every service needs: the store for reads, the writer for changes, and the
+/// journal folder for verification.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub writer: WriterHandle,
+    pub journal_dir: PathBuf,
+}
+
+/// The five `takedown.v1` services over one context, with request size limits.
+pub struct Services {
+    pub claim: ClaimServiceServer<claim_api::ClaimApi>,
+    pub review: ReviewServiceServer<review_api::ReviewApi>,
+    pub publisher: PublisherServiceServer<publisher_api::PublisherApi>,
+    pub admin: AdminServiceServer<admin_api::AdminApi>,
+    pub audit: AuditServiceServer<audit_api::AuditApi>,
+}
+
+impl Services {
+    pub fn new(cx: Context, max_request_bytes: usize) -> Self {
+        Self {
+            claim: ClaimServiceServer::new(claim_api::ClaimApi { cx: cx.clone() })
+                .max_decoding_message_size(max_request_bytes),
+            review: ReviewServiceServer::new(review_api::ReviewApi { cx: cx.clone() })
+                .max_decoding_message_size(max_request_bytes),
+            publisher: PublisherServiceServer::new(publisher_api::PublisherApi { cx: cx.clone() })
+                .max_decoding_message_size(max_request_bytes),
+            admin: AdminServiceServer::new(admin_api::AdminApi { cx: cx.clone() })
+                .max_decoding_message_size(max_request_bytes),
+            audit: AuditServiceServer::new(audit_api::AuditApi { cx })
+                .max_decoding_message_size(max_request_bytes),
+        }
+    }
+}

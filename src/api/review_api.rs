@@ -1,0 +1,87 @@
+//! `ReviewService`: the compliance desk's verbs on claims.
+
+use tonic::{Request, Response, Status};
+
+use super::Context;
+use super::caller::Caller;
+use crate::domain::Command;
+use crate::pb::{self, review_service_server::ReviewService};
+
+pub struct ReviewApi {
+    pub(super) cx: Context,
+}
+
+#[tonic::async_trait]
+impl ReviewService for ReviewApi {
+    async fn start_review(
+        &self,
+        request: Request<pb::StartReviewRequest>,
+    ) -> Result<Response<pb::StartReviewResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, Command::StartReview)
+            .await?;
+        Ok(Response::new(pb::StartReviewResponse {
+            claim: Some(claim),
+        }))
+    }
+
+    async fn request_information(
+        &self,
+        request: Request<pb::RequestInformationRequest>,
+    ) -> Result<Response<pb::RequestInformationResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::RequestInformation {
+            message: req.message,
+        };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::RequestInformationResponse {
+            claim: Some(claim),
+        }))
+    }
+
+    async fn decide_claim(
+        &self,
+        request: Request<pb::DecideClaimRequest>,
+    ) -> Result<Response<pb::DecideClaimResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::DecideClaim {
+            outcome: req.outcome,
+            statement_of_reasons: req.statement_of_reasons,
+            items_to_change: req.items_to_change,
+        };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::DecideClaimResponse {
+            claim: Some(claim),
+        }))
+    }
+
+    async fn resolve_legal_action(
+        &self,
+        request: Request<pb::ResolveLegalActionRequest>,
+    ) -> Result<Response<pb::ResolveLegalActionResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::ResolveLegalAction {
+            outcome: req.outcome,
+            note: req.note,
+        };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::ResolveLegalActionResponse {
+            claim: Some(claim),
+        }))
+    }
+}

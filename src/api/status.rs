@@ -1,0 +1,92 @@
+//! The one place where errors become gRPC statuses. Every message says what was wrong
+//! and what to do next; internal faults are logged here and answered without detail.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::{DomainError, FieldViolation};
+use crate::store::StoreError;
+use crate::writer::WriteError;
+
+/// The `google.rpc.ErrorInfo` domain of our errors.
+pub const ERROR_DOMAIN: &str = "takedown.v1";
+
+/// INVALID_ARGUMENT listing every violation as `google.rpc.BadRequest`.
+pub fn invalid(violations: Vec<FieldViolation>) -> Status {
+    let message = DomainError::Invalid(violations.clone()).to_string();
+    let details = ErrorDetails::with_bad_request(
+        violations
+            .into_iter()
+            .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
+            .collect::<Vec<_>>(),
+    );
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// INVALID_ARGUMENT for one field.
+pub fn invalid_field(field: &str, description: impl Into<String>) -> Status {
+    invalid(vec![FieldViolation::new(field, description)])
+}
+
+/// Fails with INVALID_ARGUMENT if any violation was found.
+pub fn check(violations: Vec<FieldViolation>) -> Result<(), Status> {
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(violations))
+    }
+}
+
+/// NOT_FOUND naming what was looked for.
+pub fn not_found(what: &str, id: &str) -> Status {
+    Status::not_found(format!("{what} {id} not found; check the id"))
+}
+
+fn internal(error: &dyn std::fmt::Display) -> Status {
+    tracing::error!(%error, "internal error");
+    Status::internal(
+        "internal error; the request may not have been applied; retry later or ask the operator to check the server log",
+    )
+}
+
+impl From<DomainError> for Status {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Invalid(v) => invalid(v),
+            DomainError::InvalidTransition { command, state, .. } => {
+                let metadata = HashMap::from([
+                    ("current_state".to_string(), state.as_str_name().to_string()),
+                    ("command".to_string(), command.to_string()),
+                ]);
+                Status::with_error_details(
+                    Code::FailedPrecondition,
+                    e.to_string(),
+                    ErrorDetails::with_error_info("INVALID_TRANSITION", ERROR_DOMAIN, metadata),
+                )
+            }
+            DomainError::NotYours(id) => not_found("claim", &id),
+            DomainError::NotDue => Status::failed_precondition(e.to_string()),
+        }
+    }
+}
+
+impl From<WriteError> for Status {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Domain(d) => d.into(),
+            WriteError::NotFound { what, id } => not_found(what, &id),
+            WriteError::EtagMismatch { .. } => Status::aborted(e.to_string()),
+            WriteError::UrlTaken { .. } => Status::already_exists(e.to_string()),
+            WriteError::Stopped => Status::unavailable(e.to_string()),
+            WriteError::Inconsistent(_) | WriteError::Storage(_) => internal(&e),
+        }
+    }
+}
+
+impl From<StoreError> for Status {
+    fn from(e: StoreError) -> Self {
+        internal(&e)
+    }
+}

@@ -1,0 +1,255 @@
+//! The in-process server: open the data folder (recovering it), start the writer,
+//! create the first admin on an empty store, and serve gRPC until told to stop. The
+//! binary and the tests use the same entry points.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::{Context, Services, auth};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::Policy;
+use crate::journal::JournalOptions;
+use crate::pb::{self, Role, claim_service_server::ClaimServiceServer};
+use crate::writer::{self, WriteCommand, Writer};
+
+/// Everything the server needs to run.
+#[derive(Clone)]
+pub struct Config {
+    /// The data folder: `journal/`, `sled/` and `admin.token`.
+    pub data_dir: PathBuf,
+    /// sled's page cache, in bytes (sled uses several times this in memory).
+    pub cache_capacity: u64,
+    /// Size at which a journal segment is closed and a new one started.
+    pub segment_max_bytes: u64,
+    /// Largest request message accepted, in bytes.
+    pub max_request_bytes: usize,
+    pub policy: Policy,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            cache_capacity: 64 * 1024 * 1024,
+            segment_max_bytes: JournalOptions::default().segment_max_bytes,
+            max_request_bytes: 256 * 1024,
+            policy: Policy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn journal_options(&self) -> JournalOptions {
+        JournalOptions {
+            segment_max_bytes: self.segment_max_bytes,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Recovery(#[from] writer::RecoveryError),
+    #[error("could not write the admin token to {path}: {source}")]
+    AdminToken {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not create the first admin principal: {0}")]
+    Bootstrap(String),
+    #[error("the gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("could not create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where the first admin's token is written.
+pub fn admin_token_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("admin.token")
+}
+
+/// Writes the token with mode 0600, atomically (temp file, fsync, rename).
+fn write_admin_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = admin_token_path(data_dir);
+    let tmp = path.with_extension("token.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options.open(&tmp)?;
+    f.write_all(format!("{token}\n").as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(data_dir)?.sync_all()
+}
+
+/// Server reflection over our services, health and reflection itself, so that
+/// `grpcurl list` shows everything this server answers.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+}
+
+/// Runs the server on `listener` until `shutdown` completes, then drains the writer.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let state = writer::open_state(
+        &config.data_dir,
+        config.cache_capacity,
+        config.journal_options(),
+    )?;
+    let store = state.store.clone();
+    let (writer, handle) = Writer::start(
+        state.journal,
+        state.head,
+        state.store,
+        config.clock.clone(),
+        config.policy.clone(),
+    );
+    if !store
+        .has_principals()
+        .map_err(|e| ServerError::Bootstrap(e.to_string()))?
+    {
+        let token = auth::new_token();
+        write_admin_token(&config.data_dir, &token).map_err(|source| ServerError::AdminToken {
+            path: admin_token_path(&config.data_dir).display().to_string(),
+            source,
+        })?;
+        handle
+            .submit(WriteCommand::CreatePrincipal {
+                display_name: "admin".to_string(),
+                roles: vec![Role::Admin],
+                token_sha256: auth::token_sha256(&token),
+                actor: "system".to_string(),
+            })
+            .await
+            .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+        tracing::info!(
+            path = %admin_token_path(&config.data_dir).display(),
+            "created the first admin principal; its token is in this file"
+        );
+    }
+
+    let cx = Context {
+        store: store.clone(),
+        writer: handle,
+        journal_dir: writer::journal_dir(&config.data_dir),
+    };
+    let services = Services::new(cx, config.max_request_bytes);
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<ClaimServiceServer<crate::api::ClaimApi>>()
+        .await;
+    let reflection_v1 = reflection()
+        .build_v1()
+        .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
+
+    tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
+    let result = tonic::transport::Server::builder()
+        .layer(auth::AuthLayer::new(store))
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(services.claim)
+        .add_service(services.review)
+        .add_service(services.publisher)
+        .add_service(services.admin)
+        .add_service(services.audit)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    // Every writer handle went with the services: let the writer drain and exit.
+    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    result?;
+    Ok(())
+}
+
+/// A server running in this process (for tests and benchmarks).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// The first admin's token, read from `admin.token`.
+    pub admin_token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// Binds 127.0.0.1:0 and starts serving `config`.
+    pub async fn start(config: Config) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| ServerError::Bootstrap(format!("bind: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServerError::Bootstrap(format!("bind: {e}")))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let token_path = admin_token_path(&config.data_dir);
+        let task = tokio::spawn(run(config, listener, async {
+            let _ = stopped.await;
+        }));
+        // The admin token exists once the bootstrap is done (or from an earlier run).
+        let mut admin_token = String::new();
+        for _ in 0..500 {
+            if task.is_finished() {
+                break;
+            }
+            if let Ok(t) = std::fs::read_to_string(&token_path)
+                && !t.trim().is_empty()
+            {
+                admin_token = t.trim().to_string();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if task.is_finished() {
+            return match task.await {
+                Ok(Err(e)) => Err(e),
+                _ => Err(ServerError::Bootstrap("server stopped at start".into())),
+            };
+        }
+        Ok(Self {
+            addr,
+            admin_token,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving, drains the writer and waits for the server to finish.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(ServerError::Bootstrap(format!("server task: {e}"))),
+        }
+    }
+}

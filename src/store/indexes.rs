@@ -1,0 +1,60 @@
+//! Which index keys a record implies. Applying a record removes the keys its old
+//! version implied and inserts the ones the new version implies, in the same batch, so
+//! indexes never disagree with records.
+
+use uuid::Uuid;
+
+use super::keyspace;
+use crate::pb;
+
+/// The index keys of a claim.
+pub fn claim_keys(c: &pb::Claim) -> Vec<Vec<u8>> {
+    let Ok(id) = Uuid::parse_str(&c.id) else {
+        return Vec::new();
+    };
+    let mut keys = vec![
+        keyspace::claim_by_state(c.state, &id),
+        keyspace::claim_by_article(&c.article_id, &id),
+    ];
+    if let Ok(p) = Uuid::parse_str(&c.filed_by) {
+        keys.push(keyspace::claim_by_claimant(&p, &id));
+    }
+    if let Ok(p) = Uuid::parse_str(&c.assignee) {
+        keys.push(keyspace::claim_by_assignee(&p, &id));
+    }
+    if let Some(due) = c.next_deadline.as_ref().and_then(|d| d.due_time) {
+        keys.push(keyspace::claim_by_deadline(due.seconds, &id));
+    }
+    keys
+}
+
+/// The index keys of an article.
+pub fn article_keys(a: &pb::Article) -> Vec<Vec<u8>> {
+    vec![keyspace::article_by_url(&a.url, &a.id)]
+}
+
+/// The index keys of a principal (its token hash).
+pub fn principal_keys(p: &pb::StoredPrincipal) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let id = p
+        .principal
+        .as_ref()
+        .and_then(|p| Uuid::parse_str(&p.id).ok());
+    match id {
+        Some(id) if !p.token_sha256.is_empty() => {
+            vec![(keyspace::token(&p.token_sha256), id.as_bytes().to_vec())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The index keys of an audit entry.
+pub fn audit_keys(e: &pb::AuditEntry) -> Vec<Vec<u8>> {
+    let mut keys = Vec::new();
+    if let Ok(c) = Uuid::parse_str(&e.claim_id) {
+        keys.push(keyspace::audit_by_claim(&c, e.seq));
+    }
+    if !e.article_id.is_empty() {
+        keys.push(keyspace::audit_by_article(&e.article_id, e.seq));
+    }
+    keys
+}

@@ -1,0 +1,175 @@
+//! Every key in the sled tree, in one place. One tree with typed prefixes lets a whole
+//! write group land in one atomic `apply_batch`.
+//!
+//! Records: `[tag][id]` -> prost bytes. Indexes: `[tag][components...]` -> empty.
+//! Variable-length components are length-prefixed so that one value can never be a
+//! prefix of another and a prefix scan matches exactly.
+
+use uuid::Uuid;
+
+pub const CLAIM: u8 = 0x01;
+pub const ARTICLE: u8 = 0x02;
+pub const PRINCIPAL: u8 = 0x03;
+pub const TOKEN: u8 = 0x04;
+pub const IDEMPOTENCY: u8 = 0x05;
+pub const AUDIT: u8 = 0x06;
+pub const CLAIM_BY_STATE: u8 = 0x10;
+pub const CLAIM_BY_ARTICLE: u8 = 0x11;
+pub const CLAIM_BY_CLAIMANT: u8 = 0x12;
+pub const CLAIM_BY_ASSIGNEE: u8 = 0x13;
+pub const CLAIM_BY_DEADLINE: u8 = 0x14;
+pub const ARTICLE_BY_URL: u8 = 0x15;
+pub const AUDIT_BY_CLAIM: u8 = 0x16;
+pub const AUDIT_BY_ARTICLE: u8 = 0x17;
+pub const META: u8 = 0xF0;
+
+/// The seq of the last journal entry applied to sled.
+pub const APPLIED_SEQ: &[u8] = &[META, b'a'];
+/// The layout version of this keyspace.
+pub const SCHEMA_VERSION: &[u8] = &[META, b's'];
+pub const CURRENT_SCHEMA_VERSION: u64 = 1;
+
+fn with(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut k = Vec::with_capacity(len);
+    k.push(tag);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// A length-prefixed string component (ids and URLs are at most a few KiB).
+fn var(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut v = Vec::with_capacity(2 + b.len());
+    v.extend_from_slice(&(b.len().min(u16::MAX as usize) as u16).to_be_bytes());
+    v.extend_from_slice(&b[..b.len().min(u16::MAX as usize)]);
+    v
+}
+
+pub fn claim(id: &Uuid) -> Vec<u8> {
+    with(CLAIM, &[id.as_bytes()])
+}
+
+pub fn article(id: &str) -> Vec<u8> {
+    with(ARTICLE, &[id.as_bytes()])
+}
+
+pub fn principal(id: &Uuid) -> Vec<u8> {
+    with(PRINCIPAL, &[id.as_bytes()])
+}
+
+pub fn token(sha256: &[u8]) -> Vec<u8> {
+    with(TOKEN, &[sha256])
+}
+
+pub fn idempotency(principal: &Uuid, request_id: &str) -> Vec<u8> {
+    with(IDEMPOTENCY, &[principal.as_bytes(), request_id.as_bytes()])
+}
+
+pub fn audit(seq: u64) -> Vec<u8> {
+    with(AUDIT, &[&seq.to_be_bytes()])
+}
+
+pub fn claim_by_state(state: i32, claim: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_STATE, &[&[state as u8], claim.as_bytes()])
+}
+
+pub fn claim_by_state_prefix(state: i32) -> Vec<u8> {
+    with(CLAIM_BY_STATE, &[&[state as u8]])
+}
+
+pub fn claim_by_article(article: &str, claim: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_ARTICLE, &[&var(article), claim.as_bytes()])
+}
+
+pub fn claim_by_article_prefix(article: &str) -> Vec<u8> {
+    with(CLAIM_BY_ARTICLE, &[&var(article)])
+}
+
+pub fn claim_by_claimant(principal: &Uuid, claim: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_CLAIMANT, &[principal.as_bytes(), claim.as_bytes()])
+}
+
+pub fn claim_by_claimant_prefix(principal: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_CLAIMANT, &[principal.as_bytes()])
+}
+
+pub fn claim_by_assignee(principal: &Uuid, claim: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_ASSIGNEE, &[principal.as_bytes(), claim.as_bytes()])
+}
+
+pub fn claim_by_assignee_prefix(principal: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_ASSIGNEE, &[principal.as_bytes()])
+}
+
+/// Deadlines sort by due time (seconds since the epoch, clamped at 0).
+pub fn claim_by_deadline(due_secs: i64, claim: &Uuid) -> Vec<u8> {
+    with(
+        CLAIM_BY_DEADLINE,
+        &[&(due_secs.max(0) as u64).to_be_bytes(), claim.as_bytes()],
+    )
+}
+
+pub fn article_by_url(url: &str, article: &str) -> Vec<u8> {
+    with(ARTICLE_BY_URL, &[&var(url), article.as_bytes()])
+}
+
+pub fn article_by_url_prefix(url: &str) -> Vec<u8> {
+    with(ARTICLE_BY_URL, &[&var(url)])
+}
+
+pub fn audit_by_claim(claim: &Uuid, seq: u64) -> Vec<u8> {
+    with(AUDIT_BY_CLAIM, &[claim.as_bytes(), &seq.to_be_bytes()])
+}
+
+pub fn audit_by_claim_prefix(claim: &Uuid) -> Vec<u8> {
+    with(AUDIT_BY_CLAIM, &[claim.as_bytes()])
+}
+
+pub fn audit_by_article(article: &str, seq: u64) -> Vec<u8> {
+    with(AUDIT_BY_ARTICLE, &[&var(article), &seq.to_be_bytes()])
+}
+
+pub fn audit_by_article_prefix(article: &str) -> Vec<u8> {
+    with(AUDIT_BY_ARTICLE, &[&var(article)])
+}
+
+/// The last 16 bytes of an index key: the claim id.
+pub fn trailing_uuid(key: &[u8]) -> Option<Uuid> {
+    let tail = key.len().checked_sub(16).map(|at| &key[at..])?;
+    Uuid::from_slice(tail).ok()
+}
+
+/// The last 8 bytes of an index key: a seq.
+pub fn trailing_seq(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+/// The suffix of an `ARTICLE_BY_URL` key after its prefix: the article id.
+pub fn suffix_str(key: &[u8], prefix_len: usize) -> Option<String> {
+    key.get(prefix_len..)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn article_prefix_does_not_match_a_longer_id() {
+        let c = Uuid::now_v7();
+        assert!(!claim_by_article("a-10", &c).starts_with(&claim_by_article_prefix("a-1")));
+        assert!(claim_by_article("a-1", &c).starts_with(&claim_by_article_prefix("a-1")));
+    }
+
+    #[test]
+    fn trailing_parts_round_trip() {
+        let c = Uuid::now_v7();
+        assert_eq!(trailing_uuid(&claim_by_state(3, &c)), Some(c));
+        assert_eq!(trailing_seq(&audit_by_article("x", 42)), Some(42));
+    }
+}

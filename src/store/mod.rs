@@ -1,0 +1,204 @@
+//! The sled store: the state machine's working copy of the journal, and its indexes.
+//! Reads come straight from here; only the writer (and recovery) calls `apply`.
+
+pub mod indexes;
+pub mod keyspace;
+mod reads;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use prost::Message;
+use uuid::Uuid;
+
+use crate::pb::{self, stored_record::Kind};
+
+pub use reads::{Page, PageQuery};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the sled store at {path} could not be opened: {source}; if it is damaged, run `takedownd rebuild` to recreate it from the journal"
+    )]
+    Open { path: String, source: sled::Error },
+    #[error("sled store error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error(
+        "a stored record under key {key} does not decode: {source}; run `takedownd rebuild` to recreate the store from the journal"
+    )]
+    Corrupt {
+        key: String,
+        source: prost::DecodeError,
+    },
+    #[error(
+        "the store was written by a newer takedown (schema {found}, this build knows {known}); upgrade takedownd"
+    )]
+    Schema { found: u64, known: u64 },
+}
+
+/// A handle on the sled tree. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+}
+
+/// What the store needs to know about one record to place it: its key, its encoding
+/// and the index keys it implies.
+struct Placed {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    index: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn place(record: &pb::StoredRecord) -> Option<Placed> {
+    let empty = |keys: Vec<Vec<u8>>| keys.into_iter().map(|k| (k, Vec::new())).collect();
+    match record.kind.as_ref()? {
+        Kind::Claim(c) => Some(Placed {
+            key: keyspace::claim(&Uuid::parse_str(&c.id).ok()?),
+            value: c.encode_to_vec(),
+            index: empty(indexes::claim_keys(c)),
+        }),
+        Kind::Article(a) => Some(Placed {
+            key: keyspace::article(&a.id),
+            value: a.encode_to_vec(),
+            index: empty(indexes::article_keys(a)),
+        }),
+        Kind::Principal(p) => Some(Placed {
+            key: keyspace::principal(&Uuid::parse_str(&p.principal.as_ref()?.id).ok()?),
+            value: p.encode_to_vec(),
+            index: indexes::principal_keys(p),
+        }),
+        Kind::IdempotencyKey(k) => Some(Placed {
+            key: keyspace::idempotency(&Uuid::parse_str(&k.principal_id).ok()?, &k.request_id),
+            value: k.encode_to_vec(),
+            index: Vec::new(),
+        }),
+    }
+}
+
+/// Decodes the record stored under `key` with the index keys it implies, to be removed
+/// when the record changes.
+fn old_index(key: &[u8], bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    let corrupt = |source| StoreError::Corrupt {
+        key: hex::encode(key),
+        source,
+    };
+    Ok(match key.first() {
+        Some(&keyspace::CLAIM) => indexes::claim_keys(&pb::Claim::decode(bytes).map_err(corrupt)?),
+        Some(&keyspace::ARTICLE) => {
+            indexes::article_keys(&pb::Article::decode(bytes).map_err(corrupt)?)
+        }
+        Some(&keyspace::PRINCIPAL) => {
+            indexes::principal_keys(&pb::StoredPrincipal::decode(bytes).map_err(corrupt)?)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        }
+        _ => Vec::new(),
+    })
+}
+
+impl Store {
+    /// Opens (or creates) the sled store in `path` with a bounded page cache.
+    pub fn open(path: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        match db.get(keyspace::SCHEMA_VERSION)? {
+            None => {
+                db.insert(
+                    keyspace::SCHEMA_VERSION,
+                    &keyspace::CURRENT_SCHEMA_VERSION.to_be_bytes(),
+                )?;
+            }
+            Some(v) => {
+                let found = v
+                    .as_ref()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(u64::MAX);
+                if found > keyspace::CURRENT_SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        found,
+                        known: keyspace::CURRENT_SCHEMA_VERSION,
+                    });
+                }
+            }
+        }
+        Ok(Self { db })
+    }
+
+    /// The seq of the last journal entry applied.
+    pub fn applied_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .db
+            .get(keyspace::APPLIED_SEQ)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Applies journal entries, in order, in one atomic batch: the after-images, the
+    /// index keys they move, the audit entries and their indexes, and `applied_seq`.
+    pub fn apply(&self, entries: &[pb::JournalEntry]) -> Result<(), StoreError> {
+        let Some(last) = entries.last().and_then(|e| e.audit.as_ref()) else {
+            return Ok(());
+        };
+        let mut batch = sled::Batch::default();
+        // What this batch already wrote, so a record changed twice in one group moves
+        // its indexes from the right old version.
+        let mut written: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        for entry in entries {
+            for record in &entry.records {
+                let Some(placed) = place(record) else {
+                    continue;
+                };
+                let old = match written.get(&placed.key) {
+                    Some(v) => Some(v.clone()),
+                    None => self.db.get(&placed.key)?.map(|v| v.to_vec()),
+                };
+                if let Some(old) = old {
+                    for k in old_index(&placed.key, &old)? {
+                        batch.remove(k);
+                    }
+                }
+                for (k, v) in placed.index {
+                    batch.insert(k, v);
+                }
+                batch.insert(placed.key.clone(), placed.value.clone());
+                written.insert(placed.key, placed.value);
+            }
+            if let Some(audit) = &entry.audit {
+                batch.insert(keyspace::audit(audit.seq), audit.encode_to_vec());
+                for k in indexes::audit_keys(audit) {
+                    batch.insert(k, Vec::new());
+                }
+            }
+        }
+        batch.insert(keyspace::APPLIED_SEQ, &last.seq.to_be_bytes());
+        self.db.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Waits until everything applied so far is on disk (as far as sled can promise).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn get<M: Message + Default>(&self, key: &[u8]) -> Result<Option<M>, StoreError> {
+        match self.db.get(key)? {
+            None => Ok(None),
+            Some(v) => M::decode(v.as_ref())
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt {
+                    key: hex::encode(key),
+                    source,
+                }),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Reads for the request handlers: point lookups and one page of an index. A page
+//! costs what its keys cost, not what the store holds.
+
+use std::ops::Bound;
+
+use uuid::Uuid;
+
+use super::{Store, StoreError, keyspace};
+use crate::pb;
+
+/// Where a page starts and how big it is.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    /// The last key of the previous page (from its token), or none for the first page.
+    pub after: Option<Vec<u8>>,
+    pub limit: usize,
+}
+
+/// One page: the items and, if more may follow, the key to continue after.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Vec<u8>>,
+}
+
+/// How many keys a filtered page may examine before it returns short. Keeps a page's
+/// cost bounded when a filter rejects most of an index.
+const SCAN_BUDGET: usize = 5_000;
+
+impl Store {
+    pub fn claim(&self, id: &Uuid) -> Result<Option<pb::Claim>, StoreError> {
+        self.get(&keyspace::claim(id))
+    }
+
+    pub fn article(&self, id: &str) -> Result<Option<pb::Article>, StoreError> {
+        self.get(&keyspace::article(id))
+    }
+
+    pub fn article_by_url(&self, url: &str) -> Result<Option<pb::Article>, StoreError> {
+        let prefix = keyspace::article_by_url_prefix(url);
+        if let Some(kv) = self.db.scan_prefix(&prefix).next() {
+            let (k, _) = kv?;
+            if let Some(id) = keyspace::suffix_str(&k, prefix.len()) {
+                return self.article(&id);
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn principal(&self, id: &Uuid) -> Result<Option<pb::StoredPrincipal>, StoreError> {
+        self.get(&keyspace::principal(id))
+    }
+
+    pub fn principal_by_token(
+        &self,
+        sha256: &[u8],
+    ) -> Result<Option<pb::StoredPrincipal>, StoreError> {
+        match self.db.get(keyspace::token(sha256))? {
+            Some(id) => match Uuid::from_slice(&id) {
+                Ok(id) => self.principal(&id),
+                Err(_) => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    pub fn has_principals(&self) -> Result<bool, StoreError> {
+        Ok(self.db.scan_prefix([keyspace::PRINCIPAL]).next().is_some())
+    }
+
+    pub fn idempotency_key(
+        &self,
+        principal: &Uuid,
+        request_id: &str,
+    ) -> Result<Option<pb::IdempotencyKey>, StoreError> {
+        self.get(&keyspace::idempotency(principal, request_id))
+    }
+
+    pub fn audit_entry(&self, seq: u64) -> Result<Option<pb::AuditEntry>, StoreError> {
+        self.get(&keyspace::audit(seq))
+    }
+
+    /// One page of the keys under `prefix`, each turned into an item by `load` (which
+    /// may skip a key by returning `None`).
+    pub fn page<T>(
+        &self,
+        prefix: &[u8],
+        query: &PageQuery,
+        mut load: impl FnMut(&Store, &[u8]) -> Result<Option<T>, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let start = match &query.after {
+            Some(after) if after.starts_with(prefix) => Bound::Excluded(after.clone()),
+            _ => Bound::Included(prefix.to_vec()),
+        };
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        let mut scanned = 0;
+        for kv in self.db.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            let (k, _) = kv?;
+            if !k.starts_with(prefix) {
+                return Ok(Page { items, next: None });
+            }
+            if items.len() == query.limit || scanned == SCAN_BUDGET {
+                // More keys remain: continue after the last one examined.
+                return Ok(Page { items, next: last });
+            }
+            scanned += 1;
+            if let Some(item) = load(self, &k)? {
+                items.push(item);
+            }
+            last = Some(k.to_vec());
+        }
+        Ok(Page { items, next: None })
+    }
+
+    /// One page of claims from a claim index (or the claim records themselves).
+    pub fn claims_page(
+        &self,
+        prefix: &[u8],
+        query: &PageQuery,
+        mut keep: impl FnMut(&pb::Claim) -> bool,
+    ) -> Result<Page<pb::Claim>, StoreError> {
+        self.page(prefix, query, |store, key| {
+            let Some(id) = keyspace::trailing_uuid(key) else {
+                return Ok(None);
+            };
+            Ok(store.claim(&id)?.filter(|c| keep(c)))
+        })
+    }
+
+    /// One page of audit entries from an audit index, or the entries in seq order.
+    pub fn audit_page(
+        &self,
+        prefix: &[u8],
+        query: &PageQuery,
+        after_seq: u64,
+    ) -> Result<Page<pb::AuditEntry>, StoreError> {
+        self.page(prefix, query, |store, key| {
+            match keyspace::trailing_seq(key) {
+                Some(seq) if seq > after_seq => store.audit_entry(seq),
+                _ => Ok(None),
+            }
+        })
+    }
+
+    /// One page of principals, oldest first.
+    pub fn principals_page(&self, query: &PageQuery) -> Result<Page<pb::Principal>, StoreError> {
+        self.page(&[keyspace::PRINCIPAL], query, |store, key| {
+            Ok(store
+                .get::<pb::StoredPrincipal>(key)?
+                .and_then(|p| p.principal))
+        })
+    }
+}

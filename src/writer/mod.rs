@@ -1,0 +1,255 @@
+//! The one writer. Commands queue up; the writer thread takes whatever is waiting as
+//! one group, runs each command through the domain rules against the store plus what
+//! the group already changed, appends the accepted ones to the journal, `fdatasync`s
+//! once, applies the group to sled in one atomic batch, and only then answers every
+//! caller of the group: group commit. A refused command writes nothing.
+//!
+//! If the journal or sled fails mid-group, nobody in the group is told "done", and
+//! the writer stops taking writes: what reached the disk is for recovery to decide.
+
+mod execute;
+mod recovery;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::clock::Clock;
+use crate::domain::{self, Actor, DomainError, Policy};
+use crate::journal::{self, ChainHead, Journal};
+use crate::pb::{self, Role};
+use crate::store::{Store, StoreError};
+
+pub use recovery::{OpenedState, RecoveryError, journal_dir, open_state, rebuild, sled_dir};
+
+/// Most commands committed in one group.
+const MAX_GROUP: usize = 512;
+
+/// A change asked of the writer.
+#[derive(Debug, Clone)]
+pub enum WriteCommand {
+    CreatePrincipal {
+        display_name: String,
+        roles: Vec<Role>,
+        token_sha256: [u8; 32],
+        actor: String,
+    },
+    RevokePrincipal {
+        principal_id: String,
+        actor: String,
+    },
+    UpsertArticle {
+        article: pb::Article,
+        actor: String,
+    },
+    FileClaim {
+        request_id: String,
+        notice: pb::Claim,
+        filed_by: String,
+    },
+    Transition {
+        claim_id: String,
+        etag: String,
+        command: domain::Command,
+        actor: Actor,
+    },
+}
+
+impl WriteCommand {
+    pub(crate) fn actor(&self) -> &str {
+        match self {
+            WriteCommand::CreatePrincipal { actor, .. } => actor,
+            WriteCommand::RevokePrincipal { actor, .. } => actor,
+            WriteCommand::UpsertArticle { actor, .. } => actor,
+            WriteCommand::FileClaim { filed_by, .. } => filed_by,
+            WriteCommand::Transition { actor, .. } => actor.id(),
+        }
+    }
+}
+
+/// What an accepted command left behind.
+#[derive(Debug, Clone)]
+pub enum Written {
+    Principal(pb::Principal),
+    Article(pb::Article),
+    Claim {
+        claim: pb::Claim,
+        /// The article, if the command changed it.
+        article: Option<pb::Article>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{what} {id} not found; check the id")]
+    NotFound { what: &'static str, id: String },
+    #[error(
+        "claim {claim_id} changed since you read it (its etag is now {current}); read it again and retry"
+    )]
+    EtagMismatch { claim_id: String, current: String },
+    #[error("url {url} already belongs to article {article_id}; each article needs its own url")]
+    UrlTaken { url: String, article_id: String },
+    #[error("the store is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error(
+        "the writer has stopped after a storage failure or during shutdown; restart the server"
+    )]
+    Stopped,
+}
+
+impl From<StoreError> for WriteError {
+    fn from(e: StoreError) -> Self {
+        WriteError::Storage(e.to_string())
+    }
+}
+
+struct Job {
+    command: WriteCommand,
+    reply: oneshot::Sender<Result<Written, WriteError>>,
+}
+
+/// A cheap, cloneable handle for submitting commands to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Job>,
+    durable: watch::Receiver<u64>,
+}
+
+impl WriterHandle {
+    /// Submits a command and waits until it is durable (or refused).
+    pub async fn submit(&self, command: WriteCommand) -> Result<Written, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { command, reply })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// The seq of the last entry that is journaled, synced and applied to sled.
+    pub fn durable_seq(&self) -> u64 {
+        *self.durable.borrow()
+    }
+
+    /// Follows the durable seq as it moves.
+    pub fn watch_durable(&self) -> watch::Receiver<u64> {
+        self.durable.clone()
+    }
+}
+
+/// The writer thread. Dropping every handle lets it finish the queue and exit;
+/// `join` waits for that.
+pub struct Writer {
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer over a recovered journal and store.
+    pub fn start(
+        journal: Journal,
+        head: ChainHead,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        policy: Policy,
+    ) -> (Writer, WriterHandle) {
+        let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
+        let (durable_tx, durable) = watch::channel(head.seq);
+        let state = Loop {
+            journal,
+            head,
+            store,
+            clock,
+            policy,
+            durable: durable_tx,
+        };
+        let thread = std::thread::Builder::new()
+            .name("takedown-writer".into())
+            .spawn(move || state.run(rx))
+            .ok();
+        (Writer { thread }, WriterHandle { tx, durable })
+    }
+
+    /// Waits for the writer thread to drain and exit (all handles must be dropped).
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Loop {
+    journal: Journal,
+    head: ChainHead,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+    durable: watch::Sender<u64>,
+}
+
+impl Loop {
+    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut jobs = Vec::with_capacity(MAX_GROUP);
+        while let Some(first) = rx.blocking_recv() {
+            jobs.push(first);
+            while jobs.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.commit(&mut jobs) {
+                tracing::error!(error = %e, "write group failed; the writer stops taking writes");
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(WriteError::Storage(e.clone())));
+                }
+                return;
+            }
+        }
+        if let Err(e) = self.store.flush() {
+            tracing::error!(error = %e, "final sled flush failed; the journal will be replayed at next start");
+        }
+    }
+
+    /// Commits one group. On success every job has been answered.
+    fn commit(&mut self, jobs: &mut Vec<Job>) -> Result<(), String> {
+        let now = self.clock.now();
+        let mut view = execute::View::new(&self.store);
+        let mut entries = Vec::new();
+        let mut answers = Vec::with_capacity(jobs.len());
+        let mut head = self.head;
+        for job in jobs.iter() {
+            let seq = head.seq + 1;
+            match execute::execute(&view, &job.command, seq, now, &self.policy) {
+                Ok(done) => {
+                    if let Some(mut entry) = done.entry {
+                        head.hash = journal::seal(&mut entry, seq, &head.hash);
+                        head.seq = seq;
+                        view.remember(&entry.records);
+                        entries.push(entry);
+                    }
+                    answers.push(Ok(done.written));
+                }
+                Err(e) => answers.push(Err(e)),
+            }
+        }
+        view.clear();
+        if !entries.is_empty() {
+            for entry in &entries {
+                self.journal.append(entry).map_err(|e| e.to_string())?;
+            }
+            self.journal.sync().map_err(|e| e.to_string())?;
+            self.store.apply(&entries).map_err(|e| e.to_string())?;
+            self.head = head;
+            self.durable.send_replace(head.seq);
+        }
+        for (job, answer) in jobs.drain(..).zip(answers) {
+            let _ = job.reply.send(answer);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! Start-up: open the journal (which checks it and cuts a torn tail), open sled, and
+//! replay every journal entry sled has not applied yet. `rebuild` does the same from
+//! an empty sled, for when sled itself is lost or damaged.
+
+use std::path::{Path, PathBuf};
+
+use crate::journal::{self, ChainHead, Journal, JournalOptions};
+use crate::store::Store;
+
+/// Entries applied per sled batch during replay.
+const REPLAY_BATCH: usize = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(
+        "the sled store says it applied up to seq {applied}, but the journal ends at seq {journal}: \
+         the journal is the record and entries are missing from it; restore the journal folder \
+         from backup, or run `takedownd rebuild` to rebuild sled from the journal as it is"
+    )]
+    StoreAhead { applied: u64, journal: u64 },
+    #[error("could not remove the old sled folder {path}: {source}")]
+    Remove {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The recovered journal, its head and the store, ready for the writer.
+pub struct OpenedState {
+    pub journal: Journal,
+    pub head: ChainHead,
+    pub store: Store,
+    /// Entries replayed into sled at this start.
+    pub replayed: u64,
+}
+
+pub fn journal_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("journal")
+}
+
+pub fn sled_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("sled")
+}
+
+/// Opens the data folder and brings sled up to the journal's head.
+pub fn open_state(
+    data_dir: &Path,
+    cache_capacity: u64,
+    options: JournalOptions,
+) -> Result<OpenedState, RecoveryError> {
+    let (journal, head) = Journal::open(&journal_dir(data_dir), options)?;
+    let store = Store::open(&sled_dir(data_dir), cache_capacity)?;
+    let applied = store.applied_seq()?;
+    if applied > head.seq {
+        return Err(RecoveryError::StoreAhead {
+            applied,
+            journal: head.seq,
+        });
+    }
+    let replayed = replay(&journal_dir(data_dir), &store, applied, head.seq)?;
+    if replayed > 0 {
+        tracing::info!(
+            replayed,
+            head_seq = head.seq,
+            "replayed journal entries into sled"
+        );
+    }
+    Ok(OpenedState {
+        journal,
+        head,
+        store,
+        replayed,
+    })
+}
+
+fn replay(dir: &Path, store: &Store, after: u64, up_to: u64) -> Result<u64, RecoveryError> {
+    let mut batch = Vec::with_capacity(REPLAY_BATCH);
+    let mut count = 0;
+    for entry in journal::read_entries(dir, after, up_to) {
+        batch.push(entry?);
+        if batch.len() == REPLAY_BATCH {
+            store.apply(&batch)?;
+            count += batch.len() as u64;
+            batch.clear();
+        }
+    }
+    store.apply(&batch)?;
+    count += batch.len() as u64;
+    store.flush()?;
+    Ok(count)
+}
+
+/// Throws sled away and rebuilds it from the journal. Returns the entries replayed.
+pub fn rebuild(
+    data_dir: &Path,
+    cache_capacity: u64,
+    options: JournalOptions,
+) -> Result<u64, RecoveryError> {
+    let (_journal, head) = Journal::open(&journal_dir(data_dir), options)?;
+    let sled = sled_dir(data_dir);
+    if sled.exists() {
+        std::fs::remove_dir_all(&sled).map_err(|source| RecoveryError::Remove {
+            path: sled.display().to_string(),
+            source,
+        })?;
+    }
+    let store = Store::open(&sled, cache_capacity)?;
+    replay(&journal_dir(data_dir), &store, 0, head.seq)
+}
