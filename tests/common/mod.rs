@@ -1,0 +1,181 @@
+//! Shared setup for the integration tests: an in-process server on 127.0.0.1:0 over a
+//! temp data folder, clients that send a bearer token, and realistic fixtures based on
+//! the Legal Daily article in `shared/examples/seed-article.txt`.
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use std::sync::Arc;
+
+use takedown::clock::{Clock, ManualClock};
+use takedown::pb::{
+    self, Role, admin_service_client::AdminServiceClient, audit_service_client::AuditServiceClient,
+    claim_service_client::ClaimServiceClient, publisher_service_client::PublisherServiceClient,
+    review_service_client::ReviewServiceClient,
+};
+use takedown::server::{Config, RunningServer};
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+/// Adds `authorization: Bearer <token>` to every request.
+#[derive(Clone)]
+pub struct Bearer(pub Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            request.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// A server in this process, its temp data folder, and its clock.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub server: Option<RunningServer>,
+    pub clock: Arc<ManualClock>,
+    pub admin_token: String,
+}
+
+/// 2024-01-15T09:00:00Z, a Monday: the seed article's date.
+pub fn start_time() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_705_309_200)
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let server = RunningServer::start(Self::config(dir.path(), clock.clone()))
+            .await
+            .expect("server starts");
+        let admin_token = server.admin_token.clone();
+        TestServer {
+            dir,
+            server: Some(server),
+            clock,
+            admin_token,
+        }
+    }
+
+    pub fn config(dir: &std::path::Path, clock: Arc<ManualClock>) -> Config {
+        let mut config = Config::new(dir);
+        config.cache_capacity = 8 * 1024 * 1024;
+        config.clock = clock as Arc<dyn Clock>;
+        config
+    }
+
+    /// Stops the server (draining the writer) and starts a new one on the same folder.
+    pub async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("server stops cleanly");
+        }
+        let server = RunningServer::start(Self::config(self.dir.path(), self.clock.clone()))
+            .await
+            .expect("server restarts");
+        assert_eq!(server.admin_token, self.admin_token, "admin token survives");
+        self.server = Some(server);
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("server stops cleanly");
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        let url = self.server.as_ref().expect("running").url();
+        Channel::from_shared(url)
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    async fn authed(&self, token: Option<&str>) -> Authed {
+        let value = token.map(|t| format!("Bearer {t}").parse().expect("ascii token"));
+        InterceptedService::new(self.channel().await, Bearer(value))
+    }
+
+    pub async fn claims(&self, token: &str) -> ClaimServiceClient<Authed> {
+        ClaimServiceClient::new(self.authed(Some(token)).await)
+    }
+
+    pub async fn review(&self, token: &str) -> ReviewServiceClient<Authed> {
+        ReviewServiceClient::new(self.authed(Some(token)).await)
+    }
+
+    pub async fn publisher(&self, token: &str) -> PublisherServiceClient<Authed> {
+        PublisherServiceClient::new(self.authed(Some(token)).await)
+    }
+
+    pub async fn admin(&self, token: &str) -> AdminServiceClient<Authed> {
+        AdminServiceClient::new(self.authed(Some(token)).await)
+    }
+
+    pub async fn audit(&self, token: &str) -> AuditServiceClient<Authed> {
+        AuditServiceClient::new(self.authed(Some(token)).await)
+    }
+
+    /// A client with no token at all.
+    pub async fn anonymous_claims(&self) -> ClaimServiceClient<Authed> {
+        ClaimServiceClient::new(self.authed(None).await)
+    }
+
+    /// Creates a principal with `roles`; returns (id, token).
+    pub async fn principal(&self, name: &str, roles: &[Role]) -> (String, String) {
+        let r = self
+            .admin(&self.admin_token)
+            .await
+            .create_principal(pb::CreatePrincipalRequest {
+                display_name: name.to_string(),
+                roles: roles.iter().map(|r| *r as i32).collect(),
+            })
+            .await
+            .expect("create principal")
+            .into_inner();
+        (r.principal.expect("principal").id, r.token)
+    }
+}
+
+/// The cast of a typical lifecycle.
+pub struct Desk {
+    pub claimant: String,
+    pub claimant_id: String,
+    pub other_claimant: String,
+    pub reviewer: String,
+    pub reviewer_id: String,
+    pub publisher: String,
+    pub auditor: String,
+}
+
+impl Desk {
+    pub async fn new(s: &TestServer) -> Desk {
+        let (claimant_id, claimant) = s
+            .principal("Legal Daily rights desk", &[Role::Claimant])
+            .await;
+        let (_, other_claimant) = s.principal("Another agency", &[Role::Claimant]).await;
+        let (reviewer_id, reviewer) = s.principal("Compliance desk", &[Role::Reviewer]).await;
+        let (_, publisher) = s.principal("CMS", &[Role::Publisher]).await;
+        let (_, auditor) = s.principal("Auditor", &[Role::Auditor]).await;
+        Desk {
+            claimant,
+            claimant_id,
+            other_claimant,
+            reviewer,
+            reviewer_id,
+            publisher,
+            auditor,
+        }
+    }
+}
+
+/// The gRPC code of a failed call.
+pub fn code<T: std::fmt::Debug>(r: Result<T, Status>) -> tonic::Code {
+    r.expect_err("call should fail").code()
+}
