@@ -95,12 +95,14 @@ fn write_admin_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
 }
 
 /// Server reflection over our services, health and reflection itself, so that
-/// `grpcurl list` shows everything this server answers.
+/// `grpcurl list` shows everything this server answers, and grpcurl can decode the
+/// `google.rpc` error details.
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Runs the server on `listener` until `shutdown` completes, then drains the writer.

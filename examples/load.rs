@@ -1,0 +1,377 @@
+//! Load benchmark: durable `FileClaim` and `GetClaim` throughput and latency at 1, 8
+//! and 64 concurrent callers, beside a bare tonic server of the same shape (it echoes
+//! the same messages without storing anything), measured in the same run over
+//! loopback.
+//!
+//!     cargo run --release --example load            # 3 s per measurement
+//!     cargo run --release --example load -- 10      # 10 s per measurement
+//!
+//! The data folder is a temp dir on the same disk as the system temp folder; set
+//! TMPDIR to measure another disk.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use takedown::pb::{
+    self, Role,
+    admin_service_client::AdminServiceClient,
+    claim_service_client::ClaimServiceClient,
+    claim_service_server::{ClaimService, ClaimServiceServer},
+    publisher_service_client::PublisherServiceClient,
+};
+use takedown::server::{Config, RunningServer};
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+const CONCURRENCY: [usize; 3] = [1, 8, 64];
+
+/// The bare server: same service, same messages, no storage, no auth.
+struct Echo {
+    claim: pb::Claim,
+}
+
+#[tonic::async_trait]
+impl ClaimService for Echo {
+    async fn file_claim(
+        &self,
+        request: Request<pb::FileClaimRequest>,
+    ) -> Result<Response<pb::FileClaimResponse>, Status> {
+        Ok(Response::new(pb::FileClaimResponse {
+            claim: request.into_inner().claim,
+        }))
+    }
+    async fn get_claim(
+        &self,
+        _: Request<pb::GetClaimRequest>,
+    ) -> Result<Response<pb::GetClaimResponse>, Status> {
+        Ok(Response::new(pb::GetClaimResponse {
+            claim: Some(self.claim.clone()),
+        }))
+    }
+    async fn list_claims(
+        &self,
+        _: Request<pb::ListClaimsRequest>,
+    ) -> Result<Response<pb::ListClaimsResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn amend_claim(
+        &self,
+        _: Request<pb::AmendClaimRequest>,
+    ) -> Result<Response<pb::AmendClaimResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn withdraw_claim(
+        &self,
+        _: Request<pb::WithdrawClaimRequest>,
+    ) -> Result<Response<pb::WithdrawClaimResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn report_legal_action(
+        &self,
+        _: Request<pb::ReportLegalActionRequest>,
+    ) -> Result<Response<pb::ReportLegalActionResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+}
+
+fn notice(article_id: &str) -> pb::Claim {
+    pb::Claim {
+        article_id: article_id.to_string(),
+        claimant: Some(pb::Claimant {
+            name: "Shen Chen".into(),
+            organization: "Legal Daily".into(),
+            email: "rights@legaldaily.example.cn".into(),
+            postal_address: "10 Beisanhuan Rd, Beijing".into(),
+            phone: "+86 10 8413 0000".into(),
+        }),
+        rights_owner: "Legal Daily".into(),
+        works: vec![pb::Work {
+            description: "Report on the national meeting of heads of judicial departments".into(),
+            original_url: "http://www.legaldaily.com.cn/index/content/2024-01/14/content_1.html"
+                .into(),
+        }],
+        items: vec![pb::Item {
+            kind: pb::ItemKind::Text as i32,
+            locator: "paragraph 1".into(),
+            excerpt: "On the afternoon of January 14th, the Ministry of Justice held a national \
+                      meeting of heads of judicial departments (bureaus). "
+                .repeat(6),
+        }],
+        requested_remedy: pb::Remedy::Deletion as i32,
+        regime: pb::Regime::Dmca as i32,
+        good_faith_statement: true,
+        accuracy_statement: true,
+        signature: "Shen Chen".into(),
+        ..Default::default()
+    }
+}
+
+struct Figures {
+    ops: u64,
+    secs: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+impl Figures {
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.secs
+    }
+}
+
+/// Runs `op` from `callers` tasks for `secs` seconds.
+async fn measure<F, Fut>(callers: usize, secs: f64, op: F) -> Figures
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), Status>> + Send,
+{
+    let op = Arc::new(op);
+    let counter = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let until = start + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
+        let op = op.clone();
+        let counter = counter.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < until {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                if let Err(e) = op(n).await {
+                    eprintln!("request failed: {e}");
+                    break;
+                }
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    Figures {
+        ops: all.len() as u64,
+        secs,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+    }
+}
+
+fn row(name: &str, callers: usize, f: &Figures, bare: &Figures) {
+    println!(
+        "{name:<22} {callers:>3} callers  {:>9.0} req/s  p50 {:>7} us  p99 {:>7} us   | bare {:>9.0} req/s  p50 {:>6} us  p99 {:>6} us  | throughput {:>5.1}% of bare",
+        f.rate(),
+        f.p50_us,
+        f.p99_us,
+        bare.rate(),
+        bare.p50_us,
+        bare.p99_us,
+        100.0 * f.rate() / bare.rate()
+    );
+}
+
+async fn connect(url: String) -> Channel {
+    Channel::from_shared(url)
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+fn authed<T>(mut r: Request<T>, token: &str) -> Request<T> {
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+#[tokio::main]
+async fn main() {
+    let secs: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = RunningServer::start(Config::new(dir.path()))
+        .await
+        .expect("server");
+    let channel = connect(server.url()).await;
+    let admin = server.admin_token.clone();
+
+    let mut admin_client = AdminServiceClient::new(channel.clone());
+    let mut make = |name: &'static str, role: Role| {
+        let admin = admin.clone();
+        let mut c = admin_client.clone();
+        async move {
+            c.create_principal(authed(
+                Request::new(pb::CreatePrincipalRequest {
+                    display_name: name.into(),
+                    roles: vec![role as i32],
+                }),
+                &admin,
+            ))
+            .await
+            .expect("principal")
+            .into_inner()
+            .token
+        }
+    };
+    let claimant = make("claimant", Role::Claimant).await;
+    let publisher = make("publisher", Role::Publisher).await;
+    let _ = &mut admin_client;
+    let mut pubc = PublisherServiceClient::new(channel.clone());
+    for i in 0..100 {
+        pubc.upsert_article(authed(
+            Request::new(pb::UpsertArticleRequest {
+                article: Some(pb::Article {
+                    id: format!("a-{i}"),
+                    url: format!("https://news.example.org/a/{i}"),
+                    content_origin: pb::ContentOrigin::Editorial as i32,
+                    ..Default::default()
+                }),
+            }),
+            &publisher,
+        ))
+        .await
+        .expect("article");
+    }
+
+    // The bare server of the same shape, in the same process.
+    let sample = ClaimServiceClient::new(channel.clone())
+        .file_claim(authed(
+            Request::new(pb::FileClaimRequest {
+                request_id: String::new(),
+                claim: Some(notice("a-0")),
+            }),
+            &claimant,
+        ))
+        .await
+        .expect("sample claim")
+        .into_inner()
+        .claim
+        .expect("claim");
+    let sample_id = sample.id.clone();
+    let echo_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let echo_addr = echo_listener.local_addr().expect("addr");
+    let (stop_echo, echo_stopped) = tokio::sync::oneshot::channel::<()>();
+    let echo = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(ClaimServiceServer::new(Echo { claim: sample }))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(echo_listener),
+                async {
+                    let _ = echo_stopped.await;
+                },
+            ),
+    );
+    let echo_channel = connect(format!("http://{echo_addr}")).await;
+
+    let req_bytes = prost::Message::encoded_len(&pb::FileClaimRequest {
+        request_id: "x".repeat(36),
+        claim: Some(notice("a-0")),
+    });
+    println!(
+        "takedown load benchmark: {secs} s per measurement, FileClaim request ~{req_bytes} bytes, data in {}",
+        dir.path().display()
+    );
+    println!("each takedown FileClaim is journaled and fdatasync'ed before its answer");
+
+    let mut ids = vec![sample_id];
+    for &callers in &CONCURRENCY {
+        let client = ClaimServiceClient::new(channel.clone());
+        let token = claimant.clone();
+        let f = measure(callers, secs, move |n| {
+            let mut c = client.clone();
+            let token = token.clone();
+            async move {
+                c.file_claim(authed(
+                    Request::new(pb::FileClaimRequest {
+                        request_id: format!("load-{n:032}"),
+                        claim: Some(notice(&format!("a-{}", n % 100))),
+                    }),
+                    &token,
+                ))
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        let echo_client = ClaimServiceClient::new(echo_channel.clone());
+        let bare = measure(callers, secs, move |n| {
+            let mut c = echo_client.clone();
+            async move {
+                c.file_claim(Request::new(pb::FileClaimRequest {
+                    request_id: format!("load-{n:032}"),
+                    claim: Some(notice(&format!("a-{}", n % 100))),
+                }))
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        row("FileClaim (durable)", callers, &f, &bare);
+    }
+    // Some ids to read back.
+    let list = ClaimServiceClient::new(channel.clone())
+        .list_claims(authed(
+            Request::new(pb::ListClaimsRequest {
+                page_size: 500,
+                ..Default::default()
+            }),
+            &claimant,
+        ))
+        .await
+        .expect("list")
+        .into_inner();
+    ids.extend(list.claims.into_iter().map(|c| c.id));
+    let ids = Arc::new(ids);
+    for &callers in &CONCURRENCY {
+        let client = ClaimServiceClient::new(channel.clone());
+        let token = claimant.clone();
+        let ids2 = ids.clone();
+        let f = measure(callers, secs, move |n| {
+            let mut c = client.clone();
+            let token = token.clone();
+            let id = ids2[n as usize % ids2.len()].clone();
+            async move {
+                c.get_claim(authed(
+                    Request::new(pb::GetClaimRequest { claim_id: id }),
+                    &token,
+                ))
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        let echo_client = ClaimServiceClient::new(echo_channel.clone());
+        let ids3 = ids.clone();
+        let bare = measure(callers, secs, move |n| {
+            let mut c = echo_client.clone();
+            let id = ids3[n as usize % ids3.len()].clone();
+            async move {
+                c.get_claim(Request::new(pb::GetClaimRequest { claim_id: id }))
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await;
+        row("GetClaim", callers, &f, &bare);
+    }
+    let _ = stop_echo.send(());
+    let _ = echo.await;
+    if let Err(e) = server.stop().await {
+        eprintln!("server stop: {e}");
+    }
+}
