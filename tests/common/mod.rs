@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod flow;
 
 use std::sync::Arc;
 
@@ -72,9 +73,16 @@ impl TestServer {
 
     /// Stops the server (draining the writer) and starts a new one on the same folder.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// Stops the server, lets `between` do something to the data folder (delete sled,
+    /// ...), and starts a new server on it.
+    pub async fn restart_with(&mut self, between: impl FnOnce(&std::path::Path)) {
         if let Some(s) = self.server.take() {
             s.stop().await.expect("server stops cleanly");
         }
+        between(self.dir.path());
         let server = RunningServer::start(Self::config(self.dir.path(), self.clock.clone()))
             .await
             .expect("server restarts");
