@@ -238,8 +238,15 @@ impl Flow {
     }
 
     /// Files a fresh claim against `article_id` and drives it into `state` through the
-    /// API (only states reachable without the clock).
+    /// API (only states reachable without the clock). Returns the claim as a reviewer
+    /// reads it then (unredacted).
     pub async fn claim_in(&self, article_id: &str, state: ClaimState) -> pb::Claim {
+        let c = self.drive(article_id, state).await;
+        assert_state(&c, state);
+        self.get(&c.id).await
+    }
+
+    async fn drive(&self, article_id: &str, state: ClaimState) -> pb::Claim {
         use ClaimState::*;
         let c = self
             .file(fixtures::notice(article_id, pb::Regime::Dmca))
