@@ -156,6 +156,7 @@ pub struct Desk {
     pub claimant: String,
     pub claimant_id: String,
     pub other_claimant: String,
+    pub other_claimant_id: String,
     pub reviewer: String,
     pub reviewer_id: String,
     pub publisher: String,
@@ -167,7 +168,8 @@ impl Desk {
         let (claimant_id, claimant) = s
             .principal("Legal Daily rights desk", &[Role::Claimant])
             .await;
-        let (_, other_claimant) = s.principal("Another agency", &[Role::Claimant]).await;
+        let (other_claimant_id, other_claimant) =
+            s.principal("Another agency", &[Role::Claimant]).await;
         let (reviewer_id, reviewer) = s.principal("Compliance desk", &[Role::Reviewer]).await;
         let (_, publisher) = s.principal("CMS", &[Role::Publisher]).await;
         let (_, auditor) = s.principal("Auditor", &[Role::Auditor]).await;
@@ -175,6 +177,7 @@ impl Desk {
             claimant,
             claimant_id,
             other_claimant,
+            other_claimant_id,
             reviewer,
             reviewer_id,
             publisher,
