@@ -321,3 +321,48 @@ async fn a_decision_needs_a_statement_of_reasons() {
     assert!(flow.seed_available().await, "nothing was deleted");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn racing_reviewers_with_one_etag_get_one_winner() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let c = flow.file_claim().await;
+    let (_, second) = s.principal("Second reviewer", &[pb::Role::Reviewer]).await;
+    let start = |mut client: pb::review_service_client::ReviewServiceClient<common::Authed>| {
+        let req = pb::StartReviewRequest {
+            claim_id: c.id.clone(),
+            etag: c.etag.clone(),
+        };
+        async move { client.start_review(req).await }
+    };
+    let (a, b) = tokio::join!(start(flow.review()), start(s.review(&second).await));
+    let codes = [&a, &b].map(|r| r.as_ref().map(|_| ()).map_err(|e| e.code()));
+    assert!(
+        codes == [Ok(()), Err(Code::Aborted)] || codes == [Err(Code::Aborted), Ok(())],
+        "{codes:?}"
+    );
+    let winner = a.or(b).unwrap().into_inner().claim.unwrap();
+    assert_eq!(flow.get(&c.id).await.assignee, winner.assignee);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_article_url_belongs_to_one_article() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let e = flow
+        .publisher()
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::article("news-copy", fixtures::ARTICLE_URL)),
+        })
+        .await
+        .expect_err("url taken");
+    assert_eq!(e.code(), Code::AlreadyExists);
+    assert!(e.message().contains(ARTICLE_ID), "names the owner: {e:?}");
+
+    // Re-registering the same article unchanged writes nothing.
+    let head = flow.verify().await.head_seq;
+    flow.register(fixtures::seed_article()).await;
+    assert_eq!(flow.verify().await.head_seq, head);
+    s.stop().await;
+}
