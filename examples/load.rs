@@ -208,8 +208,8 @@ async fn main() {
     let channel = connect(server.url()).await;
     let admin = server.admin_token.clone();
 
-    let mut admin_client = AdminServiceClient::new(channel.clone());
-    let mut make = |name: &'static str, role: Role| {
+    let admin_client = AdminServiceClient::new(channel.clone());
+    let make = |name: &'static str, role: Role| {
         let admin = admin.clone();
         let mut c = admin_client.clone();
         async move {
@@ -228,7 +228,6 @@ async fn main() {
     };
     let claimant = make("claimant", Role::Claimant).await;
     let publisher = make("publisher", Role::Publisher).await;
-    let _ = &mut admin_client;
     let mut pubc = PublisherServiceClient::new(channel.clone());
     for i in 0..100 {
         pubc.upsert_article(authed(
@@ -270,7 +269,7 @@ async fn main() {
         tonic::transport::Server::builder()
             .add_service(ClaimServiceServer::new(Echo { claim: sample }))
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(echo_listener),
+                tonic::transport::server::TcpIncoming::from(echo_listener).with_nodelay(Some(true)),
                 async {
                     let _ = echo_stopped.await;
                 },

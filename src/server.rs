@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::api::{Context, Services, auth};
 use crate::clock::{Clock, SystemClock};
@@ -170,6 +170,8 @@ pub async fn run(
         .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
 
     tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
+    // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
         .layer(auth::AuthLayer::new(store))
         .add_service(health)
@@ -180,7 +182,7 @@ pub async fn run(
         .add_service(services.publisher)
         .add_service(services.admin)
         .add_service(services.audit)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await;
     // Every writer handle went with the services: let the writer drain and exit.
     let _ = tokio::task::spawn_blocking(move || writer.join()).await;

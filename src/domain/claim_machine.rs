@@ -45,6 +45,10 @@ impl Actor {
 
 /// A command on an existing claim.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "built once per request and moved, never stored in bulk"
+)]
 pub enum Command {
     StartReview,
     RequestInformation {
@@ -462,7 +466,7 @@ pub fn apply(
                 reason: reason.clone(),
                 withdraw_time: Some(now.into()),
             });
-            if art.holding_claim_ids.iter().any(|c| *c == claim.id) {
+            if art.holding_claim_ids.contains(&claim.id) {
                 article_status::release(&mut art, &claim.id, now);
                 article_changed = true;
             }

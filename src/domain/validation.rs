@@ -217,9 +217,8 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             "where the evidence is",
         );
         short(&mut v, &format!("claim.evidence[{i}].uri"), &e.uri);
-        if !e.sha256.is_empty()
-            && !(e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit()))
-        {
+        let sha256_ok = e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit());
+        if !e.sha256.is_empty() && !sha256_ok {
             v.push(FieldViolation::new(
                 format!("claim.evidence[{i}].sha256"),
                 "must be 64 hex digits (or empty)",

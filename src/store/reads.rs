@@ -94,8 +94,8 @@ impl Store {
         };
         let mut items = Vec::new();
         let mut last: Option<Vec<u8>> = None;
-        let mut scanned = 0;
-        for kv in self.db.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+        let keys = self.db.range::<Vec<u8>, _>((start, Bound::Unbounded));
+        for (scanned, kv) in keys.enumerate() {
             let (k, _) = kv?;
             if !k.starts_with(prefix) {
                 return Ok(Page { items, next: None });
@@ -104,7 +104,6 @@ impl Store {
                 // More keys remain: continue after the last one examined.
                 return Ok(Page { items, next: last });
             }
-            scanned += 1;
             if let Some(item) = load(self, &k)? {
                 items.push(item);
             }

@@ -70,6 +70,10 @@ impl WriteCommand {
 
 /// What an accepted command left behind.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per request, moved straight into the response"
+)]
 pub enum Written {
     Principal(pb::Principal),
     Article(pb::Article),
