@@ -15,6 +15,12 @@ async fn reject_leaves_the_article_alone_and_keeps_the_reasons() {
     let flow = Flow::new(&s).await;
 
     let c = flow.file_claim().await;
+    let receipt = c
+        .next_deadline
+        .as_ref()
+        .expect("review deadline on the receipt");
+    assert_eq!(receipt.kind(), pb::DeadlineKind::Review);
+    assert!(c.create_time.is_some() && !c.etag.is_empty());
     let c = flow.start_review(&c).await;
     assert_state(&c, ClaimState::UnderReview);
     assert_eq!(c.assignee, flow.desk.reviewer_id);
