@@ -105,39 +105,64 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// Runs the server on `listener` until `shutdown` completes, then drains the writer.
-pub async fn run(
+/// A data folder opened and recovered, with its writer running and a first admin in
+/// place: ready to serve.
+pub struct Server {
     config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServerError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })?;
-    let state = writer::open_state(
-        &config.data_dir,
-        config.cache_capacity,
-        config.journal_options(),
-    )?;
-    let store = state.store.clone();
-    let (writer, handle) = Writer::start(
-        state.journal,
-        state.head,
-        state.store,
-        config.clock.clone(),
-        config.policy.clone(),
-    );
-    if !store
-        .has_principals()
-        .map_err(|e| ServerError::Bootstrap(e.to_string()))?
-    {
-        let token = auth::new_token();
-        write_admin_token(&config.data_dir, &token).map_err(|source| ServerError::AdminToken {
-            path: admin_token_path(&config.data_dir).display().to_string(),
+    store: crate::store::Store,
+    writer: Writer,
+    handle: writer::WriterHandle,
+}
+
+impl Server {
+    /// Opens the data folder: recovery (journal check, torn tail cut, replay into
+    /// sled), the writer, and the first admin on an empty store.
+    pub async fn open(config: Config) -> Result<Server, ServerError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+            path: config.data_dir.display().to_string(),
             source,
         })?;
-        handle
+        let state = writer::open_state(
+            &config.data_dir,
+            config.cache_capacity,
+            config.journal_options(),
+        )?;
+        let store = state.store.clone();
+        let (writer, handle) = Writer::start(
+            state.journal,
+            state.head,
+            state.store,
+            config.clock.clone(),
+            config.policy.clone(),
+        );
+        let server = Server {
+            config,
+            store,
+            writer,
+            handle,
+        };
+        server.bootstrap_admin().await?;
+        Ok(server)
+    }
+
+    /// On an empty store, creates the first admin. The token file is written first:
+    /// if the process dies before the principal is journaled, the next start finds no
+    /// principal and writes a new token.
+    async fn bootstrap_admin(&self) -> Result<(), ServerError> {
+        let data_dir = &self.config.data_dir;
+        if self
+            .store
+            .has_principals()
+            .map_err(|e| ServerError::Bootstrap(e.to_string()))?
+        {
+            return Ok(());
+        }
+        let token = auth::new_token();
+        write_admin_token(data_dir, &token).map_err(|source| ServerError::AdminToken {
+            path: admin_token_path(data_dir).display().to_string(),
+            source,
+        })?;
+        self.handle
             .submit(WriteCommand::CreatePrincipal {
                 display_name: "admin".to_string(),
                 roles: vec![Role::Admin],
@@ -147,47 +172,70 @@ pub async fn run(
             .await
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
         tracing::info!(
-            path = %admin_token_path(&config.data_dir).display(),
+            path = %admin_token_path(data_dir).display(),
             "created the first admin principal; its token is in this file"
         );
+        Ok(())
     }
 
-    let cx = Context {
-        store: store.clone(),
-        writer: handle,
-        journal_dir: writer::journal_dir(&config.data_dir),
-    };
-    let services = Services::new(cx, config.max_request_bytes);
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<ClaimServiceServer<crate::api::ClaimApi>>()
-        .await;
-    let reflection_v1 = reflection()
-        .build_v1()
-        .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
+    /// Serves gRPC on `listener` until `shutdown` completes, then drains the writer.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        let Server {
+            config,
+            store,
+            writer,
+            handle,
+        } = self;
+        let cx = Context {
+            store: store.clone(),
+            writer: handle,
+            journal_dir: writer::journal_dir(&config.data_dir),
+        };
+        let services = Services::new(cx, config.max_request_bytes);
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<ClaimServiceServer<crate::api::ClaimApi>>()
+            .await;
+        let reflection_v1 = reflection()
+            .build_v1()
+            .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
+            .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
 
-    tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
-    // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let result = tonic::transport::Server::builder()
-        .layer(auth::AuthLayer::new(store))
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(services.claim)
-        .add_service(services.review)
-        .add_service(services.publisher)
-        .add_service(services.admin)
-        .add_service(services.audit)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await;
-    // Every writer handle went with the services: let the writer drain and exit.
-    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-    result?;
-    Ok(())
+        tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
+        // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let result = tonic::transport::Server::builder()
+            .layer(auth::AuthLayer::new(store))
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(services.claim)
+            .add_service(services.review)
+            .add_service(services.publisher)
+            .add_service(services.admin)
+            .add_service(services.audit)
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await;
+        // Every writer handle went with the services: let the writer drain and exit.
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        result?;
+        Ok(())
+    }
+}
+
+/// Opens `config`'s data folder and serves on `listener` until `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    Server::open(config).await?.serve(listener, shutdown).await
 }
 
 /// A server running in this process (for tests and benchmarks).
@@ -200,39 +248,24 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Binds 127.0.0.1:0 and starts serving `config`.
+    /// Opens `config` (recovery and bootstrap happen before this returns), binds
+    /// 127.0.0.1:0 and serves in the background.
     pub async fn start(config: Config) -> Result<Self, ServerError> {
+        let token_path = admin_token_path(&config.data_dir);
+        let server = Server::open(config).await?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| ServerError::Bootstrap(format!("bind: {e}")))?;
         let addr = listener
             .local_addr()
             .map_err(|e| ServerError::Bootstrap(format!("bind: {e}")))?;
+        let admin_token = std::fs::read_to_string(&token_path)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let token_path = admin_token_path(&config.data_dir);
-        let task = tokio::spawn(run(config, listener, async {
+        let task = tokio::spawn(server.serve(listener, async {
             let _ = stopped.await;
         }));
-        // The admin token exists once the bootstrap is done (or from an earlier run).
-        let mut admin_token = String::new();
-        for _ in 0..500 {
-            if task.is_finished() {
-                break;
-            }
-            if let Ok(t) = std::fs::read_to_string(&token_path)
-                && !t.trim().is_empty()
-            {
-                admin_token = t.trim().to_string();
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        if task.is_finished() {
-            return match task.await {
-                Ok(Err(e)) => Err(e),
-                _ => Err(ServerError::Bootstrap("server stopped at start".into())),
-            };
-        }
         Ok(Self {
             addr,
             admin_token,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use takedown::server::{self, Config};
+use takedown::server::{Config, Server};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -115,6 +115,14 @@ async fn main() -> ExitCode {
             }
         }
         Some(Command::Serve) | None => {
+            // Recover first, then listen: a client that can connect is answered.
+            let server = match Server::open(config).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("takedownd: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             let listener = match tokio::net::TcpListener::bind(cli.listen).await {
                 Ok(l) => l,
                 Err(e) => {
@@ -122,7 +130,7 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match server::run(config, listener, shutdown_signal()).await {
+            match server.serve(listener, shutdown_signal()).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("takedownd: {e}");
