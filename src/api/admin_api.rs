@@ -77,9 +77,14 @@ impl AdminService for AdminApi {
         request: Request<pb::ListPrincipalsRequest>,
     ) -> Result<Response<pb::ListPrincipalsResponse>, Status> {
         let req = request.into_inner();
-        let query = paging::query(req.page_size, &req.page_token, &[keyspace::PRINCIPAL])?;
+        let query = paging::query(
+            req.page_size,
+            &req.page_token,
+            &[keyspace::PRINCIPAL],
+            "principals",
+        )?;
         let page = self.cx.store.principals_page(&query)?;
-        let next_page_token = paging::next_token(&page);
+        let next_page_token = paging::next_token(&page, "principals");
         Ok(Response::new(pb::ListPrincipalsResponse {
             principals: page.items,
             next_page_token,

@@ -39,13 +39,17 @@ impl AuditService for AuditApi {
         } else {
             vec![keyspace::AUDIT]
         };
-        let mut query = paging::query(req.page_size, &req.page_token, &prefix)?;
+        let filters = format!(
+            "audit|{}|{}|{}",
+            req.claim_id, req.article_id, req.after_seq
+        );
+        let mut query = paging::query(req.page_size, &req.page_token, &prefix, &filters)?;
         if query.after.is_none() && prefix == [keyspace::AUDIT] && req.after_seq > 0 {
             // Seq order is key order: start right after `after_seq`.
             query.after = Some(keyspace::audit(req.after_seq));
         }
         let page = self.cx.store.audit_page(&prefix, &query, req.after_seq)?;
-        let next_page_token = paging::next_token(&page);
+        let next_page_token = paging::next_token(&page, &filters);
         Ok(Response::new(pb::ListAuditEntriesResponse {
             entries: page.items,
             next_page_token,

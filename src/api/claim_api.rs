@@ -149,14 +149,18 @@ impl ClaimService for ClaimApi {
         } else {
             vec![keyspace::CLAIM]
         };
-        let query = paging::query(req.page_size, &req.page_token, &prefix)?;
+        let filters = format!(
+            "claims|{}|{}|{}|{}",
+            caller.principal_id, req.state, req.article_id, req.assignee
+        );
+        let query = paging::query(req.page_size, &req.page_token, &prefix, &filters)?;
         let assignee_str = assignee.map(|a| a.to_string());
         let page = self.cx.store.claims_page(&prefix, &query, |c| {
             (state == pb::ClaimState::Unspecified || c.state == state as i32)
                 && (req.article_id.is_empty() || c.article_id == req.article_id)
                 && assignee_str.as_ref().is_none_or(|a| c.assignee == *a)
         })?;
-        let next_page_token = paging::next_token(&page);
+        let next_page_token = paging::next_token(&page, &filters);
         let claims = page
             .items
             .into_iter()

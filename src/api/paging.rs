@@ -1,8 +1,11 @@
-//! AIP-132 paging: page sizes and opaque page tokens (the last index key of the
-//! previous page, base64url-encoded).
+//! AIP-132 paging: page sizes and opaque page tokens. A token is the last index key of
+//! the previous page behind a fingerprint of the request's filters and caller, so a
+//! token is refused with any other filters (AIP-158), even ones that read the same
+//! index.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
 use tonic::Status;
 
 use super::status::invalid_field;
@@ -11,9 +14,24 @@ use crate::store::{Page, PageQuery};
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 500;
 
+const FINGERPRINT_LEN: usize = 8;
+
+fn fingerprint(filters: &str) -> [u8; FINGERPRINT_LEN] {
+    let digest = Sha256::digest(filters.as_bytes());
+    let mut fp = [0u8; FINGERPRINT_LEN];
+    fp.copy_from_slice(&digest[..FINGERPRINT_LEN]);
+    fp
+}
+
 /// Builds the store query from a request's page_size and page_token. The token must
-/// belong to the index `prefix` the query reads.
-pub fn query(page_size: i32, page_token: &str, prefix: &[u8]) -> Result<PageQuery, Status> {
+/// come from a request with the same `filters` (a description of the filters and the
+/// caller) and point into the index `prefix` the query reads.
+pub fn query(
+    page_size: i32,
+    page_token: &str,
+    prefix: &[u8],
+    filters: &str,
+) -> Result<PageQuery, Status> {
     let limit = match page_size {
         n if n < 0 => {
             return Err(invalid_field(
@@ -32,7 +50,10 @@ pub fn query(page_size: i32, page_token: &str, prefix: &[u8]) -> Result<PageQuer
         let key = URL_SAFE_NO_PAD
             .decode(page_token)
             .ok()
-            .filter(|k| k.starts_with(prefix))
+            .and_then(|t| {
+                let (fp, key) = t.split_at_checked(FINGERPRINT_LEN)?;
+                (fp == fingerprint(filters) && key.starts_with(prefix)).then(|| key.to_vec())
+            })
             .ok_or_else(|| {
                 invalid_field(
                     "page_token",
@@ -44,10 +65,14 @@ pub fn query(page_size: i32, page_token: &str, prefix: &[u8]) -> Result<PageQuer
     Ok(PageQuery { after, limit })
 }
 
-/// The next_page_token of a page.
-pub fn next_token<T>(page: &Page<T>) -> String {
+/// The next_page_token of a page read with `filters`.
+pub fn next_token<T>(page: &Page<T>, filters: &str) -> String {
     page.next
         .as_ref()
-        .map(|k| URL_SAFE_NO_PAD.encode(k))
+        .map(|k| {
+            let mut token = fingerprint(filters).to_vec();
+            token.extend_from_slice(k);
+            URL_SAFE_NO_PAD.encode(token)
+        })
         .unwrap_or_default()
 }
