@@ -15,6 +15,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
 use crate::pb::{self, Role, claim_service_server::ClaimServiceServer};
+use crate::writer::sweeper::Sweeper;
 use crate::writer::{self, WriteCommand, Writer};
 
 /// Everything the server needs to run.
@@ -30,6 +31,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     pub policy: Policy,
     pub clock: Arc<dyn Clock>,
+    /// How often the deadline sweeper looks for due timed transitions.
+    pub sweep_interval: std::time::Duration,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
             segment_max_bytes: JournalOptions::default().segment_max_bytes,
             max_request_bytes: 256 * 1024,
             policy: Policy::default(),
+            sweep_interval: std::time::Duration::from_secs(1),
             clock: Arc::new(SystemClock),
         }
     }
@@ -166,6 +170,7 @@ impl Server {
             .submit(WriteCommand::CreatePrincipal {
                 display_name: "admin".to_string(),
                 roles: vec![Role::Admin],
+                trusted_flagger: false,
                 token_sha256: auth::token_sha256(&token),
                 actor: "system".to_string(),
             })
@@ -176,6 +181,15 @@ impl Server {
             "created the first admin principal; its token is in this file"
         );
         Ok(())
+    }
+
+    /// A sweeper over this server's store and writer (for tests that move the clock).
+    pub fn sweeper(&self) -> Sweeper {
+        Sweeper::new(
+            self.store.clone(),
+            self.handle.clone(),
+            self.config.clock.clone(),
+        )
     }
 
     /// Serves gRPC on `listener` until `shutdown` completes, then drains the writer.
@@ -190,8 +204,14 @@ impl Server {
             writer,
             handle,
         } = self;
+        let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
+        let sweeper = tokio::spawn(
+            Sweeper::new(store.clone(), handle.clone(), config.clock.clone())
+                .run(config.sweep_interval, sweeper_stopped),
+        );
         let cx = Context {
             store: store.clone(),
+            clock: config.clock.clone(),
             writer: handle,
             journal_dir: writer::journal_dir(&config.data_dir),
         };
@@ -222,7 +242,10 @@ impl Server {
             .add_service(services.audit)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await;
-        // Every writer handle went with the services: let the writer drain and exit.
+        // Every writer handle went with the services and the sweeper: let the writer
+        // drain and exit.
+        let _ = stop_sweeper.send(());
+        let _ = sweeper.await;
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         result?;
         Ok(())
@@ -243,6 +266,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The first admin's token, read from `admin.token`.
     pub admin_token: String,
+    sweeper: Option<Sweeper>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
 }
@@ -262,6 +286,7 @@ impl RunningServer {
         let admin_token = std::fs::read_to_string(&token_path)
             .map(|t| t.trim().to_string())
             .unwrap_or_default();
+        let sweeper = Some(server.sweeper());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(listener, async {
             let _ = stopped.await;
@@ -269,6 +294,7 @@ impl RunningServer {
         Ok(Self {
             addr,
             admin_token,
+            sweeper,
             stop: Some(stop),
             task,
         })
@@ -280,7 +306,18 @@ impl RunningServer {
     }
 
     /// Stops serving, drains the writer and waits for the server to finish.
+    /// Fires every deadline due by the server's clock now, as the background sweeper
+    /// would on its next round; returns how many fired.
+    pub async fn sweep(&self) -> Result<usize, crate::writer::WriteError> {
+        match &self.sweeper {
+            Some(s) => s.sweep().await,
+            None => Err(crate::writer::WriteError::Stopped),
+        }
+    }
+
     pub async fn stop(mut self) -> Result<(), ServerError> {
+        // The sweeper holds a writer handle: drop it so the writer can drain.
+        self.sweeper = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -23,6 +23,8 @@ pub const ACCESS: &[(&str, &[Role])] = &[
     ("/takedown.v1.AdminService/CreatePrincipal", &[Admin]),
     ("/takedown.v1.AdminService/ListPrincipals", &[Admin]),
     ("/takedown.v1.AdminService/RevokePrincipal", &[Admin]),
+    ("/takedown.v1.AdminService/SuspendPrincipal", &[Admin]),
+    ("/takedown.v1.AdminService/UnsuspendPrincipal", &[Admin]),
     ("/takedown.v1.ClaimService/FileClaim", &[Claimant, Admin]),
     (
         "/takedown.v1.ClaimService/GetClaim",

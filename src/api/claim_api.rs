@@ -15,6 +15,15 @@ pub struct ClaimApi {
     pub(super) cx: Context,
 }
 
+/// Whether the claim's next deadline has passed at `now_secs`.
+fn is_overdue(claim: &pb::Claim, now_secs: i64) -> bool {
+    claim
+        .next_deadline
+        .as_ref()
+        .and_then(|d| d.due_time)
+        .is_some_and(|due| due.seconds < now_secs)
+}
+
 /// Parses a claim id; a malformed one is INVALID_ARGUMENT.
 pub(super) fn claim_id(field: &str, id: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(id).map_err(|_| {
@@ -132,14 +141,33 @@ impl ClaimService for ClaimApi {
                 status::invalid_field("assignee", "must be a principal id (a UUID)")
             })?)
         };
+        let by_deadline = match req.order_by.trim() {
+            "" => false,
+            "next_deadline" => true,
+            other => {
+                return Err(status::invalid_field(
+                    "order_by",
+                    format!("{other:?} is not an order; send \"next_deadline\" or nothing"),
+                ));
+            }
+        };
+        let now = self.cx.clock.now();
+        let now_secs = prost_types::Timestamp::from(now).seconds;
         // Read the narrowest index the caller and the filters allow; the other
         // filters are checked on each claim.
-        let own = Uuid::parse_str(&caller.principal_id).ok();
-        let prefix = if !caller.sees_all_claims() && !caller.has(pb::Role::Publisher) {
-            match own {
-                Some(p) => keyspace::claim_by_claimant_prefix(&p),
-                None => return Err(Status::internal("caller without a principal id")),
-            }
+        let own_only = !caller.sees_all_claims() && !caller.has(pb::Role::Publisher);
+        let own = Uuid::parse_str(&caller.principal_id)
+            .map_err(|_| Status::internal("caller without a principal id"))?;
+        let use_deadlines = by_deadline
+            || (req.overdue
+                && !own_only
+                && req.article_id.is_empty()
+                && assignee.is_none()
+                && state == pb::ClaimState::Unspecified);
+        let prefix = if use_deadlines {
+            vec![keyspace::CLAIM_BY_DEADLINE]
+        } else if own_only {
+            keyspace::claim_by_claimant_prefix(&own)
         } else if !req.article_id.is_empty() {
             keyspace::claim_by_article_prefix(&req.article_id)
         } else if let Some(a) = assignee {
@@ -150,15 +178,21 @@ impl ClaimService for ClaimApi {
             vec![keyspace::CLAIM]
         };
         let filters = format!(
-            "claims|{}|{}|{}|{}",
-            caller.principal_id, req.state, req.article_id, req.assignee
+            "claims|{}|{}|{}|{}|{}|{}",
+            caller.principal_id, req.state, req.article_id, req.assignee, req.overdue, by_deadline
         );
-        let query = paging::query(req.page_size, &req.page_token, &prefix, &filters)?;
+        let mut query = paging::query(req.page_size, &req.page_token, &prefix, &filters)?;
+        if use_deadlines && req.overdue {
+            // The deadline index is in due order: stop at now.
+            query.until = Some(keyspace::claim_by_deadline_until(now_secs));
+        }
         let assignee_str = assignee.map(|a| a.to_string());
         let page = self.cx.store.claims_page(&prefix, &query, |c| {
             (state == pb::ClaimState::Unspecified || c.state == state as i32)
                 && (req.article_id.is_empty() || c.article_id == req.article_id)
                 && assignee_str.as_ref().is_none_or(|a| c.assignee == *a)
+                && (!own_only || c.filed_by == caller.principal_id)
+                && (!req.overdue || is_overdue(c, now_secs))
         })?;
         let next_page_token = paging::next_token(&page, &filters);
         let claims = page
@@ -222,6 +256,22 @@ impl ClaimService for ClaimApi {
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::ReportLegalActionResponse {
+            claim: Some(claim),
+        }))
+    }
+
+    async fn file_complaint(
+        &self,
+        request: Request<pb::FileComplaintRequest>,
+    ) -> Result<Response<pb::FileComplaintResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let command = Command::FileComplaint { text: req.text };
+        let (claim, _) = self
+            .cx
+            .transition(&caller, &req.claim_id, &req.etag, command)
+            .await?;
+        Ok(Response::new(pb::FileComplaintResponse {
             claim: Some(claim),
         }))
     }

@@ -29,6 +29,8 @@ pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 #[derive(Clone)]
 pub struct Context {
     pub store: Store,
+    /// "Now" for overdue filters (the same clock as the writer's).
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
     pub writer: WriterHandle,
     pub journal_dir: PathBuf,
 }

@@ -62,7 +62,11 @@ pub fn query(
             })?;
         Some(key)
     };
-    Ok(PageQuery { after, limit })
+    Ok(PageQuery {
+        after,
+        limit,
+        until: None,
+    })
 }
 
 /// The next_page_token of a page read with `filters`.

@@ -68,6 +68,11 @@ impl From<DomainError> for Status {
             }
             DomainError::NotYours(id) => not_found("claim", &id),
             DomainError::NotDue => Status::failed_precondition(e.to_string()),
+            DomainError::Refused { reason, message } => Status::with_error_details(
+                Code::FailedPrecondition,
+                message,
+                ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new()),
+            ),
         }
     }
 }
@@ -79,6 +84,17 @@ impl From<WriteError> for Status {
             WriteError::NotFound { what, id } => not_found(what, &id),
             WriteError::EtagMismatch { .. } => Status::aborted(e.to_string()),
             WriteError::UrlTaken { .. } => Status::already_exists(e.to_string()),
+            WriteError::Suspended { until, .. } => {
+                let metadata = HashMap::from([(
+                    "suspended_until".to_string(),
+                    crate::writer::principals::rfc3339(until),
+                )]);
+                Status::with_error_details(
+                    Code::FailedPrecondition,
+                    e.to_string(),
+                    ErrorDetails::with_error_info("PRINCIPAL_SUSPENDED", ERROR_DOMAIN, metadata),
+                )
+            }
             WriteError::Stopped => Status::unavailable(e.to_string()),
             WriteError::Inconsistent(_) | WriteError::Storage(_) => internal(&e),
         }

@@ -9,113 +9,9 @@ use crate::pb::{
     self, ClaimState, DeadlineKind, DecisionOutcome, LegalActionOutcome, Regime, Role,
 };
 
+use super::amendment::amend;
 use super::article_status;
-use super::{DomainError, FieldViolation, Policy, validation};
-
-/// Who is acting.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Actor {
-    /// An authenticated principal with its roles.
-    Principal { id: String, roles: Vec<Role> },
-    /// The deadline sweeper.
-    System,
-}
-
-impl Actor {
-    /// The id written to the audit log.
-    pub fn id(&self) -> &str {
-        match self {
-            Actor::Principal { id, .. } => id,
-            Actor::System => "system",
-        }
-    }
-
-    fn is_admin(&self) -> bool {
-        matches!(self, Actor::Principal { roles, .. } if roles.contains(&Role::Admin))
-    }
-
-    /// Commands reserved to "the claim's claimant" (admins may act for it).
-    fn owns(&self, claim: &pb::Claim) -> bool {
-        match self {
-            Actor::Principal { id, .. } => *id == claim.filed_by || self.is_admin(),
-            Actor::System => false,
-        }
-    }
-}
-
-/// A command on an existing claim.
-#[derive(Debug, Clone, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "built once per request and moved, never stored in bulk"
-)]
-pub enum Command {
-    StartReview,
-    RequestInformation {
-        message: String,
-    },
-    AmendClaim {
-        amendment: pb::Claim,
-        update_mask: Vec<String>,
-        reply: String,
-    },
-    DecideClaim {
-        outcome: i32,
-        statement_of_reasons: Option<pb::StatementOfReasons>,
-        items_to_change: Vec<u32>,
-    },
-    RecordCorrection {
-        article_revision: u64,
-        summary: String,
-    },
-    FileCounterNotice {
-        counter_notice: Option<pb::CounterNotice>,
-    },
-    ReportLegalAction {
-        authority: String,
-        case_reference: String,
-        filed_date: String,
-    },
-    ResolveLegalAction {
-        outcome: i32,
-        note: String,
-    },
-    WithdrawClaim {
-        reason: String,
-    },
-    /// The system's timed transition: the claim's `next_deadline` has passed.
-    ExpireDeadline,
-}
-
-impl Command {
-    /// The RPC (or system action) name recorded in the audit log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::StartReview => "StartReview",
-            Command::RequestInformation { .. } => "RequestInformation",
-            Command::AmendClaim { .. } => "AmendClaim",
-            Command::DecideClaim { .. } => "DecideClaim",
-            Command::RecordCorrection { .. } => "RecordCorrection",
-            Command::FileCounterNotice { .. } => "FileCounterNotice",
-            Command::ReportLegalAction { .. } => "ReportLegalAction",
-            Command::ResolveLegalAction { .. } => "ResolveLegalAction",
-            Command::WithdrawClaim { .. } => "WithdrawClaim",
-            Command::ExpireDeadline => "ExpireDeadline",
-        }
-    }
-}
-
-/// The result of an accepted command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
-    pub claim: pb::Claim,
-    /// The article after the command (unchanged if the command does not touch it).
-    pub article: pb::Article,
-    pub article_changed: bool,
-    pub action: &'static str,
-    /// A short account for the audit log.
-    pub detail: String,
-}
+use super::{Actor, Command, DomainError, FieldViolation, Policy, Transition, validation};
 
 /// True for states a withdrawal may still end.
 pub fn is_open(claim: &pb::Claim) -> bool {
@@ -129,9 +25,14 @@ pub fn is_open(claim: &pb::Claim) -> bool {
 }
 
 /// A deletion is final once a counter-notice has been used (the only way back to
-/// DELETED after one is legal action upheld).
+/// DELETED after one is legal action upheld, or a complaint decided DELETE).
 pub fn deletion_is_final(claim: &pb::Claim) -> bool {
     claim.state() == ClaimState::Deleted && claim.counter_notice.is_some()
+}
+
+/// The complaint a reopened claim is being reviewed for, if any.
+fn open_complaint(claim: &pb::Claim) -> Option<&pb::Complaint> {
+    claim.complaints.last().filter(|c| c.resolve_time.is_none())
 }
 
 fn deadline(kind: DeadlineKind, due: SystemTime) -> Option<pb::Deadline> {
@@ -149,12 +50,18 @@ fn invalid(v: Vec<FieldViolation>) -> Result<(), DomainError> {
     }
 }
 
-/// Creates a claim from a notice against `article`. The claim id, the filer and the
-/// time come from the writer.
+fn time(t: Option<prost_types::Timestamp>) -> Option<SystemTime> {
+    t.and_then(|t| SystemTime::try_from(t).ok())
+}
+
+/// Creates a claim from a notice against `article`. The claim id, the filer, whether
+/// it is a trusted flagger, and the time come from the writer.
+#[allow(clippy::too_many_arguments)]
 pub fn file_claim(
     notice: &pb::Claim,
     article: &pb::Article,
     filed_by: &str,
+    trusted_flagger: bool,
     claim_id: &str,
     request_id: &str,
     now: SystemTime,
@@ -171,6 +78,7 @@ pub fn file_claim(
         ));
     }
     invalid(violations)?;
+    let due = policy.review_due(notice.regime(), trusted_flagger, now);
     Ok(pb::Claim {
         id: claim_id.to_string(),
         article_id: article.id.clone(),
@@ -187,12 +95,66 @@ pub fn file_claim(
         signature: notice.signature.clone(),
         state: ClaimState::Received as i32,
         filed_by: filed_by.to_string(),
-        next_deadline: deadline(DeadlineKind::Review, policy.review_due(now)),
+        trusted_flagger,
+        next_deadline: deadline(DeadlineKind::Review, due),
         create_time: Some(now.into()),
         update_time: Some(now.into()),
         request_id: request_id.to_string(),
         ..Default::default()
     })
+}
+
+/// A command in progress: the claim and article as they are becoming.
+struct Step<'a> {
+    claim: &'a pb::Claim,
+    next: pb::Claim,
+    article: pb::Article,
+    article_changed: bool,
+    actor: &'a Actor,
+    now: SystemTime,
+    policy: &'a Policy,
+    action: &'static str,
+}
+
+impl Step<'_> {
+    fn refuse(&self, hint: &'static str) -> DomainError {
+        DomainError::InvalidTransition {
+            command: self.action,
+            state: self.claim.state(),
+            hint,
+        }
+    }
+
+    fn to(&mut self, state: ClaimState) {
+        self.next.state = state as i32;
+    }
+
+    /// Records a reviewer's first action on the claim (for the transparency report).
+    fn first_action(&mut self) {
+        if self.next.first_action_time.is_none() && matches!(self.actor, Actor::Principal { .. }) {
+            self.next.first_action_time = Some(self.now.into());
+        }
+    }
+
+    fn hold(&mut self) {
+        article_status::hold(&mut self.article, &self.claim.id, self.now);
+        self.article_changed = true;
+    }
+
+    fn release(&mut self) {
+        if self.article.holding_claim_ids.contains(&self.claim.id) {
+            article_status::release(&mut self.article, &self.claim.id, self.now);
+            self.article_changed = true;
+        }
+    }
+
+    fn review_deadline(&mut self) {
+        let c = self.claim;
+        let due = self
+            .policy
+            .review_due(c.regime(), c.trusted_flagger, self.now);
+        self.next.next_deadline = deadline(DeadlineKind::Review, due);
+    }
 }
 
 /// Applies `command` to `claim` (whose article is `article`).
@@ -204,14 +166,6 @@ pub fn apply(
     now: SystemTime,
     policy: &Policy,
 ) -> Result<Transition, DomainError> {
-    use ClaimState::*;
-    let state = claim.state();
-    let action = command.name();
-    let refuse = |hint: &'static str| DomainError::InvalidTransition {
-        command: action,
-        state,
-        hint,
-    };
     let claimant_only = matches!(
         command,
         Command::AmendClaim { .. }
@@ -221,304 +175,432 @@ pub fn apply(
     if claimant_only && !actor.owns(claim) {
         return Err(DomainError::NotYours(claim.id.clone()));
     }
-
-    let mut next = claim.clone();
-    let mut art = article.clone();
-    let mut article_changed = false;
-    next.update_time = Some(now.into());
-    let detail: String;
-
-    match command {
-        Command::StartReview => {
-            if state != Received {
-                return Err(refuse("only a RECEIVED claim can be taken for review"));
-            }
-            next.state = UnderReview as i32;
-            next.assignee = actor.id().to_string();
-            detail = format!("review started by {}", actor.id());
-        }
-        Command::RequestInformation { message } => {
-            invalid(validation::non_empty_text(
-                "message",
-                message,
-                "what the claimant must supply",
-            ))?;
-            if !matches!(state, Received | UnderReview) {
-                return Err(refuse(
-                    "information can be requested only on a RECEIVED or UNDER_REVIEW claim",
-                ));
-            }
-            next.state = NeedsInfo as i32;
-            next.information_request = Some(pb::InformationRequest {
-                message: message.clone(),
-                reviewer: actor.id().to_string(),
-                request_time: Some(now.into()),
-                reply: String::new(),
-            });
-            next.next_deadline = deadline(
-                DeadlineKind::InformationReply,
-                policy.information_reply_due(now),
-            );
-            detail = "information requested from the claimant".to_string();
-        }
+    // DSA Art. 20: the notifier or the affected publisher may complain.
+    if matches!(command, Command::FileComplaint { .. })
+        && !(actor.owns(claim) || actor.has(Role::Publisher))
+    {
+        return Err(DomainError::NotYours(claim.id.clone()));
+    }
+    let mut step = Step {
+        claim,
+        next: claim.clone(),
+        article: article.clone(),
+        article_changed: false,
+        actor,
+        now,
+        policy,
+        action: command.name(),
+    };
+    step.next.update_time = Some(now.into());
+    let detail = match command {
+        Command::StartReview => start_review(&mut step)?,
+        Command::RequestInformation { message } => request_information(&mut step, message)?,
         Command::AmendClaim {
             amendment,
             update_mask,
             reply,
-        } => {
-            invalid(validation::optional_text("reply", reply))?;
-            amend(&mut next, amendment, update_mask)?;
-            invalid(validation::notice(&next))?;
-            if state != NeedsInfo {
-                return Err(refuse("a claim can be amended only while it is NEEDS_INFO"));
-            }
-            next.state = Received as i32;
-            next.assignee.clear();
-            if let Some(req) = next.information_request.as_mut() {
-                req.reply = reply.clone();
-            }
-            next.next_deadline = deadline(DeadlineKind::Review, policy.review_due(now));
-            detail = "claim amended by the claimant".to_string();
-        }
+        } => amend_claim(&mut step, amendment, update_mask, reply)?,
         Command::DecideClaim {
             outcome,
             statement_of_reasons,
             items_to_change,
-        } => {
-            let mut v = validation::decision_outcome(*outcome);
-            v.extend(validation::statement_of_reasons(
-                statement_of_reasons.as_ref(),
-            ));
-            let outcome =
-                DecisionOutcome::try_from(*outcome).unwrap_or(DecisionOutcome::Unspecified);
-            if !items_to_change.is_empty() && outcome != DecisionOutcome::Correct {
-                v.push(FieldViolation::new(
-                    "items_to_change",
-                    "only a CORRECT decision names items to change",
-                ));
-            }
-            for (i, idx) in items_to_change.iter().enumerate() {
-                if *idx as usize >= claim.items.len() {
-                    v.push(FieldViolation::new(
-                        format!("items_to_change[{i}]"),
-                        format!(
-                            "the claim has {} item(s); indexes start at 0",
-                            claim.items.len()
-                        ),
-                    ));
-                }
-            }
-            invalid(v)?;
-            if state != UnderReview {
-                return Err(refuse(
-                    "only a claim UNDER_REVIEW can be decided; call StartReview first",
-                ));
-            }
-            let mut reasons = statement_of_reasons.clone().unwrap_or_default();
-            if reasons.redress.trim().is_empty() {
-                reasons.redress = default_redress(claim.regime()).to_string();
-            }
-            next.decision = Some(pb::Decision {
-                outcome: outcome as i32,
-                statement_of_reasons: Some(reasons),
-                items_to_change: items_to_change.clone(),
-                reviewer: actor.id().to_string(),
-                decide_time: Some(now.into()),
-            });
-            match outcome {
-                DecisionOutcome::Reject => {
-                    next.state = Rejected as i32;
-                    next.next_deadline = None;
-                    detail = "claim rejected".to_string();
-                }
-                DecisionOutcome::Correct => {
-                    next.state = CorrectionPending as i32;
-                    next.next_deadline =
-                        deadline(DeadlineKind::CorrectionWindow, policy.correction_due(now));
-                    detail = "correction ordered; correction window started".to_string();
-                }
-                _ => {
-                    next.state = Deleted as i32;
-                    next.next_deadline = None;
-                    article_status::hold(&mut art, &claim.id, now);
-                    article_changed = true;
-                    detail = format!("article {} withdrawn from the site", art.id);
-                }
-            }
-        }
+        } => decide_claim(
+            &mut step,
+            *outcome,
+            statement_of_reasons.as_ref(),
+            items_to_change,
+        )?,
         Command::RecordCorrection {
             article_revision,
             summary,
-        } => {
-            let mut v = validation::non_empty_text("summary", summary, "a summary of the change");
-            let expected = article.revision + 1;
-            if *article_revision != 0 && *article_revision != expected {
-                v.push(FieldViolation::new(
-                    "article_revision",
-                    format!(
-                        "article {} is at revision {}; send {expected} or 0",
-                        article.id, article.revision
-                    ),
-                ));
-            }
-            invalid(v)?;
-            if state != CorrectionPending {
-                return Err(refuse(
-                    "a correction can be recorded only for a CORRECTION_PENDING claim",
-                ));
-            }
-            next.state = Corrected as i32;
-            next.next_deadline = None;
-            next.correction = Some(pb::Correction {
-                article_revision: expected,
-                summary: summary.clone(),
-                recorded_by: actor.id().to_string(),
-                record_time: Some(now.into()),
-            });
-            article_status::correct(&mut art, expected, now);
-            article_changed = true;
-            detail = format!("article {} corrected to revision {expected}", art.id);
-        }
+        } => record_correction(&mut step, *article_revision, summary)?,
         Command::FileCounterNotice { counter_notice } => {
-            invalid(validation::counter_notice(
-                counter_notice.as_ref(),
-                claim.regime(),
-            ))?;
-            if state != Deleted {
-                return Err(refuse(
-                    "a counter-notice can be filed only against a DELETED claim",
-                ));
-            }
-            if deletion_is_final(claim) {
-                return Err(refuse(
-                    "the deletion is final: a counter-notice was already used",
-                ));
-            }
-            let mut cn = counter_notice.clone().unwrap_or_default();
-            cn.file_time = Some(now.into());
-            cn.filed_by = actor.id().to_string();
-            next.counter_notice = Some(cn);
-            next.state = CounterNoticed as i32;
-            next.next_deadline = deadline(
-                DeadlineKind::Restoration,
-                policy.restoration_due(claim.regime(), now),
-            );
-            detail = "counter-notice filed and forwarded to the claimant".to_string();
+            file_counter_notice(&mut step, counter_notice.as_ref())?
         }
         Command::ReportLegalAction {
             authority,
             case_reference,
             filed_date,
-        } => {
-            invalid(validation::legal_action(
-                authority,
-                case_reference,
-                filed_date,
-            ))?;
-            if state != CounterNoticed {
-                return Err(refuse(
-                    "legal action can be reported only on a COUNTER_NOTICED claim",
-                ));
-            }
-            next.state = LegalActionPending as i32;
-            next.next_deadline = None;
-            next.legal_action = Some(pb::LegalAction {
-                authority: authority.clone(),
-                case_reference: case_reference.clone(),
-                filed_date: filed_date.clone(),
-                report_time: Some(now.into()),
-                ..Default::default()
-            });
-            detail = format!("legal action reported: {authority}, {case_reference}");
-        }
+        } => report_legal_action(&mut step, authority, case_reference, filed_date)?,
         Command::ResolveLegalAction { outcome, note } => {
-            let mut v = validation::legal_action_outcome(*outcome);
-            v.extend(validation::optional_text("note", note));
-            invalid(v)?;
-            if state != LegalActionPending {
-                return Err(refuse("only a LEGAL_ACTION_PENDING claim can be resolved"));
-            }
-            let outcome =
-                LegalActionOutcome::try_from(*outcome).unwrap_or(LegalActionOutcome::Unspecified);
-            if let Some(la) = next.legal_action.as_mut() {
-                la.outcome = outcome as i32;
-                la.resolution_note = note.clone();
-                la.resolve_time = Some(now.into());
-            }
-            if outcome == LegalActionOutcome::Upheld {
-                next.state = Deleted as i32;
-                detail = "legal action upheld; deletion is final".to_string();
-            } else {
-                next.state = Restored as i32;
-                article_status::release(&mut art, &claim.id, now);
-                article_changed = true;
-                detail = format!("legal action dismissed; article {} restored", art.id);
-            }
+            resolve_legal_action(&mut step, *outcome, note)?
         }
-        Command::WithdrawClaim { reason } => {
-            invalid(validation::optional_text("reason", reason))?;
-            if !is_open(claim) {
-                return Err(refuse("only an open claim can be withdrawn"));
-            }
-            next.state = Withdrawn as i32;
-            next.next_deadline = None;
-            next.withdrawal = Some(pb::Withdrawal {
-                reason: reason.clone(),
-                withdraw_time: Some(now.into()),
-            });
-            if art.holding_claim_ids.contains(&claim.id) {
-                article_status::release(&mut art, &claim.id, now);
-                article_changed = true;
-            }
-            detail = "claim withdrawn by the claimant".to_string();
-        }
-        Command::ExpireDeadline => {
-            let due = claim
-                .next_deadline
-                .as_ref()
-                .and_then(|d| d.due_time)
-                .and_then(|t| SystemTime::try_from(t).ok());
-            let kind = claim
-                .next_deadline
-                .as_ref()
-                .map(|d| d.kind())
-                .unwrap_or_default();
-            let to = match (state, kind) {
-                (NeedsInfo, DeadlineKind::InformationReply) => ClosedIncomplete,
-                (CorrectionPending, DeadlineKind::CorrectionWindow) => Deleted,
-                (CounterNoticed, DeadlineKind::Restoration) => Restored,
-                _ => {
-                    return Err(refuse(
-                        "only reply, correction and restoration deadlines move a claim",
-                    ));
-                }
-            };
-            if due.is_none_or(|due| now < due) {
-                return Err(DomainError::NotDue);
-            }
-            next.state = to as i32;
-            next.next_deadline = None;
-            match to {
-                Deleted => {
-                    article_status::hold(&mut art, &claim.id, now);
-                    article_changed = true;
-                    detail = format!("correction window passed; article {} withdrawn", art.id);
-                }
-                Restored => {
-                    article_status::release(&mut art, &claim.id, now);
-                    article_changed = true;
-                    detail = format!("restoration period passed; article {} restored", art.id);
-                }
-                _ => detail = "no reply to the request for information in time".to_string(),
-            }
+        Command::WithdrawClaim { reason } => withdraw_claim(&mut step, reason)?,
+        Command::FileComplaint { text } => file_complaint(&mut step, text)?,
+        Command::ExpireDeadline => expire_deadline(&mut step)?,
+    };
+    Ok(Transition {
+        claim: step.next,
+        article: step.article,
+        article_changed: step.article_changed,
+        action: step.action,
+        detail,
+    })
+}
+
+fn start_review(s: &mut Step) -> Result<String, DomainError> {
+    if s.claim.state() != ClaimState::Received {
+        return Err(s.refuse("only a RECEIVED claim can be taken for review"));
+    }
+    s.to(ClaimState::UnderReview);
+    s.next.assignee = s.actor.id().to_string();
+    s.first_action();
+    Ok(format!("review started by {}", s.actor.id()))
+}
+
+fn request_information(s: &mut Step, message: &str) -> Result<String, DomainError> {
+    invalid(validation::non_empty_text(
+        "message",
+        message,
+        "what the claimant must supply",
+    ))?;
+    if !matches!(
+        s.claim.state(),
+        ClaimState::Received | ClaimState::UnderReview
+    ) {
+        return Err(
+            s.refuse("information can be requested only on a RECEIVED or UNDER_REVIEW claim")
+        );
+    }
+    s.to(ClaimState::NeedsInfo);
+    s.next.information_request = Some(pb::InformationRequest {
+        message: message.to_string(),
+        reviewer: s.actor.id().to_string(),
+        request_time: Some(s.now.into()),
+        reply: String::new(),
+    });
+    let due = s.policy.information_reply_due(s.claim.regime(), s.now);
+    s.next.next_deadline = deadline(DeadlineKind::InformationReply, due);
+    s.first_action();
+    Ok("information requested from the claimant".to_string())
+}
+
+fn amend_claim(
+    s: &mut Step,
+    amendment: &pb::Claim,
+    update_mask: &[String],
+    reply: &str,
+) -> Result<String, DomainError> {
+    invalid(validation::optional_text("reply", reply))?;
+    amend(&mut s.next, amendment, update_mask)?;
+    invalid(validation::notice(&s.next))?;
+    if s.claim.state() != ClaimState::NeedsInfo {
+        return Err(s.refuse("a claim can be amended only while it is NEEDS_INFO"));
+    }
+    s.to(ClaimState::Received);
+    s.next.assignee.clear();
+    if let Some(req) = s.next.information_request.as_mut() {
+        req.reply = reply.to_string();
+    }
+    s.review_deadline();
+    Ok("claim amended by the claimant".to_string())
+}
+
+fn decide_claim(
+    s: &mut Step,
+    outcome: i32,
+    reasons: Option<&pb::StatementOfReasons>,
+    items_to_change: &[u32],
+) -> Result<String, DomainError> {
+    let mut v = validation::decision_outcome(outcome);
+    v.extend(validation::statement_of_reasons(reasons));
+    let outcome = DecisionOutcome::try_from(outcome).unwrap_or(DecisionOutcome::Unspecified);
+    if !items_to_change.is_empty() && outcome != DecisionOutcome::Correct {
+        v.push(FieldViolation::new(
+            "items_to_change",
+            "only a CORRECT decision names items to change",
+        ));
+    }
+    for (i, idx) in items_to_change.iter().enumerate() {
+        if *idx as usize >= s.claim.items.len() {
+            v.push(FieldViolation::new(
+                format!("items_to_change[{i}]"),
+                format!(
+                    "the claim has {} item(s); indexes start at 0",
+                    s.claim.items.len()
+                ),
+            ));
         }
     }
-    Ok(Transition {
-        claim: next,
-        article: art,
-        article_changed,
-        action,
-        detail,
+    invalid(v)?;
+    if s.claim.state() != ClaimState::UnderReview {
+        return Err(s.refuse("only a claim UNDER_REVIEW can be decided; call StartReview first"));
+    }
+    let complaint = open_complaint(s.claim).cloned();
+    if let Some(c) = &complaint {
+        let first = c.previous_decision.as_ref().map(|d| d.reviewer.as_str());
+        if first == Some(s.actor.id()) {
+            return Err(DomainError::Refused {
+                reason: "SAME_REVIEWER",
+                message: "a complaint must be decided by a reviewer other than the one who made \
+                          the decision complained about; ask another reviewer"
+                    .to_string(),
+            });
+        }
+    }
+    let mut reasons = reasons.cloned().unwrap_or_default();
+    if reasons.redress.trim().is_empty() {
+        reasons.redress = default_redress(s.claim.regime()).to_string();
+    }
+    s.next.decision = Some(pb::Decision {
+        outcome: outcome as i32,
+        statement_of_reasons: Some(reasons),
+        items_to_change: items_to_change.to_vec(),
+        reviewer: s.actor.id().to_string(),
+        decide_time: Some(s.now.into()),
+    });
+    s.first_action();
+    if let (Some(c), Some(last)) = (&complaint, s.next.complaints.last_mut()) {
+        let before = c.previous_decision.as_ref().map(|d| d.outcome);
+        last.new_outcome = outcome as i32;
+        last.decision_changed = before != Some(outcome as i32);
+        last.resolve_time = Some(s.now.into());
+    }
+    let detail = match outcome {
+        DecisionOutcome::Reject => {
+            s.to(ClaimState::Rejected);
+            s.next.next_deadline = None;
+            s.release();
+            "claim rejected".to_string()
+        }
+        DecisionOutcome::Correct => {
+            s.to(ClaimState::CorrectionPending);
+            let due = s.policy.correction_due(s.claim.regime(), s.now);
+            s.next.next_deadline = deadline(DeadlineKind::CorrectionWindow, due);
+            s.release();
+            "correction ordered; correction window started".to_string()
+        }
+        _ => {
+            s.to(ClaimState::Deleted);
+            s.next.next_deadline = None;
+            s.hold();
+            format!("article {} withdrawn from the site", s.article.id)
+        }
+    };
+    Ok(match complaint {
+        Some(_) => format!("{detail} (on complaint)"),
+        None => detail,
+    })
+}
+
+fn record_correction(
+    s: &mut Step,
+    article_revision: u64,
+    summary: &str,
+) -> Result<String, DomainError> {
+    let mut v = validation::non_empty_text("summary", summary, "a summary of the change");
+    let expected = s.article.revision + 1;
+    if article_revision != 0 && article_revision != expected {
+        v.push(FieldViolation::new(
+            "article_revision",
+            format!(
+                "article {} is at revision {}; send {expected} or 0",
+                s.article.id, s.article.revision
+            ),
+        ));
+    }
+    invalid(v)?;
+    if s.claim.state() != ClaimState::CorrectionPending {
+        return Err(s.refuse("a correction can be recorded only for a CORRECTION_PENDING claim"));
+    }
+    s.to(ClaimState::Corrected);
+    s.next.next_deadline = None;
+    s.next.correction = Some(pb::Correction {
+        article_revision: expected,
+        summary: summary.to_string(),
+        recorded_by: s.actor.id().to_string(),
+        record_time: Some(s.now.into()),
+    });
+    article_status::correct(&mut s.article, expected, s.now);
+    s.article_changed = true;
+    Ok(format!(
+        "article {} corrected to revision {expected}",
+        s.article.id
+    ))
+}
+
+fn file_counter_notice(
+    s: &mut Step,
+    cn: Option<&pb::CounterNotice>,
+) -> Result<String, DomainError> {
+    let regime = s.claim.regime();
+    invalid(validation::counter_notice(cn, regime))?;
+    if s.claim.state() != ClaimState::Deleted {
+        return Err(s.refuse("a counter-notice can be filed only against a DELETED claim"));
+    }
+    if deletion_is_final(s.claim) {
+        return Err(s.refuse("the deletion is final: a counter-notice was already used"));
+    }
+    let Some(due) = s.policy.restoration_due(regime, s.now) else {
+        return Err(DomainError::Refused {
+            reason: "NO_COUNTER_NOTICE",
+            message: format!(
+                "{} claims have no counter-notice; the publisher may file a complaint \
+                 (ClaimService.FileComplaint) within the complaint window instead",
+                regime.as_str_name()
+            ),
+        });
+    };
+    let mut cn = cn.cloned().unwrap_or_default();
+    cn.file_time = Some(s.now.into());
+    cn.filed_by = s.actor.id().to_string();
+    s.next.counter_notice = Some(cn);
+    s.to(ClaimState::CounterNoticed);
+    s.next.next_deadline = deadline(DeadlineKind::Restoration, due);
+    Ok("counter-notice filed and forwarded to the claimant".to_string())
+}
+
+fn report_legal_action(
+    s: &mut Step,
+    authority: &str,
+    case_reference: &str,
+    filed_date: &str,
+) -> Result<String, DomainError> {
+    invalid(validation::legal_action(
+        authority,
+        case_reference,
+        filed_date,
+    ))?;
+    if s.claim.state() != ClaimState::CounterNoticed {
+        return Err(s.refuse("legal action can be reported only on a COUNTER_NOTICED claim"));
+    }
+    s.to(ClaimState::LegalActionPending);
+    s.next.next_deadline = None;
+    s.next.legal_action = Some(pb::LegalAction {
+        authority: authority.to_string(),
+        case_reference: case_reference.to_string(),
+        filed_date: filed_date.to_string(),
+        report_time: Some(s.now.into()),
+        ..Default::default()
+    });
+    Ok(format!(
+        "legal action reported: {authority}, {case_reference}"
+    ))
+}
+
+fn resolve_legal_action(s: &mut Step, outcome: i32, note: &str) -> Result<String, DomainError> {
+    let mut v = validation::legal_action_outcome(outcome);
+    v.extend(validation::optional_text("note", note));
+    invalid(v)?;
+    if s.claim.state() != ClaimState::LegalActionPending {
+        return Err(s.refuse("only a LEGAL_ACTION_PENDING claim can be resolved"));
+    }
+    let outcome = LegalActionOutcome::try_from(outcome).unwrap_or(LegalActionOutcome::Unspecified);
+    if let Some(la) = s.next.legal_action.as_mut() {
+        la.outcome = outcome as i32;
+        la.resolution_note = note.to_string();
+        la.resolve_time = Some(s.now.into());
+    }
+    if outcome == LegalActionOutcome::Upheld {
+        s.to(ClaimState::Deleted);
+        Ok("legal action upheld; deletion is final".to_string())
+    } else {
+        s.to(ClaimState::Restored);
+        s.release();
+        Ok(format!(
+            "legal action dismissed; article {} restored",
+            s.article.id
+        ))
+    }
+}
+
+fn withdraw_claim(s: &mut Step, reason: &str) -> Result<String, DomainError> {
+    invalid(validation::optional_text("reason", reason))?;
+    if !is_open(s.claim) {
+        return Err(s.refuse("only an open claim can be withdrawn"));
+    }
+    s.to(ClaimState::Withdrawn);
+    s.next.next_deadline = None;
+    s.next.withdrawal = Some(pb::Withdrawal {
+        reason: reason.to_string(),
+        withdraw_time: Some(s.now.into()),
+    });
+    s.release();
+    Ok("claim withdrawn by the claimant".to_string())
+}
+
+fn file_complaint(s: &mut Step, text: &str) -> Result<String, DomainError> {
+    invalid(validation::non_empty_text(
+        "text",
+        text,
+        "why the decision should change",
+    ))?;
+    use ClaimState::*;
+    if !matches!(s.claim.state(), Rejected | Corrected | Deleted | Restored) {
+        return Err(s.refuse(
+            "a complaint can be filed only against a decided claim: REJECTED, CORRECTED, DELETED or RESTORED",
+        ));
+    }
+    let decision = s.claim.decision.clone().unwrap_or_default();
+    if let Some(decided) = time(decision.decide_time) {
+        let until = s.policy.complaint_open_until(s.claim.regime(), decided);
+        if s.now > until {
+            return Err(DomainError::Refused {
+                reason: "COMPLAINT_WINDOW_CLOSED",
+                message: format!(
+                    "the complaint window closed at {} ({} after the decision); \
+                     out-of-court dispute settlement or the courts remain open",
+                    humantime::format_rfc3339_seconds(until),
+                    s.policy.timers(s.claim.regime()).complaint_window
+                ),
+            });
+        }
+    }
+    s.next.complaints.push(pb::Complaint {
+        text: text.to_string(),
+        filed_by: s.actor.id().to_string(),
+        file_time: Some(s.now.into()),
+        previous_decision: Some(decision),
+        ..Default::default()
+    });
+    s.to(UnderReview);
+    s.next.assignee.clear();
+    s.review_deadline();
+    Ok("complaint filed; the claim is reopened for review by another reviewer".to_string())
+}
+
+fn expire_deadline(s: &mut Step) -> Result<String, DomainError> {
+    use ClaimState::*;
+    let due = s
+        .claim
+        .next_deadline
+        .as_ref()
+        .and_then(|d| time(d.due_time));
+    let kind = s
+        .claim
+        .next_deadline
+        .as_ref()
+        .map(|d| d.kind())
+        .unwrap_or_default();
+    let to = match (s.claim.state(), kind) {
+        (NeedsInfo, DeadlineKind::InformationReply) => ClosedIncomplete,
+        (CorrectionPending, DeadlineKind::CorrectionWindow) => Deleted,
+        (CounterNoticed, DeadlineKind::Restoration) => Restored,
+        _ => {
+            return Err(s.refuse("only reply, correction and restoration deadlines move a claim"));
+        }
+    };
+    if due.is_none_or(|due| s.now < due) {
+        return Err(DomainError::NotDue);
+    }
+    s.to(to);
+    s.next.next_deadline = None;
+    Ok(match to {
+        Deleted => {
+            s.hold();
+            format!(
+                "correction window passed; article {} withdrawn",
+                s.article.id
+            )
+        }
+        Restored => {
+            s.release();
+            format!(
+                "restoration period passed; article {} restored",
+                s.article.id
+            )
+        }
+        _ => "no reply to the request for information in time".to_string(),
     })
 }
 
@@ -530,62 +612,6 @@ fn default_redress(regime: Regime) -> &'static str {
         Regime::Dmca => "You may file a counter-notice under 17 U.S.C. 512(g) or go to court.",
         _ => "You may declare non-infringement (PRC Civil Code Art. 1196) or go to court.",
     }
-}
-
-/// Replaces the notice fields named in `mask` (all of them if empty).
-fn amend(claim: &mut pb::Claim, amendment: &pb::Claim, mask: &[String]) -> Result<(), DomainError> {
-    const FIELDS: [&str; 9] = [
-        "claimant",
-        "rights_owner",
-        "works",
-        "items",
-        "requested_remedy",
-        "evidence",
-        "good_faith_statement",
-        "accuracy_statement",
-        "signature",
-    ];
-    let unknown: Vec<FieldViolation> = mask
-        .iter()
-        .filter(|p| !FIELDS.contains(&p.as_str()))
-        .map(|p| {
-            FieldViolation::new(
-                "update_mask",
-                format!("{p:?} cannot be amended; use any of {}", FIELDS.join(", ")),
-            )
-        })
-        .collect();
-    invalid(unknown)?;
-    let all = mask.is_empty();
-    let want = |f: &str| all || mask.iter().any(|p| p == f);
-    if want("claimant") {
-        claim.claimant = amendment.claimant.clone();
-    }
-    if want("rights_owner") {
-        claim.rights_owner = amendment.rights_owner.clone();
-    }
-    if want("works") {
-        claim.works = amendment.works.clone();
-    }
-    if want("items") {
-        claim.items = amendment.items.clone();
-    }
-    if want("requested_remedy") {
-        claim.requested_remedy = amendment.requested_remedy;
-    }
-    if want("evidence") {
-        claim.evidence = amendment.evidence.clone();
-    }
-    if want("good_faith_statement") {
-        claim.good_faith_statement = amendment.good_faith_statement;
-    }
-    if want("accuracy_statement") {
-        claim.accuracy_statement = amendment.accuracy_statement;
-    }
-    if want("signature") {
-        claim.signature = amendment.signature.clone();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

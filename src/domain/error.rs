@@ -40,6 +40,13 @@ pub enum DomainError {
     /// A timed transition was asked for before its deadline.
     #[error("the claim's deadline has not passed yet")]
     NotDue,
+    /// A rule other than the state table refuses the command now; `reason` is the
+    /// machine-readable `google.rpc.ErrorInfo` reason.
+    #[error("{message}")]
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 fn summary(violations: &[FieldViolation]) -> String {

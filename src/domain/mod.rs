@@ -6,12 +6,15 @@
 //! The records are the `takedown.v1` protobuf messages themselves (`crate::pb`): one
 //! schema for the wire, the journal and the store, as the design asks.
 
+pub mod amendment;
 pub mod article_status;
 pub mod claim_machine;
+pub mod command;
 pub mod error;
 pub mod policy;
 pub mod validation;
 
-pub use claim_machine::{Actor, Command, Transition, apply, file_claim};
+pub use claim_machine::{apply, file_claim};
+pub use command::{Actor, Command, Transition};
 pub use error::{DomainError, FieldViolation};
 pub use policy::Policy;

@@ -22,8 +22,13 @@ pub fn claim_keys(c: &pb::Claim) -> Vec<Vec<u8>> {
     if let Ok(p) = Uuid::parse_str(&c.assignee) {
         keys.push(keyspace::claim_by_assignee(&p, &id));
     }
-    if let Some(due) = c.next_deadline.as_ref().and_then(|d| d.due_time) {
+    if let Some(d) = &c.next_deadline
+        && let Some(due) = d.due_time
+    {
         keys.push(keyspace::claim_by_deadline(due.seconds, &id));
+        if d.kind() != pb::DeadlineKind::Review {
+            keys.push(keyspace::claim_timer(due.seconds, &id));
+        }
     }
     keys
 }

@@ -21,6 +21,7 @@ pub const CLAIM_BY_DEADLINE: u8 = 0x14;
 pub const ARTICLE_BY_URL: u8 = 0x15;
 pub const AUDIT_BY_CLAIM: u8 = 0x16;
 pub const AUDIT_BY_ARTICLE: u8 = 0x17;
+pub const CLAIM_TIMER: u8 = 0x18;
 pub const META: u8 = 0xF0;
 
 /// The seq of the last journal entry applied to sled.
@@ -110,6 +111,25 @@ pub fn claim_by_deadline(due_secs: i64, claim: &Uuid) -> Vec<u8> {
         CLAIM_BY_DEADLINE,
         &[&(due_secs.max(0) as u64).to_be_bytes(), claim.as_bytes()],
     )
+}
+
+/// The first deadline key due at or after `secs`: an exclusive upper bound for "due
+/// before `secs`".
+pub fn claim_by_deadline_until(secs: i64) -> Vec<u8> {
+    with(CLAIM_BY_DEADLINE, &[&(secs.max(0) as u64).to_be_bytes()])
+}
+
+/// Deadlines that move a claim by themselves (reply, correction, restoration), for
+/// the sweeper; review targets are only in `CLAIM_BY_DEADLINE`.
+pub fn claim_timer(due_secs: i64, claim: &Uuid) -> Vec<u8> {
+    with(
+        CLAIM_TIMER,
+        &[&(due_secs.max(0) as u64).to_be_bytes(), claim.as_bytes()],
+    )
+}
+
+pub fn claim_timer_until(secs: i64) -> Vec<u8> {
+    with(CLAIM_TIMER, &[&(secs.max(0) as u64).to_be_bytes()])
 }
 
 pub fn article_by_url(url: &str, article: &str) -> Vec<u8> {

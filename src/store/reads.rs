@@ -14,6 +14,8 @@ pub struct PageQuery {
     /// The last key of the previous page (from its token), or none for the first page.
     pub after: Option<Vec<u8>>,
     pub limit: usize,
+    /// An exclusive upper bound on the keys, if the range ends before the prefix does.
+    pub until: Option<Vec<u8>>,
 }
 
 /// One page: the items and, if more may follow, the key to continue after.
@@ -97,7 +99,11 @@ impl Store {
         let keys = self.db.range::<Vec<u8>, _>((start, Bound::Unbounded));
         for (scanned, kv) in keys.enumerate() {
             let (k, _) = kv?;
-            if !k.starts_with(prefix) {
+            let past_until = query
+                .until
+                .as_ref()
+                .is_some_and(|u| k.as_ref() >= u.as_slice());
+            if !k.starts_with(prefix) || past_until {
                 return Ok(Page { items, next: None });
             }
             if items.len() == query.limit || scanned == SCAN_BUDGET {
@@ -140,6 +146,21 @@ impl Store {
                 _ => Ok(None),
             }
         })
+    }
+
+    /// Claims with a timed transition due before `until_secs` (exclusive), most
+    /// overdue first, at most `limit`.
+    pub fn due_timers(&self, until_secs: i64, limit: usize) -> Result<Vec<Uuid>, StoreError> {
+        let start = vec![keyspace::CLAIM_TIMER];
+        let end = keyspace::claim_timer_until(until_secs);
+        let mut ids = Vec::new();
+        for kv in self.db.range(start..end).take(limit) {
+            let (k, _) = kv?;
+            if let Some(id) = keyspace::trailing_uuid(&k) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
     }
 
     /// One page of principals, oldest first.
