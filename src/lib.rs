@@ -7,7 +7,8 @@
 //! - [`journal`]: the write-ahead journal that is also the hash-chained audit log;
 //! - [`domain`]: the pure workflow rules (state machine, validation, policy).
 //!
-//! [`server`] puts them together; `takedownd` and the tests both start it.
+//! [`server`] puts them together; `takedownd` and the tests both start it. [`cli`] is
+//! `takedownctl`, a client of the generated [`pb`] services.
 
 pub mod pb {
     //! The generated protobuf messages and gRPC services of `takedown.v1`.
@@ -20,6 +21,7 @@ pub mod pb {
 }
 
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod domain;
 pub mod journal;

@@ -1,7 +1,6 @@
-//! `takedownctl`: the admin CLI. Its subcommands arrive with the operator tooling
-//! issue; for now it checks that a server answers.
+//! `takedownctl`: the operators' CLI over the takedown gRPC API. The code lives in
+//! `takedown::cli`; `takedownctl --help` lists the subcommands.
 
-fn main() {
-    eprintln!("takedownctl: not yet implemented; use grpcurl as the README shows");
-    std::process::exit(2);
+fn main() -> std::process::ExitCode {
+    takedown::cli::main()
 }

@@ -1,0 +1,228 @@
+//! Where the server is and how to prove who we are: the address, the bearer token
+//! (flag, environment or file) and TLS, turned into clients of every service.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::{Request, Status};
+
+use super::CliError;
+use crate::pb::{
+    admin_service_client::AdminServiceClient, audit_service_client::AuditServiceClient,
+    claim_service_client::ClaimServiceClient, publisher_service_client::PublisherServiceClient,
+    review_service_client::ReviewServiceClient,
+};
+
+/// Largest response accepted: a page of 500 claims fits many times over.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+// The connection flags, shared by every subcommand. (Plain comments here: a doc
+// comment would become the CLI's description.) The client's TLS variables are
+// `TAKEDOWNCTL_TLS_*`, not `TAKEDOWN_TLS_*`, so that a shell that also runs
+// `takedownd` never presents the server's own certificate as a client certificate.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Connection")]
+pub struct Connection {
+    /// The server: http://host:port for plaintext, https://host:port for TLS.
+    #[arg(
+        long,
+        env = "TAKEDOWN_ADDR",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    pub addr: String,
+    /// Bearer token. Prefer TAKEDOWN_TOKEN or --token-file: flags show up in `ps`.
+    #[arg(
+        long,
+        env = "TAKEDOWN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "token_file",
+        global = true
+    )]
+    pub token: Option<String>,
+    /// File holding the bearer token, such as takedown-data/admin.token.
+    #[arg(long, env = "TAKEDOWN_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the server's certificate (turns TLS on).
+    #[arg(long, env = "TAKEDOWNCTL_TLS_CA", global = true)]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate, for servers that require mTLS (with --tls-key).
+    #[arg(
+        long,
+        env = "TAKEDOWNCTL_TLS_CERT",
+        requires = "tls_key",
+        global = true
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "TAKEDOWNCTL_TLS_KEY",
+        requires = "tls_cert",
+        global = true
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// The name to expect in the server's certificate, if not the host of --addr.
+    #[arg(long, env = "TAKEDOWNCTL_TLS_DOMAIN", global = true)]
+    pub tls_domain: Option<String>,
+    /// Seconds to wait for the connection.
+    #[arg(
+        long,
+        env = "TAKEDOWN_CONNECT_TIMEOUT_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub connect_timeout_secs: u64,
+}
+
+/// Adds `authorization: Bearer <token>` to every request.
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            request.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// A connected channel and the token: hands out a client per service.
+pub struct Clients {
+    channel: Channel,
+    bearer: Bearer,
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+impl Connection {
+    fn token(&self) -> Result<Option<String>, CliError> {
+        if let Some(path) = &self.token_file {
+            let bytes = read(path, "token file")?;
+            let token = String::from_utf8(bytes).map_err(|_| {
+                CliError::Usage(format!("the token file {} is not text", path.display()))
+            })?;
+            return Ok(Some(token.trim().to_string()));
+        }
+        Ok(self
+            .token
+            .as_ref()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()))
+    }
+
+    fn tls(&self) -> Result<Option<ClientTlsConfig>, CliError> {
+        let wanted = self.addr.starts_with("https://")
+            || self.tls_ca.is_some()
+            || self.tls_cert.is_some()
+            || self.tls_domain.is_some();
+        if !wanted {
+            return Ok(None);
+        }
+        let mut tls = ClientTlsConfig::new();
+        match &self.tls_ca {
+            Some(ca) => tls = tls.ca_certificate(Certificate::from_pem(read(ca, "CA file")?)),
+            None => {
+                return Err(CliError::Usage(
+                    "TLS needs --tls-ca: the PEM file of the CA that signed the server's certificate"
+                        .into(),
+                ));
+            }
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            tls = tls.identity(Identity::from_pem(
+                read(cert, "client certificate")?,
+                read(key, "client key")?,
+            ));
+        }
+        if let Some(domain) = &self.tls_domain {
+            tls = tls.domain_name(domain.clone());
+        }
+        Ok(Some(tls))
+    }
+
+    /// Connects (TLS if asked) and checks the token's form; the server checks the rest.
+    pub async fn connect(&self) -> Result<Clients, CliError> {
+        let token = self.token()?;
+        let bearer = match token {
+            Some(t) => Some(
+                format!("Bearer {t}")
+                    .parse::<MetadataValue<Ascii>>()
+                    .map_err(|_| {
+                        CliError::Usage("the token has characters a header cannot carry".into())
+                    })?,
+            ),
+            None => None,
+        };
+        let mut addr = self.addr.clone();
+        if !addr.contains("://") {
+            let scheme = if self.tls_ca.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            addr = format!("{scheme}://{addr}");
+        }
+        let mut endpoint = Endpoint::from_shared(addr.clone())
+            .map_err(|e| CliError::Usage(format!("--addr {addr} is not a URL: {e}")))?
+            .connect_timeout(Duration::from_secs(self.connect_timeout_secs))
+            .tcp_nodelay(true);
+        if let Some(tls) = self.tls()? {
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| CliError::Usage(format!("TLS settings: {e}")))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| {
+            let mut message = format!("cannot reach {addr}: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !message.contains(&text) {
+                    message.push_str(&format!(": {text}"));
+                }
+                source = s.source();
+            }
+            CliError::Connect(message)
+        })?;
+        Ok(Clients {
+            channel,
+            bearer: Bearer(bearer),
+        })
+    }
+}
+
+impl Clients {
+    fn authed(&self) -> Authed {
+        InterceptedService::new(self.channel.clone(), self.bearer.clone())
+    }
+
+    pub fn claims(&self) -> ClaimServiceClient<Authed> {
+        ClaimServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    pub fn review(&self) -> ReviewServiceClient<Authed> {
+        ReviewServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    pub fn publisher(&self) -> PublisherServiceClient<Authed> {
+        PublisherServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    pub fn audit(&self) -> AuditServiceClient<Authed> {
+        AuditServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+
+    pub fn admin(&self) -> AdminServiceClient<Authed> {
+        AdminServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
+    }
+}

@@ -1,0 +1,112 @@
+//! `takedownctl`, the operators' CLI: one subcommand group per part of the desk's
+//! work (claims, review, correction, legal, articles, audit, principals), each a thin
+//! layer over the generated gRPC clients. Output is a table for people or the
+//! canonical protobuf JSON mapping for scripts ([`output`]); failures print the
+//! server's message (and every BadRequest field violation on its own line) and exit
+//! non-zero ([`failure`]).
+
+mod articles;
+mod audit;
+mod claims;
+mod connect;
+mod failure;
+mod output;
+mod principals;
+mod review;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use connect::Connection;
+pub use failure::{CliError, exit_code};
+pub use output::Output;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "takedownctl",
+    version,
+    about = "Operate a takedown server: work the claim queue, manage articles and principals, verify the audit log",
+    after_help = "Exit codes: 0 success; 1 the server refused or failed the request; \
+2 bad invocation (flags, unreadable token or TLS files); 3 the server could not be \
+reached; 4 `audit verify` found a broken chain."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: Connection,
+    /// How to print results: `table` for people, `json` (the canonical protobuf JSON
+    /// mapping, every field present) for scripts.
+    #[arg(
+        long,
+        short = 'o',
+        env = "TAKEDOWN_OUTPUT",
+        value_enum,
+        default_value_t = Output::Table,
+        global = true
+    )]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read the claims: the queue, one claim with its history.
+    #[command(subcommand)]
+    Claims(claims::ClaimsCommand),
+    /// Work a claim: take it, ask for information, decide.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
+    /// Record the correction of an article for a claim in CORRECTION_PENDING.
+    #[command(subcommand)]
+    Correction(review::CorrectionCommand),
+    /// Resolve reported legal action.
+    #[command(subcommand)]
+    Legal(review::LegalCommand),
+    /// Register articles and see what the claims did to them.
+    #[command(subcommand)]
+    Articles(articles::ArticlesCommand),
+    /// Verify and follow the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Manage who may call the server, and their tokens.
+    #[command(subcommand)]
+    Principals(principals::PrincipalsCommand),
+}
+
+/// Runs `takedownctl` with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("takedownctl: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            failure::report(&e);
+            exit_code(&e)
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let clients = cli.connection.connect().await?;
+    let out = cli.output;
+    match cli.command {
+        Command::Claims(c) => claims::run(c, &clients, out).await,
+        Command::Review(c) => review::run_review(c, &clients, out).await,
+        Command::Correction(c) => review::run_correction(c, &clients, out).await,
+        Command::Legal(c) => review::run_legal(c, &clients, out).await,
+        Command::Articles(c) => articles::run(c, &clients, out).await,
+        Command::Audit(c) => audit::run(c, &clients, out).await,
+        Command::Principals(c) => principals::run(c, &clients, out).await,
+    }
+}
