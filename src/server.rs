@@ -209,9 +209,17 @@ impl Server {
             Sweeper::new(store.clone(), handle.clone(), config.clock.clone())
                 .run(config.sweep_interval, sweeper_stopped),
         );
+        // Long-lived streams (WatchEvents) end when shutdown starts, so that the
+        // graceful shutdown does not wait for them forever.
+        let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = streams_stop.send(true);
+        };
         let cx = Context {
             store: store.clone(),
             clock: config.clock.clone(),
+            shutdown: streams_stopped,
             writer: handle,
             journal_dir: writer::journal_dir(&config.data_dir),
         };

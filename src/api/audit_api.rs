@@ -74,4 +74,35 @@ impl AuditService for AuditApi {
             problem: report.problem,
         }))
     }
+
+    async fn get_transparency_report(
+        &self,
+        request: Request<pb::GetTransparencyReportRequest>,
+    ) -> Result<Response<pb::GetTransparencyReportResponse>, Status> {
+        let req = request.into_inner();
+        let time = |field: &str, t: Option<prost_types::Timestamp>| {
+            t.map(|t| {
+                std::time::SystemTime::try_from(t)
+                    .map_err(|_| status::invalid_field(field, "not a valid timestamp"))
+            })
+            .transpose()
+        };
+        let start = time("start_time", req.start_time)?;
+        let end = time("end_time", req.end_time)?.unwrap_or_else(|| self.cx.clock.now());
+        if start.is_some_and(|s| s >= end) {
+            return Err(status::invalid_field(
+                "end_time",
+                "must be after start_time",
+            ));
+        }
+        let head = self.cx.writer.durable_seq();
+        let store = self.cx.store.clone();
+        let report =
+            tokio::task::spawn_blocking(move || store.transparency_report(start, end, head))
+                .await
+                .map_err(|e| Status::internal(format!("report task failed: {e}")))??;
+        Ok(Response::new(pb::GetTransparencyReportResponse {
+            report: Some(report),
+        }))
+    }
 }

@@ -6,6 +6,7 @@ mod audit_api;
 pub mod auth;
 pub mod caller;
 mod claim_api;
+mod events;
 pub use claim_api::ClaimApi;
 mod paging;
 mod publisher_api;
@@ -31,6 +32,8 @@ pub struct Context {
     pub store: Store,
     /// "Now" for overdue filters (the same clock as the writer's).
     pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// Becomes true when the server starts shutting down; long-lived streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
     pub writer: WriterHandle,
     pub journal_dir: PathBuf,
 }

@@ -29,6 +29,21 @@ fn article_id(field: &str, id: &str) -> Result<(), Status> {
 
 #[tonic::async_trait]
 impl PublisherService for PublisherApi {
+    type WatchEventsStream = super::events::EventStream;
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let stream = super::events::watch(
+            self.cx.store.clone(),
+            self.cx.writer.watch_durable(),
+            self.cx.shutdown.clone(),
+            request.into_inner(),
+        )?;
+        Ok(Response::new(stream))
+    }
+
     async fn upsert_article(
         &self,
         request: Request<pb::UpsertArticleRequest>,

@@ -4,6 +4,7 @@
 pub mod indexes;
 pub mod keyspace;
 mod reads;
+mod transparency;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -131,6 +132,17 @@ impl Store {
             }
         }
         Ok(Self { db })
+    }
+
+    /// True if the store was written with an older key layout than this build's: its
+    /// indexes must be rebuilt from the journal before it is used.
+    pub fn schema_outdated(&self) -> Result<bool, StoreError> {
+        let found = self
+            .db
+            .get(keyspace::SCHEMA_VERSION)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        Ok(found < keyspace::CURRENT_SCHEMA_VERSION)
     }
 
     /// The seq of the last journal entry applied.
