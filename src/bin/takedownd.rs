@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use takedown::domain::policy::{Policy, Timer, TimerName, days_from_date};
 use takedown::server::{Config, Server};
 
 #[derive(Parser, Debug)]
@@ -48,8 +49,78 @@ struct Cli {
         global = true
     )]
     max_request_kib: usize,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The workflow's clocks. A timer is a duration ("48h", "14days", "30s") or business
+/// days ("1 business day"). Flags override the policy file for every regime.
+#[derive(clap::Args, Debug)]
+struct PolicyArgs {
+    /// Policy file (TOML) with per-regime timers and holidays; see docs/policy.md.
+    #[arg(long, env = "TAKEDOWN_POLICY_FILE", global = true)]
+    policy_file: Option<PathBuf>,
+    /// Review target from receipt to decision [policy default: 48h].
+    #[arg(long, env = "TAKEDOWN_REVIEW_TARGET", global = true, value_parser = Timer::parse)]
+    review_target: Option<Timer>,
+    /// Review target for trusted flaggers [policy default: 24h].
+    #[arg(long, env = "TAKEDOWN_TRUSTED_REVIEW_TARGET", global = true, value_parser = Timer::parse)]
+    trusted_review_target: Option<Timer>,
+    /// Time to answer a request for information [policy default: 14days].
+    #[arg(long, env = "TAKEDOWN_INFORMATION_REPLY_WINDOW", global = true, value_parser = Timer::parse)]
+    information_reply_window: Option<Timer>,
+    /// Time to correct after a CORRECT decision [policy default: 1 business day].
+    #[arg(long, env = "TAKEDOWN_CORRECTION_WINDOW", global = true, value_parser = Timer::parse)]
+    correction_window: Option<Timer>,
+    /// Counter-notice to restoration, where the regime has counter-notices
+    /// [policy default: DMCA 10 business days, PRC Civil Code 15days].
+    #[arg(long, env = "TAKEDOWN_RESTORATION_PERIOD", global = true, value_parser = Timer::parse)]
+    restoration_period: Option<Timer>,
+    /// How long after a decision a complaint is accepted [policy default: 6months].
+    #[arg(long, env = "TAKEDOWN_COMPLAINT_WINDOW", global = true, value_parser = Timer::parse)]
+    complaint_window: Option<Timer>,
+    /// Holidays that are not business days, comma-separated YYYY-MM-DD.
+    #[arg(long, env = "TAKEDOWN_HOLIDAYS", global = true, value_delimiter = ',')]
+    holidays: Vec<String>,
+    /// How often the deadline sweeper looks for due deadlines.
+    #[arg(long, env = "TAKEDOWN_SWEEP_INTERVAL", default_value = "1s", global = true, value_parser = humantime::parse_duration)]
+    sweep_interval: std::time::Duration,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> Result<Policy, String> {
+        let mut policy = match &self.policy_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the policy file {}: {e}", path.display()))?;
+                Policy::from_toml(&text)
+                    .map_err(|e| format!("policy file {}: {e}", path.display()))?
+            }
+            None => Policy::default(),
+        };
+        for (name, timer) in [
+            (TimerName::Review, self.review_target),
+            (TimerName::TrustedReview, self.trusted_review_target),
+            (TimerName::InformationReply, self.information_reply_window),
+            (TimerName::CorrectionWindow, self.correction_window),
+            (TimerName::Restoration, self.restoration_period),
+            (TimerName::ComplaintWindow, self.complaint_window),
+        ] {
+            if let Some(timer) = timer {
+                policy.set_all(name, timer);
+            }
+        }
+        for day in &self.holidays {
+            policy.holidays.push(
+                days_from_date(day).ok_or_else(|| {
+                    format!("--holidays: {day:?} is not a date; write YYYY-MM-DD")
+                })?,
+            );
+        }
+        Ok(policy)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,11 +131,13 @@ enum Command {
     Rebuild,
 }
 
-fn config(cli: &Cli) -> Config {
+fn config(cli: &Cli) -> Result<Config, String> {
     let mut config = Config::new(&cli.data_dir);
     config.cache_capacity = cli.sled_cache_mib * 1024 * 1024;
     config.max_request_bytes = cli.max_request_kib * 1024;
-    config
+    config.policy = cli.policy.policy()?;
+    config.sweep_interval = cli.policy.sweep_interval;
+    Ok(config)
 }
 
 async fn shutdown_signal() {
@@ -99,7 +172,13 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let config = config(&cli);
+    let config = match config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("takedownd: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match cli.command {
         Some(Command::Rebuild) => {
             let options = config.journal_options();
