@@ -217,6 +217,7 @@ async fn main() {
                 Request::new(pb::CreatePrincipalRequest {
                     display_name: name.into(),
                     roles: vec![role as i32],
+                    ..Default::default()
                 }),
                 &admin,
             ))

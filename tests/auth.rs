@@ -177,6 +177,7 @@ async fn a_role_that_may_not_call_an_rpc_is_permission_denied() {
         .create_principal(pb::CreatePrincipalRequest {
             display_name: "Me, again".into(),
             roles: vec![Role::Admin as i32],
+            ..Default::default()
         })
         .await
         .expect_err("reviewer makes an admin");
@@ -215,6 +216,7 @@ async fn create_principal_validates_its_request() {
         .create_principal(pb::CreatePrincipalRequest {
             display_name: " ".into(),
             roles: vec![],
+            ..Default::default()
         })
         .await
         .expect_err("no name, no roles");

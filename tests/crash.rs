@@ -224,6 +224,7 @@ async fn create_principal(ch: &Channel, admin: &str, name: &str, role: Role) -> 
         .create_principal(pb::CreatePrincipalRequest {
             display_name: name.to_string(),
             roles: vec![role as i32],
+            ..Default::default()
         })
         .await
         .expect("create principal")
@@ -1033,6 +1034,7 @@ fn check_store(data_dir: &Path) -> Result<StoreSummary, Vec<String>> {
         keyspace::CLAIM_BY_CLAIMANT,
         keyspace::CLAIM_BY_ASSIGNEE,
         keyspace::CLAIM_BY_DEADLINE,
+        keyspace::CLAIM_QUEUE,
     ] {
         stored.extend(scan_keys(&store, &[tag]));
     }

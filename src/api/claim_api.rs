@@ -174,6 +174,9 @@ impl ClaimService for ClaimApi {
             keyspace::claim_by_assignee_prefix(&a)
         } else if state != pb::ClaimState::Unspecified {
             keyspace::claim_by_state_prefix(state as i32)
+        } else if caller.has(pb::Role::Reviewer) {
+            // The review queue: trusted flaggers' claims first (DSA Art. 22).
+            keyspace::claim_queue_prefix()
         } else {
             vec![keyspace::CLAIM]
         };

@@ -13,7 +13,8 @@ pub fn claim_keys(c: &pb::Claim) -> Vec<Vec<u8>> {
         return Vec::new();
     };
     let mut keys = vec![
-        keyspace::claim_by_state(c.state, &id),
+        keyspace::claim_by_state(c.state, c.trusted_flagger, &id),
+        keyspace::claim_queue(c.trusted_flagger, &id),
         keyspace::claim_by_article(&c.article_id, &id),
     ];
     if let Ok(p) = Uuid::parse_str(&c.filed_by) {

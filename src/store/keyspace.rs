@@ -22,13 +22,16 @@ pub const ARTICLE_BY_URL: u8 = 0x15;
 pub const AUDIT_BY_CLAIM: u8 = 0x16;
 pub const AUDIT_BY_ARTICLE: u8 = 0x17;
 pub const CLAIM_TIMER: u8 = 0x18;
+pub const CLAIM_QUEUE: u8 = 0x19;
 pub const META: u8 = 0xF0;
 
 /// The seq of the last journal entry applied to sled.
 pub const APPLIED_SEQ: &[u8] = &[META, b'a'];
 /// The layout version of this keyspace.
 pub const SCHEMA_VERSION: &[u8] = &[META, b's'];
-pub const CURRENT_SCHEMA_VERSION: u64 = 1;
+/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. A store
+/// written at an older version is rebuilt from the journal at start.
+pub const CURRENT_SCHEMA_VERSION: u64 = 2;
 
 fn with(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -73,12 +76,37 @@ pub fn audit(seq: u64) -> Vec<u8> {
     with(AUDIT, &[&seq.to_be_bytes()])
 }
 
-pub fn claim_by_state(state: i32, claim: &Uuid) -> Vec<u8> {
-    with(CLAIM_BY_STATE, &[&[state as u8], claim.as_bytes()])
+/// Where a claim stands in the review queue: trusted flaggers' claims (DSA Art. 22)
+/// first, then everyone else's, each in filing order (claim ids are UUID v7).
+pub fn queue_priority(trusted_flagger: bool) -> u8 {
+    if trusted_flagger { 0 } else { 1 }
+}
+
+/// Claims by state, in queue order within each state.
+pub fn claim_by_state(state: i32, trusted_flagger: bool, claim: &Uuid) -> Vec<u8> {
+    with(
+        CLAIM_BY_STATE,
+        &[
+            &[state as u8, queue_priority(trusted_flagger)],
+            claim.as_bytes(),
+        ],
+    )
 }
 
 pub fn claim_by_state_prefix(state: i32) -> Vec<u8> {
     with(CLAIM_BY_STATE, &[&[state as u8]])
+}
+
+/// Every claim in queue order: what reviewers read when they list without filters.
+pub fn claim_queue(trusted_flagger: bool, claim: &Uuid) -> Vec<u8> {
+    with(
+        CLAIM_QUEUE,
+        &[&[queue_priority(trusted_flagger)], claim.as_bytes()],
+    )
+}
+
+pub fn claim_queue_prefix() -> Vec<u8> {
+    vec![CLAIM_QUEUE]
 }
 
 pub fn claim_by_article(article: &str, claim: &Uuid) -> Vec<u8> {
@@ -189,7 +217,8 @@ mod tests {
     #[test]
     fn trailing_parts_round_trip() {
         let c = Uuid::now_v7();
-        assert_eq!(trailing_uuid(&claim_by_state(3, &c)), Some(c));
+        assert_eq!(trailing_uuid(&claim_by_state(3, true, &c)), Some(c));
+        assert_eq!(trailing_uuid(&claim_queue(false, &c)), Some(c));
         assert_eq!(trailing_seq(&audit_by_article("x", 42)), Some(42));
     }
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use super::{WriteCommand, WriteError, Written};
+use super::{WriteCommand, WriteError, Written, principals};
 use crate::domain::{self, Policy, validation};
 use crate::pb::{self, ClaimState, stored_record::Kind};
 use crate::store::{Store, StoreError, keyspace};
@@ -80,7 +80,7 @@ impl<'a> View<'a> {
         }
     }
 
-    fn principal(&self, id: &Uuid) -> Result<Option<pb::StoredPrincipal>, StoreError> {
+    pub(super) fn principal(&self, id: &Uuid) -> Result<Option<pb::StoredPrincipal>, StoreError> {
         match self.pending.get(&keyspace::principal(id)) {
             Some(Kind::Principal(p)) => Ok(Some(p.clone())),
             _ => self.store.principal(id),
@@ -109,11 +109,11 @@ pub(super) struct Executed {
     pub written: Written,
 }
 
-fn record(kind: Kind) -> pb::StoredRecord {
+pub(super) fn record(kind: Kind) -> pb::StoredRecord {
     pb::StoredRecord { kind: Some(kind) }
 }
 
-fn audit(now: SystemTime, actor: &str, action: &str) -> pb::AuditEntry {
+pub(super) fn audit(now: SystemTime, actor: &str, action: &str) -> pb::AuditEntry {
     pb::AuditEntry {
         time: Some(now.into()),
         actor: actor.to_string(),
@@ -142,66 +142,34 @@ pub(super) fn execute(
         WriteCommand::CreatePrincipal {
             display_name,
             roles,
+            trusted_flagger,
             token_sha256,
-            ..
-        } => {
-            let principal = pb::Principal {
-                id: Uuid::now_v7().to_string(),
-                display_name: display_name.clone(),
-                roles: roles.iter().map(|r| *r as i32).collect(),
-                create_time: Some(now.into()),
-                revoked: false,
-                revoke_time: None,
-            };
-            let mut a = audit(now, command.actor(), "CreatePrincipal");
-            a.detail = format!(
-                "principal {} ({display_name}) created with roles {}",
-                principal.id,
-                roles
-                    .iter()
-                    .map(|r| r.as_str_name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let stored = pb::StoredPrincipal {
-                principal: Some(principal.clone()),
-                token_sha256: token_sha256.to_vec(),
-            };
-            Ok(Executed {
-                entry: Some(pb::JournalEntry {
-                    audit: Some(a),
-                    records: vec![record(Kind::Principal(stored))],
-                }),
-                written: Written::Principal(principal),
-            })
-        }
-        WriteCommand::RevokePrincipal { principal_id, .. } => {
-            let not_found = || WriteError::NotFound {
-                what: "principal",
-                id: principal_id.clone(),
-            };
-            let id = Uuid::parse_str(principal_id).map_err(|_| not_found())?;
-            let mut stored = view.principal(&id)?.ok_or_else(not_found)?;
-            let mut principal = stored.principal.clone().unwrap_or_default();
-            if principal.revoked {
-                return Ok(Executed {
-                    entry: None,
-                    written: Written::Principal(principal),
-                });
-            }
-            principal.revoked = true;
-            principal.revoke_time = Some(now.into());
-            stored.principal = Some(principal.clone());
-            let mut a = audit(now, command.actor(), "RevokePrincipal");
-            a.detail = format!("principal {principal_id} revoked");
-            Ok(Executed {
-                entry: Some(pb::JournalEntry {
-                    audit: Some(a),
-                    records: vec![record(Kind::Principal(stored))],
-                }),
-                written: Written::Principal(principal),
-            })
-        }
+            actor,
+        } => Ok(principals::create(
+            principals::NewPrincipal {
+                display_name,
+                roles,
+                trusted_flagger: *trusted_flagger,
+                token_sha256,
+                actor,
+            },
+            now,
+        )),
+        WriteCommand::RevokePrincipal {
+            principal_id,
+            actor,
+        } => principals::revoke(view, principal_id, actor, now),
+        WriteCommand::SuspendPrincipal {
+            principal_id,
+            reason,
+            until,
+            actor,
+        } => principals::suspend(view, principal_id, reason, *until, actor, now),
+        WriteCommand::UnsuspendPrincipal {
+            principal_id,
+            reason,
+            actor,
+        } => principals::unsuspend(view, principal_id, reason, actor, now),
         WriteCommand::UpsertArticle { article, .. } => {
             if let Some(other) = view.article_by_url(&article.url)?
                 && other.id != article.id
@@ -251,12 +219,12 @@ pub(super) fn execute(
             notice,
             filed_by,
         } => {
-            let filer = Uuid::parse_str(filed_by).map_err(|_| WriteError::NotFound {
+            let filer_id = Uuid::parse_str(filed_by).map_err(|_| WriteError::NotFound {
                 what: "principal",
                 id: filed_by.clone(),
             })?;
             if !request_id.is_empty()
-                && let Some(key) = view.idempotency_key(&filer, request_id)?
+                && let Some(key) = view.idempotency_key(&filer_id, request_id)?
             {
                 let id = parse_claim_id(&key.claim_id)?;
                 let claim = view.claim(&id)?.ok_or(WriteError::NotFound {
@@ -271,6 +239,10 @@ pub(super) fn execute(
                     },
                 });
             }
+            // After the idempotency check: a retry of a claim filed before the
+            // suspension still gets its first answer.
+            let filer = view.principal(&filer_id)?.and_then(|p| p.principal);
+            principals::check_may_file(filer.as_ref(), now)?;
             let article = if !notice.article_id.is_empty() {
                 view.article(&notice.article_id)?
             } else {
@@ -291,10 +263,13 @@ pub(super) fn execute(
                 });
             };
             let id = Uuid::now_v7();
+            // Claims of trusted flaggers (DSA Art. 22) go first in the review queue.
+            let trusted_flagger = filer.as_ref().is_some_and(|p| p.trusted_flagger);
             let mut claim = domain::file_claim(
                 notice,
                 &article,
                 filed_by,
+                trusted_flagger,
                 &id.to_string(),
                 request_id,
                 now,

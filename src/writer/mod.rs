@@ -8,10 +8,13 @@
 //! the writer stops taking writes: what reached the disk is for recovery to decide.
 
 mod execute;
+pub mod principals;
 mod recovery;
+pub mod sweeper;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -32,11 +35,23 @@ pub enum WriteCommand {
     CreatePrincipal {
         display_name: String,
         roles: Vec<Role>,
+        trusted_flagger: bool,
         token_sha256: [u8; 32],
         actor: String,
     },
     RevokePrincipal {
         principal_id: String,
+        actor: String,
+    },
+    SuspendPrincipal {
+        principal_id: String,
+        reason: String,
+        until: SystemTime,
+        actor: String,
+    },
+    UnsuspendPrincipal {
+        principal_id: String,
+        reason: String,
         actor: String,
     },
     UpsertArticle {
@@ -61,6 +76,8 @@ impl WriteCommand {
         match self {
             WriteCommand::CreatePrincipal { actor, .. } => actor,
             WriteCommand::RevokePrincipal { actor, .. } => actor,
+            WriteCommand::SuspendPrincipal { actor, .. } => actor,
+            WriteCommand::UnsuspendPrincipal { actor, .. } => actor,
             WriteCommand::UpsertArticle { actor, .. } => actor,
             WriteCommand::FileClaim { filed_by, .. } => filed_by,
             WriteCommand::Transition { actor, .. } => actor.id(),
@@ -94,6 +111,14 @@ pub enum WriteError {
         "claim {claim_id} changed since you read it (its etag is now {current}); read it again and retry"
     )]
     EtagMismatch { claim_id: String, current: String },
+    #[error(
+        "principal {principal_id} is suspended until {} (DSA Art. 23) and may not file claims until then; ask the operator if you believe this is wrong",
+        principals::rfc3339(*until)
+    )]
+    Suspended {
+        principal_id: String,
+        until: SystemTime,
+    },
     #[error("url {url} already belongs to article {article_id}; each article needs its own url")]
     UrlTaken { url: String, article_id: String },
     #[error("the store is inconsistent: {0}")]

@@ -53,7 +53,14 @@ pub fn open_state(
     options: JournalOptions,
 ) -> Result<OpenedState, RecoveryError> {
     let (journal, head) = Journal::open(&journal_dir(data_dir), options)?;
-    let store = Store::open(&sled_dir(data_dir), cache_capacity)?;
+    let mut store = Store::open(&sled_dir(data_dir), cache_capacity)?;
+    if store.schema_outdated()? {
+        // An older takedown laid out the indexes differently: the journal is the
+        // record, so sled is simply rebuilt from it.
+        tracing::warn!("the sled store has an older key layout; rebuilding it from the journal");
+        drop(store);
+        store = empty_store(data_dir, cache_capacity)?;
+    }
     let applied = store.applied_seq()?;
     if applied > head.seq {
         return Err(RecoveryError::StoreAhead {
@@ -101,6 +108,12 @@ pub fn rebuild(
     options: JournalOptions,
 ) -> Result<u64, RecoveryError> {
     let (_journal, head) = Journal::open(&journal_dir(data_dir), options)?;
+    let store = empty_store(data_dir, cache_capacity)?;
+    replay(&journal_dir(data_dir), &store, 0, head.seq)
+}
+
+/// Removes the sled folder and opens a new, empty store in its place.
+fn empty_store(data_dir: &Path, cache_capacity: u64) -> Result<Store, RecoveryError> {
     let sled = sled_dir(data_dir);
     if sled.exists() {
         std::fs::remove_dir_all(&sled).map_err(|source| RecoveryError::Remove {
@@ -108,6 +121,5 @@ pub fn rebuild(
             source,
         })?;
     }
-    let store = Store::open(&sled, cache_capacity)?;
-    replay(&journal_dir(data_dir), &store, 0, head.seq)
+    Ok(Store::open(&sled, cache_capacity)?)
 }

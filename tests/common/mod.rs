@@ -143,6 +143,7 @@ impl TestServer {
             .create_principal(pb::CreatePrincipalRequest {
                 display_name: name.to_string(),
                 roles: roles.iter().map(|r| *r as i32).collect(),
+                ..Default::default()
             })
             .await
             .expect("create principal")
