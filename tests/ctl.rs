@@ -514,15 +514,32 @@ async fn claims_list_all_walks_every_page() {
     .ok();
     assert_eq!(table.stdout.lines().count(), 1 + 7);
 
-    // --overdue: the test clock stands in January 2024, so every open deadline has
-    // passed by this machine's clock; a decided, corrected claim has none.
+    // --overdue, by the server's clock: past the review target every received claim
+    // is overdue; a corrected claim has no deadline left.
     let done = flow
         .claim_in(fixtures::ARTICLE_ID, ClaimState::Corrected)
         .await;
-    let overdue = ctl(
+    let none = ctl(
         &s,
         &reviewer,
         &["-o", "json", "claims", "list", "--overdue"],
+    )
+    .await
+    .json();
+    assert_eq!(none["claims"], serde_json::json!([]), "{none}");
+    s.clock.advance(std::time::Duration::from_secs(60 * 86_400));
+    let overdue = ctl(
+        &s,
+        &reviewer,
+        &[
+            "-o",
+            "json",
+            "claims",
+            "list",
+            "--overdue",
+            "--by-deadline",
+            "--all",
+        ],
     )
     .await
     .json();

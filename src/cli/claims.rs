@@ -33,10 +33,12 @@ pub struct ListArgs {
     /// Only claims assigned to this reviewer principal id.
     #[arg(long)]
     assignee: Option<String>,
-    /// Only claims whose next deadline has passed (by this machine's clock). Walks
-    /// every page.
+    /// Only claims whose next deadline has passed (by the server's clock).
     #[arg(long)]
     overdue: bool,
+    /// Most urgent deadline first (claims without a deadline are left out).
+    #[arg(long)]
+    by_deadline: bool,
     /// Walk every page instead of printing the first one.
     #[arg(long)]
     all: bool,
@@ -57,16 +59,19 @@ pub async fn run(command: ClaimsCommand, clients: &Clients, out: Output) -> Resu
 
 async fn list(args: ListArgs, clients: &Clients, out: Output) -> Result<(), CliError> {
     let mut client = clients.claims();
-    // The server has no overdue filter yet (issue 4 adds one): until then the client
-    // filters on next_deadline, which needs every page.
-    let walk_all = args.all || args.overdue;
+    let walk_all = args.all;
     let mut request = pb::ListClaimsRequest {
         page_size: args.page_size,
         page_token: args.page_token,
         state: args.state.map(|s| s as i32).unwrap_or_default(),
         article_id: args.article.unwrap_or_default(),
         assignee: args.assignee.unwrap_or_default(),
-        ..Default::default()
+        overdue: args.overdue,
+        order_by: if args.by_deadline {
+            "next_deadline".to_string()
+        } else {
+            String::new()
+        },
     };
     let progress = if walk_all {
         output::progress("listing claims")
@@ -89,9 +94,6 @@ async fn list(args: ListArgs, clients: &Clients, out: Output) -> Result<(), CliE
     }
     progress.finish_and_clear();
     let now = SystemTime::now();
-    if args.overdue {
-        claims.retain(|c| is_overdue(c, now));
-    }
     let response = pb::ListClaimsResponse {
         claims,
         next_page_token,
@@ -121,17 +123,6 @@ async fn list(args: ListArgs, clients: &Clients, out: Output) -> Result<(), CliE
             Ok(())
         }
     }
-}
-
-/// True if the claim's next deadline is before `now`.
-fn is_overdue(claim: &pb::Claim, now: SystemTime) -> bool {
-    claim
-        .next_deadline
-        .as_ref()
-        .filter(|d| d.kind != pb::DeadlineKind::Unspecified as i32)
-        .and_then(|d| d.due_time.as_ref())
-        .and_then(output::system_time)
-        .is_some_and(|due| due < now)
 }
 
 async fn show(id: String, clients: &Clients, out: Output) -> Result<(), CliError> {

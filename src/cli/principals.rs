@@ -105,7 +105,6 @@ pub async fn run(
             let mut request = pb::ListPrincipalsRequest {
                 page_size,
                 page_token,
-                ..Default::default()
             };
             let mut principals = Vec::new();
             let next_page_token = loop {
