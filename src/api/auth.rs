@@ -43,6 +43,10 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         "/takedown.v1.ClaimService/ReportLegalAction",
         &[Claimant, Admin],
     ),
+    (
+        "/takedown.v1.ClaimService/FileComplaint",
+        &[Claimant, Publisher, Admin],
+    ),
     ("/takedown.v1.ReviewService/StartReview", &[Reviewer, Admin]),
     (
         "/takedown.v1.ReviewService/RequestInformation",
@@ -74,11 +78,19 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         &[Publisher, Admin],
     ),
     (
+        "/takedown.v1.PublisherService/WatchEvents",
+        &[Publisher, Auditor, Admin],
+    ),
+    (
         "/takedown.v1.AuditService/ListAuditEntries",
         &[Auditor, Reviewer, Admin],
     ),
     (
         "/takedown.v1.AuditService/VerifyAuditLog",
+        &[Auditor, Reviewer, Admin],
+    ),
+    (
+        "/takedown.v1.AuditService/GetTransparencyReport",
         &[Auditor, Reviewer, Admin],
     ),
 ];
