@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::caller::Caller;
 use super::{Context, paging, status};
-use crate::domain::{Command, validation};
+use crate::domain::{Command, FieldViolation, validation};
 use crate::pb::{self, claim_service_server::ClaimService};
 use crate::store::keyspace;
 use crate::writer::{WriteCommand, Written};
@@ -82,15 +82,20 @@ impl ClaimService for ClaimApi {
     ) -> Result<Response<pb::FileClaimResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        if req.request_id.len() > 128 {
-            return Err(status::invalid_field(
+        let mut violations = Vec::new();
+        if req.request_id.len() > 128 || req.request_id.chars().any(char::is_control) {
+            violations.push(FieldViolation::new(
                 "request_id",
-                "must be at most 128 characters; a UUID is ideal",
+                "must be at most 128 characters without control characters; a UUID is ideal",
             ));
         }
-        let notice = req
-            .claim
-            .ok_or_else(|| status::invalid_field("claim", "the notice is required"))?;
+        match &req.claim {
+            // Checked here as well as in the writer, so a bad notice never queues.
+            Some(notice) => violations.extend(validation::notice(notice)),
+            None => violations.push(FieldViolation::new("claim", "the notice is required")),
+        }
+        status::check(violations)?;
+        let notice = req.claim.unwrap_or_default();
         let written = self
             .cx
             .writer

@@ -15,7 +15,24 @@ pub const ERROR_DOMAIN: &str = "takedown.v1";
 
 /// INVALID_ARGUMENT listing every violation as `google.rpc.BadRequest`.
 pub fn invalid(violations: Vec<FieldViolation>) -> Status {
-    let message = DomainError::Invalid(violations.clone()).to_string();
+    // The message (a header) names the first few; the details list them all.
+    const IN_MESSAGE: usize = 5;
+    let shown: Vec<String> = violations
+        .iter()
+        .take(IN_MESSAGE)
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect();
+    let mut message = format!(
+        "the request has {} invalid field(s): {}",
+        violations.len(),
+        shown.join("; ")
+    );
+    if violations.len() > IN_MESSAGE {
+        message.push_str(&format!(
+            "; and {} more, listed in the google.rpc.BadRequest details",
+            violations.len() - IN_MESSAGE
+        ));
+    }
     let details = ErrorDetails::with_bad_request(
         violations
             .into_iter()

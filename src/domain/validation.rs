@@ -7,10 +7,42 @@ use crate::pb::{
 
 use super::FieldViolation;
 
+/// The most bytes (of UTF-8) each kind of field may hold, and the most entries per
+/// list. Generous for real notices; hostile input is refused field by field, all at
+/// once, before anything is written. The request size limit bounds the whole.
+pub mod limits {
+    /// Names, organisations, rights owners, signatures.
+    pub const NAME: usize = 200;
+    /// An e-mail address (RFC 5321's limit on a path).
+    pub const EMAIL: usize = 254;
+    /// A telephone number.
+    pub const PHONE: usize = 50;
+    /// A postal address.
+    pub const POSTAL_ADDRESS: usize = 500;
+    /// A URL or URI.
+    pub const URL: usize = 2_048;
+    /// An article title.
+    pub const TITLE: usize = 1_000;
+    /// Where an item is in the article ("figure 1", "paragraph 3").
+    pub const LOCATOR: usize = 500;
+    /// Court, authority, legal ground, case reference.
+    pub const REFERENCE: usize = 500;
+    /// Descriptions of works, excerpts, evidence.
+    pub const DESCRIPTION: usize = 5_000;
+    /// Statements, explanations, messages, replies, reasons.
+    pub const TEXT: usize = 10_000;
+    /// Items claimed in one notice.
+    pub const ITEMS: usize = 100;
+    /// Works named in one notice.
+    pub const WORKS: usize = 20;
+    /// Evidence entries in one notice.
+    pub const EVIDENCE: usize = 20;
+}
+
 /// Longest free-text field we accept, in bytes.
-pub const MAX_TEXT: usize = 20_000;
-/// Longest short field (names, ids, urls, references), in bytes.
-pub const MAX_SHORT: usize = 2_048;
+pub const MAX_TEXT: usize = limits::TEXT;
+/// Longest short field (urls, references), in bytes.
+pub const MAX_SHORT: usize = limits::URL;
 
 type Violations = Vec<FieldViolation>;
 
@@ -20,51 +52,98 @@ fn required(v: &mut Violations, field: &str, value: &str, what: &str) {
     }
 }
 
-fn short(v: &mut Violations, field: &str, value: &str) {
-    if value.len() > MAX_SHORT {
+fn too_long(v: &mut Violations, field: &str, value: &str, max: usize) -> bool {
+    if value.len() > max {
         v.push(FieldViolation::new(
             field,
-            format!("must be at most {MAX_SHORT} bytes, got {}", value.len()),
+            format!("must be at most {max} bytes, got {}", value.len()),
+        ));
+        return true;
+    }
+    false
+}
+
+/// One line of text: at most `max` bytes, no control characters.
+fn line(v: &mut Violations, field: &str, value: &str, max: usize) {
+    if !too_long(v, field, value, max) && value.chars().any(char::is_control) {
+        v.push(FieldViolation::new(
+            field,
+            "must not contain control characters (line breaks, tabs, NUL, ...)",
         ));
     }
 }
 
-fn text(v: &mut Violations, field: &str, value: &str) {
-    if value.len() > MAX_TEXT {
+/// Free text: at most `max` bytes; line breaks and tabs are fine, other control
+/// characters are not.
+fn text(v: &mut Violations, field: &str, value: &str, max: usize) {
+    if !too_long(v, field, value, max)
+        && value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         v.push(FieldViolation::new(
             field,
-            format!("must be at most {MAX_TEXT} bytes, got {}", value.len()),
+            "must not contain control characters other than line breaks and tabs",
         ));
     }
 }
 
-/// A plausible e-mail address: one `@` with a local part and a dotted domain.
+/// An e-mail address that parses (RFC 5322 addr-spec through the `email_address`
+/// crate) with a dotted domain, no display name and no IP literal: an address a
+/// person can be written to.
 pub fn is_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
+    let options = email_address::Options::default()
+        .with_required_tld()
+        .without_display_text()
+        .without_domain_literal();
+    s.len() <= limits::EMAIL
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        && email_address::EmailAddress::parse_with_options(s, options).is_ok()
 }
 
-/// An absolute http(s) URL with a host.
+/// An absolute http(s) URL with a host (a name, an IPv4 or a bracketed IPv6 address,
+/// with an optional port), no whitespace and no control characters.
 pub fn is_http_url(s: &str) -> bool {
     let rest = s
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"));
-    match rest {
-        Some(rest) => {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-            !host.is_empty() && !s.chars().any(char::is_whitespace)
-        }
-        None => false,
+    let Some(rest) = rest else {
+        return false;
+    };
+    if s.len() > limits::URL || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return false;
     }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port, ipv6) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, "")) => (addr, None, true),
+            Some((addr, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (addr, Some(port), true),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host_port.rsplit_once(':') {
+            Some((h, port)) => (h, Some(port), false),
+            None => (host_port, None, false),
+        },
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = if ipv6 {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))
+    } else {
+        !host.is_empty()
+            && !host.starts_with('.')
+            && host
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    };
+    port_ok && host_ok
 }
 
 /// An article id from the CMS: 1-128 of letters, digits and `. _ : / -`.
@@ -75,16 +154,34 @@ pub fn is_article_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '-'))
 }
 
+fn count(v: &mut Violations, field: &str, n: usize, max: usize) {
+    if n > max {
+        v.push(FieldViolation::new(
+            field,
+            format!("at most {max} entries, got {n}; split the notice"),
+        ));
+    }
+}
+
 fn email(v: &mut Violations, field: &str, value: &str) {
     if value.trim().is_empty() {
         v.push(FieldViolation::new(field, "an e-mail address is required"));
-    } else if !is_email(value) {
+    } else if !too_long(v, field, value, limits::EMAIL) && !is_email(value) {
         v.push(FieldViolation::new(
             field,
             format!("{value:?} is not an e-mail address; send one like name@example.org"),
         ));
     }
-    short(v, field, value);
+}
+
+/// An http(s) URL with a host, of at most [`limits::URL`] bytes.
+fn url(v: &mut Violations, field: &str, value: &str) {
+    if !too_long(v, field, value, limits::URL) && !is_http_url(value) {
+        v.push(FieldViolation::new(
+            field,
+            "must be an http(s) URL with a host and no spaces or control characters, such as https://news.example.org/2024/01/15/story",
+        ));
+    }
 }
 
 /// A notice as filed (or as amended): the elements DMCA 512(c)(3), DSA Art. 16 and PRC
@@ -103,11 +200,8 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             "must be 1-128 letters, digits or . _ : / -",
         ));
     }
-    if !claim.article_url.is_empty() && !is_http_url(&claim.article_url) {
-        v.push(FieldViolation::new(
-            "claim.article_url",
-            "must be an http(s) URL with a host",
-        ));
+    if !claim.article_url.is_empty() {
+        url(&mut v, "claim.article_url", &claim.article_url);
     }
     let regime = Regime::try_from(claim.regime).unwrap_or(Regime::Unspecified);
     if regime == Regime::Unspecified {
@@ -128,11 +222,21 @@ pub fn notice(claim: &pb::Claim) -> Violations {
                 &c.name,
                 "the claimant's full name",
             );
-            short(&mut v, "claim.claimant.name", &c.name);
-            short(&mut v, "claim.claimant.organization", &c.organization);
+            line(&mut v, "claim.claimant.name", &c.name, limits::NAME);
+            line(
+                &mut v,
+                "claim.claimant.organization",
+                &c.organization,
+                limits::NAME,
+            );
             email(&mut v, "claim.claimant.email", &c.email);
-            short(&mut v, "claim.claimant.postal_address", &c.postal_address);
-            short(&mut v, "claim.claimant.phone", &c.phone);
+            text(
+                &mut v,
+                "claim.claimant.postal_address",
+                &c.postal_address,
+                limits::POSTAL_ADDRESS,
+            );
+            line(&mut v, "claim.claimant.phone", &c.phone, limits::PHONE);
             if regime == Regime::Dmca
                 && c.postal_address.trim().is_empty()
                 && c.phone.trim().is_empty()
@@ -144,14 +248,33 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             }
         }
     }
-    short(&mut v, "claim.rights_owner", &claim.rights_owner);
+    line(
+        &mut v,
+        "claim.rights_owner",
+        &claim.rights_owner,
+        limits::NAME,
+    );
+    count(&mut v, "claim.works", claim.works.len(), limits::WORKS);
+    count(&mut v, "claim.items", claim.items.len(), limits::ITEMS);
+    count(
+        &mut v,
+        "claim.evidence",
+        claim.evidence.len(),
+        limits::EVIDENCE,
+    );
     if claim.works.is_empty() {
         v.push(FieldViolation::new(
             "claim.works",
             "identify at least one original work whose rights are claimed",
         ));
     }
-    for (i, w) in claim.works.iter().enumerate() {
+    // Past its limit a list is reported once, not entry by entry.
+    let works = if claim.works.len() > limits::WORKS {
+        &[][..]
+    } else {
+        &claim.works[..]
+    };
+    for (i, w) in works.iter().enumerate() {
         required(
             &mut v,
             &format!("claim.works[{i}].description"),
@@ -162,12 +285,14 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             &mut v,
             &format!("claim.works[{i}].description"),
             &w.description,
+            limits::DESCRIPTION,
         );
-        if !w.original_url.is_empty() && !is_http_url(&w.original_url) {
-            v.push(FieldViolation::new(
-                format!("claim.works[{i}].original_url"),
-                "must be an http(s) URL with a host",
-            ));
+        if !w.original_url.is_empty() {
+            url(
+                &mut v,
+                &format!("claim.works[{i}].original_url"),
+                &w.original_url,
+            );
         }
     }
     if claim.items.is_empty() {
@@ -176,7 +301,12 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             "locate at least one infringing item in the article",
         ));
     }
-    for (i, item) in claim.items.iter().enumerate() {
+    let items = if claim.items.len() > limits::ITEMS {
+        &[][..]
+    } else {
+        &claim.items[..]
+    };
+    for (i, item) in items.iter().enumerate() {
         let kind = ItemKind::try_from(item.kind).unwrap_or(ItemKind::Unspecified);
         if kind == ItemKind::Unspecified {
             v.push(FieldViolation::new(
@@ -192,8 +322,18 @@ pub fn notice(claim: &pb::Claim) -> Violations {
                 "where the item is in the article",
             );
         }
-        short(&mut v, &format!("claim.items[{i}].locator"), &item.locator);
-        text(&mut v, &format!("claim.items[{i}].excerpt"), &item.excerpt);
+        line(
+            &mut v,
+            &format!("claim.items[{i}].locator"),
+            &item.locator,
+            limits::LOCATOR,
+        );
+        text(
+            &mut v,
+            &format!("claim.items[{i}].excerpt"),
+            &item.excerpt,
+            limits::DESCRIPTION,
+        );
     }
     if Remedy::try_from(claim.requested_remedy).unwrap_or(Remedy::Unspecified)
         == Remedy::Unspecified
@@ -209,14 +349,24 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             "a PRC Civil Code notice needs preliminary evidence of infringement",
         ));
     }
-    for (i, e) in claim.evidence.iter().enumerate() {
+    let evidence = if claim.evidence.len() > limits::EVIDENCE {
+        &[][..]
+    } else {
+        &claim.evidence[..]
+    };
+    for (i, e) in evidence.iter().enumerate() {
         required(
             &mut v,
             &format!("claim.evidence[{i}].uri"),
             &e.uri,
             "where the evidence is",
         );
-        short(&mut v, &format!("claim.evidence[{i}].uri"), &e.uri);
+        line(
+            &mut v,
+            &format!("claim.evidence[{i}].uri"),
+            &e.uri,
+            limits::URL,
+        );
         let sha256_ok = e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit());
         if !e.sha256.is_empty() && !sha256_ok {
             v.push(FieldViolation::new(
@@ -228,6 +378,7 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             &mut v,
             &format!("claim.evidence[{i}].description"),
             &e.description,
+            limits::DESCRIPTION,
         );
     }
     if !claim.good_faith_statement {
@@ -248,7 +399,7 @@ pub fn notice(claim: &pb::Claim) -> Violations {
         &claim.signature,
         "a signature (your full legal name)",
     );
-    short(&mut v, "claim.signature", &claim.signature);
+    line(&mut v, "claim.signature", &claim.signature, limits::NAME);
     v
 }
 
@@ -279,10 +430,25 @@ pub fn statement_of_reasons(reasons: Option<&pb::StatementOfReasons>) -> Violati
                 &r.explanation,
                 "an explanation",
             );
-            text(&mut v, "statement_of_reasons.facts", &r.facts);
-            text(&mut v, "statement_of_reasons.explanation", &r.explanation);
-            short(&mut v, "statement_of_reasons.legal_ground", &r.legal_ground);
-            text(&mut v, "statement_of_reasons.redress", &r.redress);
+            text(&mut v, "statement_of_reasons.facts", &r.facts, limits::TEXT);
+            text(
+                &mut v,
+                "statement_of_reasons.explanation",
+                &r.explanation,
+                limits::TEXT,
+            );
+            line(
+                &mut v,
+                "statement_of_reasons.legal_ground",
+                &r.legal_ground,
+                limits::REFERENCE,
+            );
+            text(
+                &mut v,
+                "statement_of_reasons.redress",
+                &r.redress,
+                limits::TEXT,
+            );
         }
     }
     v
@@ -349,15 +515,26 @@ pub fn counter_notice(cn: Option<&pb::CounterNotice>, regime: Regime) -> Violati
         &cn.signature,
         "a signature",
     );
-    for (field, value) in [
-        ("counter_notice.name", &cn.name),
-        ("counter_notice.postal_address", &cn.postal_address),
-        ("counter_notice.phone", &cn.phone),
-        ("counter_notice.signature", &cn.signature),
-    ] {
-        short(&mut v, field, value);
-    }
-    text(&mut v, "counter_notice.statement", &cn.statement);
+    line(&mut v, "counter_notice.name", &cn.name, limits::NAME);
+    text(
+        &mut v,
+        "counter_notice.postal_address",
+        &cn.postal_address,
+        limits::POSTAL_ADDRESS,
+    );
+    line(&mut v, "counter_notice.phone", &cn.phone, limits::PHONE);
+    line(
+        &mut v,
+        "counter_notice.signature",
+        &cn.signature,
+        limits::NAME,
+    );
+    text(
+        &mut v,
+        "counter_notice.statement",
+        &cn.statement,
+        limits::TEXT,
+    );
     if regime == Regime::Dmca && !cn.consent_to_jurisdiction {
         v.push(FieldViolation::new(
             "counter_notice.consent_to_jurisdiction",
@@ -404,12 +581,16 @@ pub fn legal_action(authority: &str, case_reference: &str, filed_date: &str) -> 
         case_reference,
         "the case reference",
     );
-    short(&mut v, "authority", authority);
-    short(&mut v, "case_reference", case_reference);
+    line(&mut v, "authority", authority, limits::REFERENCE);
+    line(&mut v, "case_reference", case_reference, limits::REFERENCE);
     if !is_date(filed_date) {
         v.push(FieldViolation::new(
             "filed_date",
-            format!("{filed_date:?} is not a date; send YYYY-MM-DD"),
+            if filed_date.len() <= 32 {
+                format!("{filed_date:?} is not a date; send YYYY-MM-DD")
+            } else {
+                "not a date; send YYYY-MM-DD".to_string()
+            },
         ));
     }
     v
@@ -418,13 +599,13 @@ pub fn legal_action(authority: &str, case_reference: &str, filed_date: &str) -> 
 pub fn non_empty_text(field: &str, value: &str, what: &str) -> Violations {
     let mut v = Vec::new();
     required(&mut v, field, value, what);
-    text(&mut v, field, value);
+    text(&mut v, field, value, limits::TEXT);
     v
 }
 
 pub fn optional_text(field: &str, value: &str) -> Violations {
     let mut v = Vec::new();
-    text(&mut v, field, value);
+    text(&mut v, field, value, limits::TEXT);
     v
 }
 
@@ -441,15 +622,9 @@ pub fn article(a: Option<&pb::Article>) -> Violations {
             "must be 1-128 letters, digits or . _ : / -",
         ));
     }
-    if !is_http_url(&a.url) {
-        v.push(FieldViolation::new(
-            "article.url",
-            "must be an http(s) URL with a host, such as https://news.example.org/2024/01/15/story",
-        ));
-    }
-    short(&mut v, "article.url", &a.url);
-    short(&mut v, "article.title", &a.title);
-    short(&mut v, "article.source", &a.source);
+    url(&mut v, "article.url", &a.url);
+    line(&mut v, "article.title", &a.title, limits::TITLE);
+    line(&mut v, "article.source", &a.source, limits::URL);
     if ContentOrigin::try_from(a.content_origin).unwrap_or(ContentOrigin::Unspecified)
         == ContentOrigin::Unspecified
     {
@@ -473,6 +648,19 @@ mod tests {
         assert!(is_http_url("https://www.legaldaily.com.cn/a?b=1"));
         assert!(!is_http_url("ftp://x.org/"));
         assert!(!is_http_url("https:///nohost"));
+        assert!(!is_http_url("https://news.example.org/a\u{0}b"));
+        assert!(!is_http_url("https://news.example.org/a\nb"));
+        assert!(!is_http_url("https://:443/"));
+        assert!(!is_http_url("https://host:port/"));
+        assert!(is_http_url("https://news.example.org:8443/x"));
+        assert!(is_http_url("http://[2001:db8::1]:8080/x"));
+        assert!(is_http_url("http://user@host.example/x"));
+        assert!(is_email("first.last+tag@sub.example.co.uk"));
+        assert!(!is_email("Name <name@example.org>"));
+        assert!(!is_email("name@[192.0.2.1]"));
+        assert!(!is_email("a..b@example.org"));
+        assert!(!is_email("name@example.org\n"));
+        assert!(!is_email("name@@example.org"));
     }
 
     #[test]
