@@ -6,6 +6,8 @@
 //!    data (`TRANSITIONS`), checked for every (state, command) pair in every regime.
 //! 2. Ownership, 3. deadlines, 4. validation through the machine.
 //! 5. Property tests: random command sequences from random actors at random times.
+//! 6. Complaints (DSA Art. 20), trusted flaggers, first action.
+//! 7. Known bugs, as ignored tests that pass once the domain code is fixed.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,6 +42,8 @@ const ARTICLE_URL: &str =
 const CLAIMANT: &str = "principal:legal-daily-rights-desk";
 const OTHER_CLAIMANT: &str = "principal:another-rights-holder";
 const REVIEWER: &str = "principal:compliance-desk";
+/// A second reviewer: complaints must be decided by someone other than the first.
+const OTHER_REVIEWER: &str = "principal:compliance-desk-2";
 const PUBLISHER: &str = "principal:cms";
 const ADMIN: &str = "principal:operator";
 
@@ -57,6 +61,9 @@ fn other_claimant() -> Actor {
 }
 fn reviewer() -> Actor {
     principal(REVIEWER, Role::Reviewer)
+}
+fn other_reviewer() -> Actor {
+    principal(OTHER_REVIEWER, Role::Reviewer)
 }
 fn publisher() -> Actor {
     principal(PUBLISHER, Role::Publisher)
@@ -160,12 +167,17 @@ fn counter_notice() -> pb::CounterNotice {
 // ---------------------------------------------------------------------------------
 
 /// Every state a stored claim can be in: the 12 `ClaimState`s, with DELETED split into
-/// "no counter-notice yet" and "final" (counter-notice used / legal action upheld).
+/// "no counter-notice yet" and "final" (counter-notice used / legal action upheld), and
+/// UNDER_REVIEW split by an open complaint: `Reopened` (the decision complained about
+/// left the article up: REJECTED, CORRECTED, RESTORED) and `ReopenedHeld` (it took the
+/// article down: DELETED, which stays down while the complaint is reviewed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum At {
     Received,
     NeedsInfo,
     UnderReview,
+    Reopened,
+    ReopenedHeld,
     CorrectionPending,
     Corrected,
     Deleted,
@@ -179,10 +191,12 @@ enum At {
 }
 
 impl At {
-    const ALL: [At; 13] = [
+    const ALL: [At; 15] = [
         At::Received,
         At::NeedsInfo,
         At::UnderReview,
+        At::Reopened,
+        At::ReopenedHeld,
         At::CorrectionPending,
         At::Corrected,
         At::Deleted,
@@ -199,7 +213,7 @@ impl At {
         match self {
             At::Received => ClaimState::Received,
             At::NeedsInfo => ClaimState::NeedsInfo,
-            At::UnderReview => ClaimState::UnderReview,
+            At::UnderReview | At::Reopened | At::ReopenedHeld => ClaimState::UnderReview,
             At::CorrectionPending => ClaimState::CorrectionPending,
             At::Corrected => ClaimState::Corrected,
             At::Deleted | At::DeletedFinal => ClaimState::Deleted,
@@ -212,20 +226,30 @@ impl At {
         }
     }
 
-    fn of(claim: &pb::Claim) -> At {
+    /// Where `claim` is. The article tells a reopened claim that holds it down from one
+    /// that does not (the claim alone cannot: a RESTORED deletion and a DELETED one
+    /// both leave a DELETE decision behind).
+    fn of(claim: &pb::Claim, article: &pb::Article) -> At {
         let at = At::ALL
             .into_iter()
             .find(|a| a.state() == claim.state())
             .unwrap_or_else(|| panic!("claim in unexpected state {:?}", claim.state()));
         if at == At::Deleted && deletion_is_final(claim) {
             At::DeletedFinal
+        } else if at == At::UnderReview && open_complaint(claim).is_some() {
+            if article.holding_claim_ids.contains(&claim.id) {
+                At::ReopenedHeld
+            } else {
+                At::Reopened
+            }
         } else {
             at
         }
     }
 
     /// DESIGN.md: REJECTED, CORRECTED, RESTORED, WITHDRAWN, CLOSED_INCOMPLETE, and
-    /// DELETED once a counter-notice has been used or legal action upheld.
+    /// DELETED once a counter-notice has been used or legal action upheld. Of these,
+    /// all but WITHDRAWN and CLOSED_INCOMPLETE accept a complaint (and nothing else).
     fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -242,14 +266,20 @@ impl At {
     fn holds_article(self) -> bool {
         matches!(
             self,
-            At::Deleted | At::DeletedFinal | At::CounterNoticed | At::LegalActionPending
+            At::Deleted
+                | At::DeletedFinal
+                | At::CounterNoticed
+                | At::LegalActionPending
+                | At::ReopenedHeld
         )
     }
 
     /// The clock that runs in this state, if any.
     fn deadline_kind(self) -> Option<DeadlineKind> {
         match self {
-            At::Received | At::UnderReview => Some(DeadlineKind::Review),
+            At::Received | At::UnderReview | At::Reopened | At::ReopenedHeld => {
+                Some(DeadlineKind::Review)
+            }
             At::NeedsInfo => Some(DeadlineKind::InformationReply),
             At::CorrectionPending => Some(DeadlineKind::CorrectionWindow),
             At::CounterNoticed => Some(DeadlineKind::Restoration),
@@ -273,11 +303,12 @@ enum Cmd {
     ResolveUpheld,
     ResolveDismissed,
     WithdrawClaim,
+    FileComplaint,
     ExpireDeadline,
 }
 
 impl Cmd {
-    const ALL: [Cmd; 13] = [
+    const ALL: [Cmd; 14] = [
         Cmd::StartReview,
         Cmd::RequestInformation,
         Cmd::AmendClaim,
@@ -290,6 +321,7 @@ impl Cmd {
         Cmd::ResolveUpheld,
         Cmd::ResolveDismissed,
         Cmd::WithdrawClaim,
+        Cmd::FileComplaint,
         Cmd::ExpireDeadline,
     ];
 
@@ -301,7 +333,15 @@ impl Cmd {
         )
     }
 
-    /// Who issues it in the workflow.
+    fn is_decision(self) -> bool {
+        matches!(
+            self,
+            Cmd::DecideReject | Cmd::DecideCorrect | Cmd::DecideDelete
+        )
+    }
+
+    /// Who issues it in the workflow. (The fixtures' reopened claims were decided by
+    /// `OTHER_REVIEWER`, so the usual reviewer may decide the complaint.)
     fn usual_actor(self) -> Actor {
         match self {
             Cmd::StartReview
@@ -311,7 +351,9 @@ impl Cmd {
             | Cmd::DecideDelete
             | Cmd::ResolveUpheld
             | Cmd::ResolveDismissed => reviewer(),
-            Cmd::AmendClaim | Cmd::ReportLegalAction | Cmd::WithdrawClaim => claimant(),
+            Cmd::AmendClaim | Cmd::ReportLegalAction | Cmd::WithdrawClaim | Cmd::FileComplaint => {
+                claimant()
+            }
             Cmd::RecordCorrection | Cmd::FileCounterNotice => publisher(),
             Cmd::ExpireDeadline => Actor::System,
         }
@@ -366,6 +408,11 @@ impl Cmd {
             Cmd::WithdrawClaim => Command::WithdrawClaim {
                 reason: "Settled with the publisher.".to_string(),
             },
+            Cmd::FileComplaint => Command::FileComplaint {
+                text: "The report was republished under a syndication licence; see the \
+                       contract of 2023-06-01."
+                    .to_string(),
+            },
             Cmd::ExpireDeadline => Command::ExpireDeadline,
         }
     }
@@ -392,6 +439,7 @@ impl Cmd {
                 }
             }
             Command::WithdrawClaim { .. } => Cmd::WithdrawClaim,
+            Command::FileComplaint { .. } => Cmd::FileComplaint,
             Command::ExpireDeadline => Cmd::ExpireDeadline,
         }
     }
@@ -418,7 +466,10 @@ mod table {
 
     /// DESIGN.md "Claim states", whole. Every (state, command) pair not listed here is
     /// refused with `InvalidTransition` naming the current state. (FileClaim creates a
-    /// claim and FileComplaint is not a state-machine command of this module.)
+    /// claim and is tested on its own.) Rules outside the table that refuse a listed
+    /// pair with `Refused { reason }`: the complaint window (COMPLAINT_WINDOW_CLOSED),
+    /// the second-reviewer rule (SAME_REVIEWER) and a regime without counter-notice
+    /// (NO_COUNTER_NOTICE, see `refused_by_policy`).
     #[rustfmt::skip]
     pub const TRANSITIONS: &[(At, Cmd, At, Art)] = &[
         // from               command             to                  article
@@ -441,10 +492,31 @@ mod table {
         (Received,           WithdrawClaim,      Withdrawn,          Same),
         (NeedsInfo,          WithdrawClaim,      Withdrawn,          Same),
         (UnderReview,        WithdrawClaim,      Withdrawn,          Same),
+        (Reopened,           WithdrawClaim,      Withdrawn,          Same),
+        (ReopenedHeld,       WithdrawClaim,      Withdrawn,          Release),
         (CorrectionPending,  WithdrawClaim,      Withdrawn,          Same),
         (Deleted,            WithdrawClaim,      Withdrawn,          Release),
         (CounterNoticed,     WithdrawClaim,      Withdrawn,          Release),
         (LegalActionPending, WithdrawClaim,      Withdrawn,          Release),
+        // DSA Art. 20: a complaint reopens a decided claim; the article stays as the
+        // decision left it until the new decision (by another reviewer).
+        (Rejected,           FileComplaint,      Reopened,           Same),
+        (Corrected,          FileComplaint,      Reopened,           Same),
+        (Restored,           FileComplaint,      Reopened,           Same),
+        (Deleted,            FileComplaint,      ReopenedHeld,       Same),
+        (DeletedFinal,       FileComplaint,      ReopenedHeld,       Same),
+        (Reopened,           RequestInformation, NeedsInfo,          Same),
+        (Reopened,           DecideReject,       Rejected,           Same),
+        (Reopened,           DecideCorrect,      CorrectionPending,  Same),
+        (Reopened,           DecideDelete,       Deleted,            Hold),
+        (ReopenedHeld,       DecideReject,       Rejected,           Release),
+        (ReopenedHeld,       DecideCorrect,      CorrectionPending,  Release),
+        // KNOWN BUG (see `bug_*` tests): the machine touches the article (update_time,
+        // article_changed) although it already holds it; `check_pair` skips the cell.
+        (ReopenedHeld,       DecideDelete,       Deleted,            Same),
+        // (ReopenedHeld, RequestInformation) is absent on purpose: the machine accepts
+        // it today, and the claim can then end CLOSED_INCOMPLETE holding the article
+        // for ever (KNOWN BUG, see `bug_*` tests); `check_pair` skips the cell.
     ];
 
     pub fn expected(from: At, cmd: Cmd) -> Option<(At, Art)> {
@@ -453,9 +525,28 @@ mod table {
             .find(|(f, c, _, _)| *f == from && *c == cmd)
             .map(|(_, _, to, art)| (*to, *art))
     }
+
+    /// Cells where the domain code is known to be wrong today; each has an ignored
+    /// `bug_*` test that passes once it is fixed. Remove the cell with the fix.
+    pub const KNOWN_BUGS: &[(At, Cmd)] = &[
+        (ReopenedHeld, DecideDelete),
+        (ReopenedHeld, RequestInformation),
+    ];
 }
 
-use table::{TRANSITIONS, expected};
+use table::{KNOWN_BUGS, TRANSITIONS, expected};
+
+/// The reason a listed pair is refused by the regime's policy rather than the table:
+/// with the default policy DSA has no restoration period, so no counter-notice.
+fn refused_by_policy(
+    policy: &Policy,
+    regime: Regime,
+    cmd: Cmd,
+    now: SystemTime,
+) -> Option<&'static str> {
+    (cmd == Cmd::FileCounterNotice && policy.restoration_due(regime, now).is_none())
+        .then_some("NO_COUNTER_NOTICE")
+}
 
 // ---------------------------------------------------------------------------------
 // Claims built directly in each state, with the article consistent with it.
@@ -486,8 +577,15 @@ fn claim_in(at: At, regime: Regime) -> (pb::Claim, pb::Article) {
         kind: kind as i32,
         due_time: ts(fixture_due()),
     });
-    if at != At::Received && at != At::NeedsInfo && at != At::ClosedIncomplete {
+    if !matches!(
+        at,
+        At::Received | At::NeedsInfo | At::ClosedIncomplete | At::Reopened | At::ReopenedHeld
+    ) {
         claim.assignee = REVIEWER.to_string();
+    }
+    if at != At::Received {
+        // A reviewer has acted: taken it, asked for information, or decided.
+        claim.first_action_time = ts(filed + HOUR);
     }
     if matches!(at, At::NeedsInfo | At::ClosedIncomplete) {
         claim.information_request = Some(pb::InformationRequest {
@@ -497,22 +595,29 @@ fn claim_in(at: At, regime: Regime) -> (pb::Claim, pb::Article) {
             reply: String::new(),
         });
     }
+    // A reopened claim was decided by OTHER_REVIEWER, so that REVIEWER (the usual
+    // actor) may decide the complaint.
+    let decided_by = match at {
+        At::Reopened | At::ReopenedHeld => OTHER_REVIEWER,
+        _ => REVIEWER,
+    };
     let decision = |outcome: DecisionOutcome, items: Vec<u32>| {
         Some(pb::Decision {
             outcome: outcome as i32,
             statement_of_reasons: Some(reasons()),
             items_to_change: items,
-            reviewer: REVIEWER.to_string(),
+            reviewer: decided_by.to_string(),
             decide_time: ts(filed + 2 * HOUR),
         })
     };
     match at {
-        At::Rejected => claim.decision = decision(DecisionOutcome::Reject, vec![]),
+        At::Rejected | At::Reopened => claim.decision = decision(DecisionOutcome::Reject, vec![]),
         At::CorrectionPending | At::Corrected => {
             claim.decision = decision(DecisionOutcome::Correct, vec![0, 1])
         }
         At::Deleted
         | At::DeletedFinal
+        | At::ReopenedHeld
         | At::CounterNoticed
         | At::LegalActionPending
         | At::Restored => claim.decision = decision(DecisionOutcome::Delete, vec![]),
@@ -550,6 +655,21 @@ fn claim_in(at: At, regime: Regime) -> (pb::Claim, pb::Article) {
         la.outcome = LegalActionOutcome::Upheld as i32;
         la.resolve_time = ts(filed + 6 * HOUR);
     }
+    // The claimant complains against the rejection; the publisher against the deletion.
+    if matches!(at, At::Reopened | At::ReopenedHeld) {
+        claim.complaints.push(pb::Complaint {
+            text: "Please look again.".to_string(),
+            filed_by: if at == At::Reopened {
+                CLAIMANT
+            } else {
+                PUBLISHER
+            }
+            .to_string(),
+            file_time: ts(filed + 3 * HOUR),
+            previous_decision: claim.decision.clone(),
+            ..Default::default()
+        });
+    }
     if at == At::Withdrawn {
         claim.withdrawal = Some(pb::Withdrawal {
             reason: "Settled.".to_string(),
@@ -574,7 +694,7 @@ fn claim_in(at: At, regime: Regime) -> (pb::Claim, pb::Article) {
 
 /// The invariants that tie a single claim to its article and its clock.
 fn assert_consistent(claim: &pb::Claim, article: &pb::Article) {
-    let at = At::of(claim);
+    let at = At::of(claim, article);
     let held = article.holding_claim_ids.contains(&claim.id);
     assert_eq!(held, at.holds_article(), "{at:?}: hold on the article");
     assert_eq!(
@@ -626,12 +746,16 @@ fn file_claim(regime: Regime) -> Case {
 }
 
 fn file_claim_at(regime: Regime, now: SystemTime) -> Case {
-    let policy = Policy::default();
+    file_claim_with(regime, now, false, Policy::default())
+}
+
+fn file_claim_with(regime: Regime, now: SystemTime, trusted: bool, policy: Policy) -> Case {
     let article = seed_article();
     let claim = super::file_claim(
         &notice(regime),
         &article,
         CLAIMANT,
+        trusted,
         CLAIM_ID,
         "req-file-1",
         now,
@@ -667,10 +791,13 @@ impl Case {
     }
 
     fn run(&mut self, cmd: Cmd) -> &mut Self {
+        self.run_as(&cmd.usual_actor(), cmd)
+    }
+
+    fn run_as(&mut self, actor: &Actor, cmd: Cmd) -> &mut Self {
         let command = cmd.build(&self.article);
-        let actor = cmd.usual_actor();
         let from = self.claim.state();
-        if let Err(e) = self.try_as(&actor, &command) {
+        if let Err(e) = self.try_as(actor, &command) {
             panic!("{cmd:?} by {} in {from:?} failed: {e}", actor.id());
         }
         // The single-claim invariants hold unless another claim holds the article too.
@@ -720,6 +847,19 @@ impl Case {
     fn withdraw_claim(&mut self) -> &mut Self {
         self.run(Cmd::WithdrawClaim)
     }
+    fn file_complaint_as(&mut self, actor: &Actor) -> &mut Self {
+        self.run_as(actor, Cmd::FileComplaint)
+    }
+    fn decide_as(&mut self, actor: &Actor, outcome: DecisionOutcome) -> &mut Self {
+        self.run_as(
+            actor,
+            match outcome {
+                DecisionOutcome::Reject => Cmd::DecideReject,
+                DecisionOutcome::Correct => Cmd::DecideCorrect,
+                _ => Cmd::DecideDelete,
+            },
+        )
+    }
     /// The sweeper fires the claim's deadline.
     fn expire_deadline(&mut self) -> &mut Self {
         self.run(Cmd::ExpireDeadline)
@@ -755,6 +895,23 @@ impl Case {
         assert_eq!(self.article.status(), status, "article status");
         assert_eq!(self.article.revision, revision, "article revision");
         self
+    }
+    /// `cmd` as `actor` is refused by a rule outside the table, with `reason`, and
+    /// nothing changes.
+    fn assert_refused_for(&mut self, actor: &Actor, cmd: Cmd, reason: &str) -> &mut Self {
+        let before = (self.claim.clone(), self.article.clone());
+        match self.try_as(actor, &cmd.build(&self.article)) {
+            Err(DomainError::Refused { reason: r, message }) => {
+                assert_eq!(r, reason, "{cmd:?}: {message}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("{cmd:?}: expected Refused {reason}, got {other:?}"),
+        }
+        assert_eq!((self.claim.clone(), self.article.clone()), before);
+        self
+    }
+    fn complaint(&self) -> &pb::Complaint {
+        self.claim.complaints.last().expect("a complaint")
     }
     fn assert_refused(&mut self, cmd: Cmd) -> &mut Self {
         let before = (self.claim.clone(), self.article.clone());
@@ -833,8 +990,11 @@ fn correction_window_missed_deletes_the_article() {
         .expire_deadline()
         .assert_state(ClaimState::Deleted)
         .assert_available(false)
-        .file_counter_notice()
-        .assert_state(ClaimState::CounterNoticed);
+        // DSA has no counter-notice; the publisher complains instead.
+        .assert_refused_for(&publisher(), Cmd::FileCounterNotice, "NO_COUNTER_NOTICE")
+        .file_complaint_as(&publisher())
+        .assert_state(ClaimState::UnderReview)
+        .assert_available(false);
 }
 
 #[test]
@@ -850,9 +1010,14 @@ fn legal_action_upheld_makes_the_deletion_final() {
         .assert_state(ClaimState::Deleted)
         .assert_available(false);
     assert!(deletion_is_final(&case.claim));
+    // Final: nothing but a complaint, and that only within the window after the
+    // decision (the loop runs 13 x 30 days past it).
     for cmd in Cmd::ALL {
-        case.advance(30 * DAY).assert_refused(cmd);
+        if cmd != Cmd::FileComplaint {
+            case.advance(30 * DAY).assert_refused(cmd);
+        }
     }
+    case.assert_refused_for(&publisher(), Cmd::FileComplaint, "COMPLAINT_WINDOW_CLOSED");
 }
 
 #[test]
@@ -975,14 +1140,46 @@ fn the_table_has_one_row_per_pair_and_covers_every_state() {
     let every: Vec<ClaimState> = (1..).map_while(|n| ClaimState::try_from(n).ok()).collect();
     assert_eq!(stored, every, "fixtures for every stored ClaimState");
     assert_eq!(every.len(), 12);
-    // Terminal states have no outgoing row; open ones can at least be withdrawn.
+    // Terminal states accept a complaint and nothing else (WITHDRAWN and
+    // CLOSED_INCOMPLETE not even that); open ones can at least be withdrawn.
     for at in At::ALL {
-        let rows = TRANSITIONS.iter().filter(|r| r.0 == at).count();
-        assert_eq!(rows == 0, at.is_terminal(), "{at:?}");
+        let cmds: Vec<Cmd> = TRANSITIONS
+            .iter()
+            .filter(|r| r.0 == at)
+            .map(|r| r.1)
+            .collect();
+        if at.is_terminal() {
+            let complaint = !matches!(at, At::Withdrawn | At::ClosedIncomplete);
+            let want = if complaint {
+                vec![Cmd::FileComplaint]
+            } else {
+                vec![]
+            };
+            assert_eq!(cmds, want, "{at:?}");
+        } else {
+            assert!(cmds.contains(&Cmd::WithdrawClaim), "{at:?}");
+            // DELETED before a counter-notice is open and decided at once.
+            assert_eq!(
+                cmds.contains(&Cmd::FileComplaint),
+                at == At::Deleted,
+                "{at:?}"
+            );
+        }
+    }
+    // Every complaint row leads to a reopened claim, with the article untouched.
+    for (from, cmd, to, art) in TRANSITIONS {
+        if *cmd == Cmd::FileComplaint {
+            assert!(matches!(to, At::Reopened | At::ReopenedHeld), "{from:?}");
+            assert_eq!(*art, Art::Same, "{from:?}");
+            assert_eq!(*to == At::ReopenedHeld, from.holds_article(), "{from:?}");
+        }
     }
 }
 
 fn check_pair(regime: Regime, from: At, cmd: Cmd) {
+    if KNOWN_BUGS.contains(&(from, cmd)) {
+        return;
+    }
     let (claim, article) = claim_in(from, regime);
     let command = cmd.build(&article);
     assert_eq!(Cmd::of(&command), cmd);
@@ -996,9 +1193,15 @@ fn check_pair(regime: Regime, from: At, cmd: Cmd) {
         "pure"
     );
     let ctx = format!("{regime:?}: ({from:?}, {cmd:?})");
+    let policy_says = refused_by_policy(&policy, regime, cmd, now);
     match (expected(from, cmd), got) {
+        (Some(_), Err(DomainError::Refused { reason, message })) if policy_says.is_some() => {
+            assert_eq!(Some(reason), policy_says, "{ctx}: {message}");
+            assert!(message.contains("FileComplaint"), "{ctx}: says what to do");
+        }
         (Some((to, art)), Ok(t)) => {
-            assert_eq!(At::of(&t.claim), to, "{ctx}: resulting state");
+            assert!(policy_says.is_none(), "{ctx}: the policy refuses it");
+            assert_eq!(At::of(&t.claim, &t.article), to, "{ctx}: resulting state");
             assert_eq!(t.action, command.name(), "{ctx}");
             assert!(!t.detail.is_empty(), "{ctx}: an account for the audit log");
             assert_eq!(t.claim.update_time, ts(now), "{ctx}: update_time");
@@ -1012,7 +1215,7 @@ fn check_pair(regime: Regime, from: At, cmd: Cmd) {
                 assert_eq!(t.claim.claimant, claim.claimant, "{ctx}");
             }
             assert_consistent(&t.claim, &t.article);
-            assert_side_effects(cmd, &actor, now, &t.claim, &ctx);
+            assert_side_effects(cmd, &actor, now, &claim, &t.claim, &ctx);
             // The article, field by field.
             let mut want = article.clone();
             match art {
@@ -1062,8 +1265,63 @@ fn check_pair(regime: Regime, from: At, cmd: Cmd) {
     }
 }
 
-/// What else the table's "what else happens" column promises, per command.
-fn assert_side_effects(cmd: Cmd, actor: &Actor, now: SystemTime, claim: &pb::Claim, ctx: &str) {
+/// What else the table's "what else happens" column promises, per command, from
+/// `before` to `claim`.
+fn assert_side_effects(
+    cmd: Cmd,
+    actor: &Actor,
+    now: SystemTime,
+    before: &pb::Claim,
+    claim: &pb::Claim,
+    ctx: &str,
+) {
+    // A reviewer's first action is stamped once, by StartReview, RequestInformation or
+    // DecideClaim from a principal; nothing else touches it.
+    let reviewer_action =
+        cmd.is_decision() || matches!(cmd, Cmd::StartReview | Cmd::RequestInformation);
+    let first_action = match before.first_action_time {
+        Some(t) => Some(t),
+        None if reviewer_action && matches!(actor, Actor::Principal { .. }) => ts(now),
+        None => None,
+    };
+    assert_eq!(
+        claim.first_action_time, first_action,
+        "{ctx}: first_action_time"
+    );
+    // Complaints are only ever added (by FileComplaint) or resolved (by DecideClaim).
+    let n = before.complaints.len();
+    let added = usize::from(cmd == Cmd::FileComplaint);
+    assert_eq!(claim.complaints.len(), n + added, "{ctx}: complaints");
+    let resolving = cmd.is_decision() && open_complaint(before).is_some();
+    if !resolving {
+        assert_eq!(claim.complaints[..n], before.complaints[..], "{ctx}");
+    }
+    if cmd != Cmd::FileComplaint {
+        assert_eq!(claim.trusted_flagger, before.trusted_flagger, "{ctx}");
+    }
+    if resolving {
+        let c = claim.complaints.last().unwrap();
+        let was = before.complaints.last().unwrap();
+        let d = claim.decision.as_ref().unwrap();
+        assert_eq!(c.new_outcome, d.outcome, "{ctx}: new_outcome");
+        assert_eq!(
+            c.decision_changed,
+            was.previous_decision.as_ref().unwrap().outcome != d.outcome,
+            "{ctx}: decision_changed"
+        );
+        assert_eq!(c.resolve_time, ts(now), "{ctx}: resolve_time");
+        assert_eq!(
+            (&c.text, &c.filed_by, &c.file_time, &c.previous_decision),
+            (
+                &was.text,
+                &was.filed_by,
+                &was.file_time,
+                &was.previous_decision
+            ),
+            "{ctx}: the rest of the complaint is kept"
+        );
+        assert!(open_complaint(claim).is_none(), "{ctx}: resolved");
+    }
     match cmd {
         Cmd::StartReview => assert_eq!(claim.assignee, actor.id(), "{ctx}: assignee = caller"),
         Cmd::RequestInformation => {
@@ -1147,6 +1405,20 @@ fn assert_side_effects(cmd: Cmd, actor: &Actor, now: SystemTime, claim: &pb::Cla
             let w = claim.withdrawal.as_ref().expect("withdrawal");
             assert_eq!(w.withdraw_time, ts(now), "{ctx}");
         }
+        Cmd::FileComplaint => {
+            let c = claim.complaints.last().expect("complaint");
+            assert_eq!(c.filed_by, actor.id(), "{ctx}");
+            assert_eq!(c.file_time, ts(now), "{ctx}");
+            assert!(!c.text.is_empty(), "{ctx}");
+            assert_eq!(c.previous_decision, before.decision, "{ctx}: the decision");
+            assert_eq!(c.new_outcome(), DecisionOutcome::Unspecified, "{ctx}");
+            assert!(!c.decision_changed, "{ctx}");
+            assert_eq!(c.resolve_time, None, "{ctx}: open");
+            assert_eq!(claim.decision, before.decision, "{ctx}: decision kept");
+            assert!(claim.assignee.is_empty(), "{ctx}: back in the queue");
+            let due = claim.next_deadline.as_ref().unwrap().due_time;
+            assert_eq!(due, ts(now + 2 * DAY), "{ctx}: review deadline restarts");
+        }
         Cmd::ExpireDeadline => {}
     }
 }
@@ -1160,6 +1432,12 @@ fn every_state_x_every_command_dmca() {
     }
 }
 
+/// Under the default policy DSA has no counter-notice: (DELETED, FileCounterNotice) is
+/// refused with NO_COUNTER_NOTICE (`refused_by_policy`), so COUNTER_NOTICED and
+/// LEGAL_ACTION_PENDING cannot be reached that way. The fixtures still build DSA claims
+/// in those states and every command is checked on them: a policy file may give DSA a
+/// restoration period (`[dsa] restoration`), and claims counter-noticed under it stay
+/// in the store when it is removed; the machine must treat them like any other.
 #[test]
 fn every_state_x_every_command_dsa() {
     for from in At::ALL {
@@ -1279,11 +1557,9 @@ fn only_the_claimant_or_an_admin_may_amend_withdraw_or_report_legal_action() {
         }
         let by_owner = run(&claimant()).expect("the claimant may");
         let by_admin = run(&admin()).expect("an admin may");
-        assert_eq!(At::of(&by_owner.claim), At::of(&by_admin.claim));
-        assert_eq!(
-            Some(At::of(&by_owner.claim)),
-            expected(at, cmd).map(|e| e.0)
-        );
+        let owner_at = At::of(&by_owner.claim, &by_owner.article);
+        assert_eq!(owner_at, At::of(&by_admin.claim, &by_admin.article));
+        assert_eq!(Some(owner_at), expected(at, cmd).map(|e| e.0));
     }
 }
 
@@ -1292,7 +1568,12 @@ fn a_stranger_learns_nothing_about_the_state() {
     // NotYours comes before any state check, so it is the same in every state.
     for at in At::ALL {
         let (claim, article) = claim_in(at, Regime::Dsa);
-        for cmd in [Cmd::AmendClaim, Cmd::WithdrawClaim, Cmd::ReportLegalAction] {
+        for cmd in [
+            Cmd::AmendClaim,
+            Cmd::WithdrawClaim,
+            Cmd::ReportLegalAction,
+            Cmd::FileComplaint,
+        ] {
             let got = apply(
                 &claim,
                 &article,
@@ -1337,7 +1618,7 @@ fn expire_deadline_before_due_is_not_due() {
         assert_eq!(run(t0()), Err(DomainError::NotDue), "{at:?}");
         let t = run(due).expect("due at the due time");
         assert_eq!(
-            Some(At::of(&t.claim)),
+            Some(At::of(&t.claim, &t.article)),
             expected(at, Cmd::ExpireDeadline).map(|e| e.0)
         );
         assert!(DomainError::NotDue.to_string().contains("not passed"));
@@ -1564,11 +1845,22 @@ fn dmca_counter_notice_needs_consent_to_jurisdiction() {
         fields(apply_now(&claim, &article, without(), publisher()).unwrap_err()),
         ["counter_notice.consent_to_jurisdiction"]
     );
-    for regime in [Regime::Dsa, Regime::PrcCivilCode] {
-        let (claim, article) = claim_in(At::Deleted, regime);
-        let t = apply_now(&claim, &article, without(), publisher()).unwrap();
-        assert_eq!(t.claim.state(), ClaimState::CounterNoticed, "{regime:?}");
-    }
+    let (claim_prc, article_prc) = claim_in(At::Deleted, Regime::PrcCivilCode);
+    let t = apply_now(&claim_prc, &article_prc, without(), publisher()).unwrap();
+    assert_eq!(t.claim.state(), ClaimState::CounterNoticed);
+    // DSA: the counter-notice passes validation, then the regime has none.
+    let (claim_dsa, article_dsa) = claim_in(At::Deleted, Regime::Dsa);
+    let err = apply_now(&claim_dsa, &article_dsa, without(), publisher()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DomainError::Refused {
+                reason: "NO_COUNTER_NOTICE",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let missing = Command::FileCounterNotice {
         counter_notice: None,
     };
@@ -1631,6 +1923,7 @@ fn file_claim_with_an_empty_notice_lists_every_missing_element() {
         &pb::Claim::default(),
         &seed_article(),
         CLAIMANT,
+        false,
         CLAIM_ID,
         "req-1",
         t0(),
@@ -1658,6 +1951,7 @@ fn file(notice: &pb::Claim) -> Result<pb::Claim, DomainError> {
         notice,
         &seed_article(),
         CLAIMANT,
+        false,
         CLAIM_ID,
         "req-1",
         t0(),
@@ -1732,6 +2026,7 @@ enum Step {
     DecideWithoutReasons,
     CorrectionAtWrongRevision,
     AmendWithUnknownMask,
+    ComplaintWithoutText,
 }
 
 impl Step {
@@ -1752,16 +2047,20 @@ impl Step {
                 update_mask: vec!["state".to_string()],
                 reply: String::new(),
             },
+            Step::ComplaintWithoutText => Command::FileComplaint {
+                text: " ".to_string(),
+            },
         }
     }
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        12 => prop::sample::select(Cmd::ALL.to_vec()).prop_map(Step::Valid),
+        14 => prop::sample::select(Cmd::ALL.to_vec()).prop_map(Step::Valid),
         1 => Just(Step::DecideWithoutReasons),
         1 => Just(Step::CorrectionAtWrongRevision),
         1 => Just(Step::AmendWithUnknownMask),
+        1 => Just(Step::ComplaintWithoutText),
     ]
 }
 
@@ -1770,6 +2069,8 @@ fn actor() -> impl Strategy<Value = Actor> {
         Just(claimant()),
         Just(other_claimant()),
         Just(reviewer()),
+        Just(other_reviewer()),
+        Just(publisher()),
         Just(admin()),
         Just(Actor::System),
     ]
@@ -1791,33 +2092,83 @@ fn regime() -> impl Strategy<Value = Regime> {
 /// The whole model of one step: what `apply` must answer.
 #[derive(Debug, PartialEq)]
 enum Expect {
-    To(At),
+    To(At, Art),
     NotYours,
     Invalid,
-    Refused,
+    /// `InvalidTransition`: not in the table.
+    WrongState,
+    /// `Refused` with this reason: a rule outside the table.
+    Refused(&'static str),
     NotDue,
 }
 
-fn model(claim: &pb::Claim, step: Step, actor: &Actor, now: SystemTime) -> Expect {
-    let from = At::of(claim);
+fn model(
+    claim: &pb::Claim,
+    article: &pb::Article,
+    step: Step,
+    actor: &Actor,
+    now: SystemTime,
+    policy: &Policy,
+) -> Expect {
+    let from = At::of(claim, article);
     let cmd = match step {
         Step::Valid(cmd) => cmd,
         Step::DecideWithoutReasons => Cmd::DecideDelete,
         Step::CorrectionAtWrongRevision => Cmd::RecordCorrection,
         Step::AmendWithUnknownMask => Cmd::AmendClaim,
+        Step::ComplaintWithoutText => Cmd::FileComplaint,
     };
     let owner = matches!(actor, Actor::Principal { id, .. } if id == CLAIMANT || id == ADMIN);
     if cmd.claimant_only() && !owner {
         return Expect::NotYours;
     }
+    if cmd == Cmd::FileComplaint && !owner && !actor.has(Role::Publisher) {
+        return Expect::NotYours;
+    }
     if !matches!(step, Step::Valid(_)) {
         return Expect::Invalid;
     }
-    match expected(from, cmd) {
-        None => Expect::Refused,
-        Some(_) if cmd == Cmd::ExpireDeadline && now < due_of(claim) => Expect::NotDue,
-        Some((to, _)) => Expect::To(to),
+    let Some((to, art)) = expected(from, cmd) else {
+        return Expect::WrongState;
+    };
+    if cmd == Cmd::ExpireDeadline && now < due_of(claim) {
+        return Expect::NotDue;
     }
+    if let Some(reason) = refused_by_policy(policy, claim.regime(), cmd, now) {
+        return Expect::Refused(reason);
+    }
+    if cmd == Cmd::FileComplaint {
+        let decided = claim
+            .decision
+            .as_ref()
+            .and_then(|d| d.decide_time)
+            .and_then(|t| SystemTime::try_from(t).ok())
+            .expect("a decided claim");
+        if now > policy.complaint_open_until(claim.regime(), decided) {
+            return Expect::Refused("COMPLAINT_WINDOW_CLOSED");
+        }
+    }
+    if cmd.is_decision()
+        && let Some(c) = open_complaint(claim)
+        && c.previous_decision.as_ref().map(|d| d.reviewer.as_str()) == Some(actor.id())
+    {
+        return Expect::Refused("SAME_REVIEWER");
+    }
+    // A claim that has used its counter-notice (and was then reopened by a complaint)
+    // comes back to DELETED as a final deletion; a complaint sent through a request
+    // for information and an amendment is still open when the review starts again.
+    let to = match to {
+        At::Deleted if claim.counter_notice.is_some() => At::DeletedFinal,
+        At::UnderReview if open_complaint(claim).is_some() => {
+            if article.holding_claim_ids.contains(&claim.id) {
+                At::ReopenedHeld
+            } else {
+                At::Reopened
+            }
+        }
+        to => to,
+    };
+    Expect::To(to, art)
 }
 
 fn due_of(claim: &pb::Claim) -> SystemTime {
@@ -1827,6 +2178,20 @@ fn due_of(claim: &pb::Claim) -> SystemTime {
         .and_then(|d| d.due_time)
         .and_then(|t| SystemTime::try_from(t).ok())
         .expect("a running clock")
+}
+
+/// The article effect the table promises, on holds and revision. (`check_pair`
+/// compares whole articles; here the known re-hold bug touches `update_time`.)
+fn art_holds(art: Art, id: &str, before: &pb::Article, after: &pb::Article) -> bool {
+    let held = |a: &pb::Article| a.holding_claim_ids.iter().any(|c| c == id);
+    match art {
+        Art::Same => {
+            after.holding_claim_ids == before.holding_claim_ids && after.revision == before.revision
+        }
+        Art::Hold => held(after) && !held(before) && after.revision == before.revision,
+        Art::Release => !held(after) && held(before) && after.revision == before.revision,
+        Art::Revise => after.revision == before.revision + 1 && !held(after),
+    }
 }
 
 /// Runs the walk and checks every step; returns how many commands were accepted.
@@ -1841,22 +2206,47 @@ fn walk(
     assert_consistent(&claim, &article);
     for (step, actor, by) in steps {
         now += *by;
+        let from = At::of(&claim, &article);
+        if let Step::Valid(cmd) = step
+            && KNOWN_BUGS.contains(&(from, *cmd))
+        {
+            // KNOWN BUG (see the `bug_*` tests): skip until the domain code is fixed.
+            continue;
+        }
         let command = step.build(&article);
-        let from = At::of(&claim);
-        let want = model(&claim, *step, actor, now);
+        let want = model(&claim, &article, *step, actor, now, &policy);
         let got = apply(&claim, &article, &command, actor, now, &policy);
         // Pure: the same inputs give the same answer.
         prop_assert_eq!(
             &got,
             &apply(&claim, &article, &command, actor, now, &policy)
         );
-        if from.is_terminal() {
-            prop_assert!(got.is_err(), "terminal {:?} accepted {:?}", from, step);
+        // Terminal states accept a complaint (within the window) and nothing else.
+        if from.is_terminal()
+            && let Ok(t) = &got
+        {
+            prop_assert!(
+                matches!(command, Command::FileComplaint { .. })
+                    && matches!(
+                        At::of(&t.claim, &t.article),
+                        At::Reopened | At::ReopenedHeld
+                    ),
+                "terminal {:?} accepted {:?}",
+                from,
+                step
+            );
         }
         match (want, got) {
-            (Expect::To(to), Ok(t)) => {
+            (Expect::To(to, art), Ok(t)) => {
                 // Exactly one transition, the table's, stamped now.
-                prop_assert_eq!(At::of(&t.claim), to);
+                prop_assert_eq!(At::of(&t.claim, &t.article), to);
+                prop_assert!(
+                    art_holds(art, &claim.id, &article, &t.article),
+                    "{:?} from {:?}: article {:?}",
+                    step,
+                    from,
+                    art
+                );
                 prop_assert_ne!(&t.claim.update_time, &claim.update_time);
                 prop_assert_eq!(&t.claim.update_time, &ts(now));
                 prop_assert_eq!(t.action, command.name());
@@ -1868,14 +2258,31 @@ fn walk(
                 prop_assert_eq!(&t.claim.id, &claim.id);
                 prop_assert_eq!(&t.claim.filed_by, &claim.filed_by);
                 prop_assert_eq!(&t.claim.create_time, &claim.create_time);
+                // Once stamped, the first action never moves.
+                if claim.first_action_time.is_some() {
+                    prop_assert_eq!(&t.claim.first_action_time, &claim.first_action_time);
+                }
+                if matches!(actor, Actor::System) {
+                    prop_assert_eq!(&t.claim.first_action_time, &claim.first_action_time);
+                }
+                // Complaints only grow; at most one is open, and only while reopened.
+                prop_assert!(t.claim.complaints.len() >= claim.complaints.len());
+                prop_assert!(
+                    t.claim.complaints[..t.claim.complaints.len().saturating_sub(1)]
+                        .iter()
+                        .all(|c| c.resolve_time.is_some())
+                );
                 claim = t.claim;
                 article = t.article;
                 accepted += 1;
             }
             (Expect::NotYours, Err(DomainError::NotYours(id))) => prop_assert_eq!(&id, &claim.id),
             (Expect::Invalid, Err(DomainError::Invalid(v))) => prop_assert!(!v.is_empty()),
-            (Expect::Refused, Err(DomainError::InvalidTransition { state, .. })) => {
+            (Expect::WrongState, Err(DomainError::InvalidTransition { state, .. })) => {
                 prop_assert_eq!(state, claim.state())
+            }
+            (Expect::Refused(want), Err(DomainError::Refused { reason, .. })) => {
+                prop_assert_eq!(reason, want)
             }
             (Expect::NotDue, Err(DomainError::NotDue)) => {}
             (want, got) => {
@@ -1887,13 +2294,6 @@ fn walk(
         }
         // The article follows its one claim.
         assert_consistent(&claim, &article);
-        prop_assert_eq!(
-            !article.available,
-            matches!(
-                claim.state(),
-                ClaimState::Deleted | ClaimState::CounterNoticed | ClaimState::LegalActionPending
-            )
-        );
     }
     Ok(accepted)
 }
@@ -1949,4 +2349,514 @@ fn a_random_walk_reaches_the_deep_states() {
     )
     .unwrap();
     assert_eq!(n, 5, "the withdrawal of a final deletion is refused");
+}
+
+#[test]
+fn a_random_walk_reaches_a_complaint_and_its_decision() {
+    // Guards the generators: complaint rows are reachable by the walk's own steps.
+    let (claim, article) = claim_in(At::Received, Regime::Dsa);
+    let s = |cmd: Cmd, actor: Actor| (Step::Valid(cmd), actor, HOUR);
+    let n = walk(
+        claim,
+        article,
+        t0() + DAY,
+        &[
+            s(Cmd::StartReview, reviewer()),
+            s(Cmd::DecideDelete, reviewer()),
+            s(Cmd::FileCounterNotice, publisher()),
+            s(Cmd::FileComplaint, publisher()),
+            s(Cmd::DecideReject, reviewer()),
+            s(Cmd::DecideReject, other_reviewer()),
+            s(Cmd::FileComplaint, claimant()),
+            s(Cmd::DecideDelete, reviewer()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        n, 6,
+        "no DSA counter-notice; the same reviewer may not decide"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// 6. Complaints (DSA Art. 20), trusted flaggers, first action.
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn complaint_against_a_rejection_decided_delete_takes_the_article_down() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Reject)
+        .assert_available(true)
+        .file_complaint_as(&claimant())
+        .assert_state(ClaimState::UnderReview)
+        .assert_available(true);
+    let filed = case.now;
+    let c = case.complaint();
+    assert_eq!(c.filed_by, CLAIMANT);
+    assert_eq!(c.file_time, ts(filed));
+    assert_eq!(c.previous_decision.as_ref().unwrap().reviewer, REVIEWER);
+    assert_eq!(
+        c.previous_decision.as_ref().unwrap().outcome(),
+        DecisionOutcome::Reject
+    );
+    assert_eq!(c.resolve_time, None);
+    case.decide_as(&other_reviewer(), DecisionOutcome::Delete)
+        .assert_state(ClaimState::Deleted)
+        .assert_available(false)
+        .assert_article(ArticleStatus::Deleted, 1);
+    let c = case.complaint().clone();
+    assert_eq!(c.new_outcome(), DecisionOutcome::Delete);
+    assert!(c.decision_changed, "a reversal");
+    assert_eq!(c.resolve_time, ts(case.now));
+    let d = case.claim.decision.clone().unwrap();
+    assert_eq!(d.reviewer, OTHER_REVIEWER);
+    assert_eq!(d.outcome(), DecisionOutcome::Delete);
+    assert_eq!(case.claim.complaints.len(), 1);
+    assert!(
+        !deletion_is_final(&case.claim),
+        "no counter-notice used yet"
+    );
+}
+
+#[test]
+fn complaint_against_a_deletion_decided_reject_releases_the_article() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Delete)
+        .assert_available(false)
+        .file_complaint_as(&publisher())
+        .assert_state(ClaimState::UnderReview)
+        .assert_available(false);
+    let t = case
+        .try_as(&other_reviewer(), &Cmd::DecideReject.build(&case.article))
+        .unwrap();
+    assert!(t.article_changed);
+    assert!(t.detail.contains("on complaint"), "{}", t.detail);
+    case.assert_state(ClaimState::Rejected)
+        .assert_available(true)
+        .assert_article(ArticleStatus::Published, 1);
+    let c = case.complaint();
+    assert_eq!(c.filed_by, PUBLISHER);
+    assert_eq!(c.new_outcome(), DecisionOutcome::Reject);
+    assert!(c.decision_changed);
+    assert!(case.article.holding_claim_ids.is_empty());
+}
+
+#[test]
+fn a_confirmed_decision_is_not_a_reversal() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Reject)
+        .file_complaint_as(&claimant())
+        .decide_as(&other_reviewer(), DecisionOutcome::Reject)
+        .assert_state(ClaimState::Rejected);
+    let c = case.complaint();
+    assert_eq!(c.new_outcome(), DecisionOutcome::Reject);
+    assert!(!c.decision_changed);
+    assert!(c.resolve_time.is_some());
+}
+
+#[test]
+fn a_complaint_is_decided_by_another_reviewer() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Delete)
+        .file_complaint_as(&publisher());
+    for outcome in [
+        DecisionOutcome::Reject,
+        DecisionOutcome::Correct,
+        DecisionOutcome::Delete,
+    ] {
+        let cmd = match outcome {
+            DecisionOutcome::Reject => Cmd::DecideReject,
+            DecisionOutcome::Correct => Cmd::DecideCorrect,
+            _ => Cmd::DecideDelete,
+        };
+        case.assert_refused_for(&reviewer(), cmd, "SAME_REVIEWER");
+    }
+    // The rule is about the person, not the role: an admin with the same id is refused,
+    // any other principal may decide.
+    case.assert_refused_for(
+        &principal(REVIEWER, Role::Admin),
+        Cmd::DecideReject,
+        "SAME_REVIEWER",
+    )
+    .decide_as(&admin(), DecisionOutcome::Correct)
+    .assert_state(ClaimState::CorrectionPending)
+    .assert_available(true);
+    // Once decided, the complaint no longer binds: the first reviewer may act again.
+    assert!(open_complaint(&case.claim).is_none());
+}
+
+#[test]
+fn a_complaint_must_come_within_the_window() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review().decide(DecisionOutcome::Reject);
+    let decided = case.now;
+    let until = case.policy.complaint_open_until(Regime::Dsa, decided);
+    assert!(
+        until > decided + 180 * DAY && until < decided + 185 * DAY,
+        "6 months"
+    );
+    let complain = |now: SystemTime, actor: &Actor| {
+        apply(
+            &case.claim,
+            &case.article,
+            &Cmd::FileComplaint.build(&case.article),
+            actor,
+            now,
+            &case.policy,
+        )
+    };
+    for actor in [claimant(), publisher()] {
+        let at_the_end = complain(until, &actor).expect("the last moment is accepted");
+        assert_eq!(at_the_end.claim.state(), ClaimState::UnderReview);
+        let late = complain(until + Duration::from_secs(1), &actor).unwrap_err();
+        let DomainError::Refused { reason, message } = &late else {
+            panic!("{late:?}")
+        };
+        assert_eq!(*reason, "COMPLAINT_WINDOW_CLOSED");
+        assert!(
+            message.contains(&humantime::format_rfc3339_seconds(until).to_string()),
+            "{message}"
+        );
+    }
+    // A shorter window from the policy file is honoured.
+    let policy = Policy::from_toml("[dsa]\ncomplaint_window = \"1h\"\n").unwrap();
+    let t = apply(
+        &case.claim,
+        &case.article,
+        &Cmd::FileComplaint.build(&case.article),
+        &claimant(),
+        decided + HOUR + Duration::from_secs(1),
+        &policy,
+    );
+    assert!(
+        matches!(
+            t,
+            Err(DomainError::Refused {
+                reason: "COMPLAINT_WINDOW_CLOSED",
+                ..
+            })
+        ),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn the_window_runs_from_the_latest_decision() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Reject)
+        .advance(150 * DAY)
+        .file_complaint_as(&claimant())
+        .decide_as(&other_reviewer(), DecisionOutcome::Reject)
+        .advance(150 * DAY)
+        // 300 days after the first decision, 150 after the second.
+        .file_complaint_as(&publisher())
+        .assert_state(ClaimState::UnderReview);
+    assert_eq!(case.claim.complaints.len(), 2);
+    assert_eq!(
+        case.complaint()
+            .previous_decision
+            .as_ref()
+            .unwrap()
+            .reviewer,
+        OTHER_REVIEWER
+    );
+    // Now the one who decided last may not decide; the first reviewer may.
+    case.assert_refused_for(&other_reviewer(), Cmd::DecideDelete, "SAME_REVIEWER")
+        .decide_as(&reviewer(), DecisionOutcome::Delete)
+        .assert_available(false);
+}
+
+#[test]
+fn who_may_complain() {
+    let (claim, article) = claim_in(At::Rejected, Regime::Dsa);
+    let command = Cmd::FileComplaint.build(&article);
+    let run = |actor: &Actor| {
+        apply(
+            &claim,
+            &article,
+            &command,
+            actor,
+            fixture_now(),
+            &Policy::default(),
+        )
+    };
+    for stranger in [
+        other_claimant(),
+        reviewer(),
+        Actor::System,
+        principal("principal:legal-daily-rights-desk-2", Role::Claimant),
+    ] {
+        assert_eq!(
+            run(&stranger),
+            Err(DomainError::NotYours(CLAIM_ID.to_string())),
+            "{}",
+            stranger.id()
+        );
+    }
+    for allowed in [claimant(), publisher(), admin()] {
+        let t = run(&allowed).unwrap_or_else(|e| panic!("{}: {e}", allowed.id()));
+        assert_eq!(t.claim.complaints[0].filed_by, allowed.id());
+        assert_eq!(t.claim.state(), ClaimState::UnderReview);
+    }
+    // Any publisher: the CMS desk of the site, not only the one that registered it.
+    let other_desk = principal("principal:cms-2", Role::Publisher);
+    assert!(run(&other_desk).is_ok());
+    // A complaint needs its text.
+    let empty = Command::FileComplaint {
+        text: " \n".to_string(),
+    };
+    assert_eq!(
+        fields(apply_now(&claim, &article, empty, claimant()).unwrap_err()),
+        ["text"]
+    );
+}
+
+#[test]
+fn the_article_stays_as_the_decision_left_it_while_the_complaint_is_reviewed() {
+    for (from, available, status, revision) in [
+        (At::Rejected, true, ArticleStatus::Published, 1),
+        (At::Corrected, true, ArticleStatus::Corrected, 2),
+        (At::Deleted, false, ArticleStatus::Deleted, 1),
+        (At::DeletedFinal, false, ArticleStatus::Deleted, 1),
+        (At::Restored, true, ArticleStatus::Published, 1),
+    ] {
+        let (claim, article) = claim_in(from, Regime::Dmca);
+        let complainant = if from.holds_article() {
+            publisher()
+        } else {
+            claimant()
+        };
+        let t = apply(
+            &claim,
+            &article,
+            &Cmd::FileComplaint.build(&article),
+            &complainant,
+            fixture_now(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(t.article, article, "{from:?}: not even update_time");
+        assert!(!t.article_changed, "{from:?}");
+        assert_eq!(t.article.available, available, "{from:?}");
+        assert_eq!(t.article.status(), status, "{from:?}");
+        assert_eq!(t.article.revision, revision, "{from:?}");
+        // Nothing but the new decision moves it: every other command is refused
+        // (or, for the claimant, a withdrawal).
+        for cmd in Cmd::ALL {
+            if cmd.is_decision() || cmd == Cmd::WithdrawClaim || cmd == Cmd::RequestInformation {
+                continue;
+            }
+            let got = apply(
+                &t.claim,
+                &t.article,
+                &cmd.build(&t.article),
+                &cmd.usual_actor(),
+                fixture_now() + DAY,
+                &Policy::default(),
+            );
+            assert!(
+                matches!(
+                    got,
+                    Err(DomainError::InvalidTransition {
+                        state: ClaimState::UnderReview,
+                        ..
+                    })
+                ),
+                "{from:?} reopened, {cmd:?}: {got:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_complaint_against_a_final_deletion_can_restore_the_article() {
+    let mut case = file_claim(Regime::Dmca);
+    case.start_review()
+        .decide(DecisionOutcome::Delete)
+        .file_counter_notice()
+        .report_legal_action()
+        .resolve_legal_action(LegalActionOutcome::Upheld)
+        .file_complaint_as(&publisher())
+        .assert_available(false)
+        .decide_as(&other_reviewer(), DecisionOutcome::Reject)
+        .assert_state(ClaimState::Rejected)
+        .assert_available(true);
+    // A complaint against a restoration decided DELETE is a final deletion: the
+    // counter-notice was used.
+    let mut case = file_claim(Regime::PrcCivilCode);
+    case.start_review()
+        .decide(DecisionOutcome::Delete)
+        .file_counter_notice()
+        .advance_past_deadline()
+        .expire_deadline()
+        .assert_state(ClaimState::Restored)
+        .file_complaint_as(&claimant())
+        .decide_as(&other_reviewer(), DecisionOutcome::Delete)
+        .assert_state(ClaimState::Deleted)
+        .assert_available(false);
+    assert!(deletion_is_final(&case.claim));
+    case.assert_refused(Cmd::FileCounterNotice)
+        .assert_refused(Cmd::WithdrawClaim);
+}
+
+#[test]
+fn dsa_has_no_counter_notice_unless_the_policy_gives_it_one() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Delete)
+        .assert_refused_for(&publisher(), Cmd::FileCounterNotice, "NO_COUNTER_NOTICE");
+    let err = case
+        .try_as(&publisher(), &Cmd::FileCounterNotice.build(&case.article))
+        .unwrap_err();
+    assert!(err.to_string().contains("FileComplaint"), "{err}");
+    // The exhaustive test still builds DSA claims in COUNTER_NOTICED and
+    // LEGAL_ACTION_PENDING directly: a policy file may give DSA a restoration period
+    // (`[dsa] restoration`), and such claims stay in the store when it is removed.
+    let policy = Policy::from_toml("[dsa]\nrestoration = \"15days\"\n").unwrap();
+    case.policy = policy;
+    case.file_counter_notice()
+        .assert_state(ClaimState::CounterNoticed);
+    assert_eq!(case.due(), case.now + 15 * DAY);
+}
+
+#[test]
+fn trusted_flaggers_get_the_shorter_review_target() {
+    for regime in [Regime::Dmca, Regime::Dsa, Regime::PrcCivilCode] {
+        let policy = Policy::default();
+        assert_eq!(policy.review_due(regime, false, t0()), t0() + 48 * HOUR);
+        assert_eq!(policy.review_due(regime, true, t0()), t0() + 24 * HOUR);
+        let normal = file_claim_with(regime, t0(), false, Policy::default());
+        assert!(!normal.claim.trusted_flagger);
+        assert_eq!(normal.due(), t0() + 48 * HOUR, "{regime:?}");
+        let mut trusted = file_claim_with(regime, t0(), true, Policy::default());
+        assert!(trusted.claim.trusted_flagger, "{regime:?}");
+        assert_eq!(trusted.due(), t0() + 24 * HOUR, "{regime:?}");
+        // The shorter target applies again after an amendment and after a complaint.
+        trusted.request_information().amend_claim();
+        assert_eq!(
+            trusted.due(),
+            trusted.now + 24 * HOUR,
+            "{regime:?}: amended"
+        );
+        trusted
+            .start_review()
+            .decide(DecisionOutcome::Reject)
+            .file_complaint_as(&claimant());
+        assert_eq!(
+            trusted.due(),
+            trusted.now + 24 * HOUR,
+            "{regime:?}: complaint"
+        );
+        assert!(trusted.claim.trusted_flagger, "kept");
+    }
+}
+
+#[test]
+fn first_action_time_is_the_first_reviewer_action() {
+    // StartReview first.
+    let mut case = file_claim(Regime::Dsa);
+    assert_eq!(case.claim.first_action_time, None);
+    case.start_review();
+    let first = case.now;
+    assert_eq!(case.claim.first_action_time, ts(first));
+    case.request_information()
+        .amend_claim()
+        .start_review()
+        .decide(DecisionOutcome::Reject)
+        .file_complaint_as(&claimant())
+        .decide_as(&other_reviewer(), DecisionOutcome::Delete);
+    assert_eq!(case.claim.first_action_time, ts(first), "set once");
+    // RequestInformation first, and DecideClaim first (on a claim built UNDER_REVIEW
+    // without one).
+    let mut case = file_claim(Regime::Dsa);
+    case.request_information();
+    assert_eq!(case.claim.first_action_time, ts(case.now));
+    let (mut claim, article) = claim_in(At::UnderReview, Regime::Dsa);
+    claim.first_action_time = None;
+    let t = apply_now(
+        &claim,
+        &article,
+        Cmd::DecideReject.build(&article),
+        reviewer(),
+    )
+    .unwrap();
+    assert_eq!(t.claim.first_action_time, ts(fixture_now()));
+    // Neither the claimant, the publisher, nor the system stamps it.
+    let mut case = file_claim(Regime::Dsa);
+    case.withdraw_claim();
+    assert_eq!(case.claim.first_action_time, None, "withdrawn untouched");
+    let mut case = file_claim(Regime::Dsa);
+    case.run_as(&Actor::System, Cmd::StartReview)
+        .run_as(&Actor::System, Cmd::RequestInformation);
+    assert_eq!(case.claim.first_action_time, None, "not by the system");
+    let (mut claim, article) = claim_in(At::CorrectionPending, Regime::Dsa);
+    claim.first_action_time = None;
+    let t = apply(
+        &claim,
+        &article,
+        &Command::ExpireDeadline,
+        &Actor::System,
+        fixture_now(),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert_eq!(t.claim.first_action_time, None, "not by the sweeper");
+    let t = apply_now(
+        &claim,
+        &article,
+        Cmd::RecordCorrection.build(&article),
+        publisher(),
+    )
+    .unwrap();
+    assert_eq!(t.claim.first_action_time, None, "not by the publisher");
+}
+
+// ---------------------------------------------------------------------------------
+// 7. Known bugs in the domain code: each test passes once the bug is fixed; then drop
+//    the `#[ignore]` and the cell from `KNOWN_BUGS`.
+// ---------------------------------------------------------------------------------
+
+#[test]
+#[ignore = "BUG: a complaint against a deletion sent through RequestInformation can end \
+            CLOSED_INCOMPLETE still holding the article"]
+fn bug_a_reopened_deletion_never_ends_closed_holding_the_article() {
+    let mut case = file_claim(Regime::Dsa);
+    case.start_review()
+        .decide(DecisionOutcome::Delete)
+        .file_complaint_as(&publisher());
+    let asked = case.try_as(
+        &other_reviewer(),
+        &Cmd::RequestInformation.build(&case.article),
+    );
+    if asked.is_ok() {
+        case.advance_past_deadline().expire_deadline();
+    }
+    let at = At::of(&case.claim, &case.article);
+    assert!(
+        !(at.is_terminal() && at != At::DeletedFinal && !case.article.available),
+        "{at:?} holds the article for ever: {:?}",
+        case.article.holding_claim_ids
+    );
+}
+
+#[test]
+#[ignore = "BUG: DecideClaim DELETE on a complaint against a deletion rewrites the article \
+            that is already held"]
+fn bug_deciding_delete_again_leaves_the_article_alone() {
+    let (claim, article) = claim_in(At::ReopenedHeld, Regime::Dsa);
+    let t = apply_now(
+        &claim,
+        &article,
+        Cmd::DecideDelete.build(&article),
+        reviewer(),
+    )
+    .unwrap();
+    assert_eq!(t.claim.state(), ClaimState::Deleted);
+    assert_eq!(t.article, article);
+    assert!(!t.article_changed);
 }
