@@ -27,4 +27,5 @@ pub mod domain;
 pub mod journal;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod writer;

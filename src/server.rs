@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
 
-use crate::api::{Context, Services, auth};
+use crate::api::{Context, Services, auth, telemetry};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
-use crate::pb::{self, Role, claim_service_server::ClaimServiceServer};
+use crate::pb::{self, Role};
 use crate::writer::sweeper::Sweeper;
 use crate::writer::{self, WriteCommand, Writer};
 
@@ -33,6 +34,9 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// How often the deadline sweeper looks for due timed transitions.
     pub sweep_interval: std::time::Duration,
+    /// On shutdown, how long in-flight requests may take to finish before their
+    /// connections are abandoned.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Config {
@@ -44,6 +48,7 @@ impl Config {
             max_request_bytes: 256 * 1024,
             policy: Policy::default(),
             sweep_interval: std::time::Duration::from_secs(1),
+            shutdown_grace: std::time::Duration::from_secs(10),
             clock: Arc::new(SystemClock),
         }
     }
@@ -132,6 +137,7 @@ impl Server {
             config.journal_options(),
         )?;
         let store = state.store.clone();
+        crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
             state.journal,
             state.head,
@@ -212,9 +218,18 @@ impl Server {
         // Long-lived streams (WatchEvents) end when shutdown starts, so that the
         // graceful shutdown does not wait for them forever.
         let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        set_health(&health_reporter, ServingStatus::Serving).await;
+        // Shutdown, in order: health says NOT_SERVING (load balancers stop sending),
+        // streams end, tonic stops accepting (the listen socket closes) and lets
+        // in-flight requests finish; `shutdown_grace` bounds that wait below.
+        let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
+            set_health(&health_reporter, ServingStatus::NotServing).await;
+            tracing::info!("health is NOT_SERVING; no new connections, finishing in-flight requests");
             let _ = streams_stop.send(true);
+            let _ = draining.send(());
         };
         let cx = Context {
             store: store.clone(),
@@ -224,10 +239,6 @@ impl Server {
             journal_dir: writer::journal_dir(&config.data_dir),
         };
         let services = Services::new(cx, config.max_request_bytes);
-        let (health_reporter, health) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<ClaimServiceServer<crate::api::ClaimApi>>()
-            .await;
         let reflection_v1 = reflection()
             .build_v1()
             .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
@@ -238,8 +249,10 @@ impl Server {
         tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
         // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let result = tonic::transport::Server::builder()
+        let serving = tonic::transport::Server::builder()
+            .layer(telemetry::TelemetryLayer)
             .layer(auth::AuthLayer::new(store))
+            .layer(telemetry::CallerLayer)
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -248,16 +261,57 @@ impl Server {
             .add_service(services.publisher)
             .add_service(services.admin)
             .add_service(services.audit)
-            .serve_with_incoming_shutdown(incoming, shutdown)
-            .await;
+            .serve_with_incoming_shutdown(incoming, shutdown);
+        let grace = config.shutdown_grace;
+        let result = tokio::select! {
+            biased;
+            result = serving => result,
+            () = async move {
+                match drain_started.await {
+                    Ok(()) => tokio::time::sleep(grace).await,
+                    Err(_) => std::future::pending().await,
+                }
+            } => {
+                tracing::warn!(
+                    grace_secs = grace.as_secs_f64(),
+                    "requests still in flight after the shutdown grace period; abandoning them"
+                );
+                Ok(())
+            }
+        };
         // Every writer handle went with the services and the sweeper: let the writer
         // drain and exit.
         let _ = stop_sweeper.send(());
         let _ = sweeper.await;
-        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        wait_for_writer(writer, grace).await;
         result?;
         Ok(())
     }
+}
+
+/// Sets every `takedown.v1` service, and the server as a whole (""), to `status`.
+async fn set_health(reporter: &tonic_health::server::HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in telemetry::service_names() {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Waits for the writer to drain its queue, sync and exit. Normally that is at once;
+/// if abandoned connections still hold writer handles, it waits at most `grace`:
+/// every acknowledged write is already in the synced journal, and the next start
+/// replays it into sled.
+async fn wait_for_writer(writer: Writer, grace: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + grace;
+    while !writer.is_finished() {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!("the writer is still busy after the grace period; exiting, the journal has every acknowledged write");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    writer.join();
+    tracing::info!("writer drained and synced");
 }
 
 /// Opens `config`'s data folder and serves on `listener` until `shutdown`.

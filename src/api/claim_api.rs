@@ -26,7 +26,11 @@ fn is_overdue(claim: &pb::Claim, now_secs: i64) -> bool {
 
 /// Parses a claim id; a malformed one is INVALID_ARGUMENT.
 pub(super) fn claim_id(field: &str, id: &str) -> Result<Uuid, Status> {
-    Uuid::parse_str(id).map_err(|_| {
+    let parsed = Uuid::parse_str(id);
+    if parsed.is_ok() {
+        super::telemetry::record_claim_id(id);
+    }
+    parsed.map_err(|_| {
         status::invalid_field(
             field,
             format!("{id:?} is not a claim id; claim ids are UUIDs as returned by FileClaim"),

@@ -12,6 +12,7 @@ mod paging;
 mod publisher_api;
 mod review_api;
 pub mod status;
+pub mod telemetry;
 
 use std::path::PathBuf;
 

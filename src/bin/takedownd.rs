@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use takedown::domain::policy::{Policy, Timer, TimerName, days_from_date};
 use takedown::server::{Config, Server};
+use takedown::telemetry::{self, LogFormat};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,6 +50,27 @@ struct Cli {
         global = true
     )]
     max_request_kib: usize,
+    /// On SIGTERM/SIGINT, seconds that in-flight requests may take to finish.
+    #[arg(
+        long,
+        env = "TAKEDOWN_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    shutdown_grace_secs: u64,
+    /// Log lines on stderr as `text` or `json`; RUST_LOG filters them (default info).
+    #[arg(
+        long,
+        env = "TAKEDOWN_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    log_format: LogFormat,
+    /// Serve Prometheus metrics over HTTP on this address (such as 127.0.0.1:9464);
+    /// off when unset.
+    #[arg(long, env = "TAKEDOWN_METRICS_LISTEN", global = true)]
+    metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(subcommand)]
@@ -137,6 +159,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.max_request_bytes = cli.max_request_kib * 1024;
     config.policy = cli.policy.policy()?;
     config.sweep_interval = cli.policy.sweep_interval;
+    config.shutdown_grace = std::time::Duration::from_secs(cli.shutdown_grace_secs);
     Ok(config)
 }
 
@@ -164,14 +187,8 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    telemetry::init_logs(cli.log_format);
     let config = match config(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -194,6 +211,13 @@ async fn main() -> ExitCode {
             }
         }
         Some(Command::Serve) | None => {
+            if let Some(addr) = cli.metrics_listen {
+                if let Err(e) = telemetry::install_metrics(addr) {
+                    eprintln!("takedownd: {e}");
+                    return ExitCode::FAILURE;
+                }
+                tracing::info!(%addr, "serving Prometheus metrics");
+            }
             // Recover first, then listen: a client that can connect is answered.
             let server = match Server::open(config).await {
                 Ok(s) => s,
@@ -210,7 +234,10 @@ async fn main() -> ExitCode {
                 }
             };
             match server.serve(listener, shutdown_signal()).await {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => {
+                    tracing::info!("takedownd stopped");
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("takedownd: {e}");
                     ExitCode::FAILURE

@@ -5,6 +5,8 @@
 use std::process::ExitCode;
 
 use tonic::{Code, Status};
+
+pub use crate::api::telemetry::code_name;
 use tonic_types::StatusExt;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,27 +84,4 @@ pub fn detail_lines(e: &CliError) -> Vec<String> {
         lines.push(format!("retry after: {:.1}s", delay.as_secs_f64()));
     }
     lines
-}
-
-/// The canonical name of a gRPC code, as grpcurl and the gRPC docs print it.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }

@@ -137,8 +137,10 @@ impl Step<'_> {
     }
 
     fn hold(&mut self) {
-        article_status::hold(&mut self.article, &self.claim.id, self.now);
-        self.article_changed = true;
+        if !self.article.holding_claim_ids.contains(&self.claim.id) {
+            article_status::hold(&mut self.article, &self.claim.id, self.now);
+            self.article_changed = true;
+        }
     }
 
     fn release(&mut self) {
@@ -262,6 +264,13 @@ fn request_information(s: &mut Step, message: &str) -> Result<String, DomainErro
             s.refuse("information can be requested only on a RECEIVED or UNDER_REVIEW claim")
         );
     }
+    if open_complaint(s.claim).is_some() {
+        // A complaint is decided on the record; a reply window could otherwise close
+        // the claim while it still holds the article.
+        return Err(s.refuse(
+            "a complaint is decided on the record: DecideClaim by a reviewer other than the one who decided",
+        ));
+    }
     s.to(ClaimState::NeedsInfo);
     s.next.information_request = Some(pb::InformationRequest {
         message: message.to_string(),
@@ -350,6 +359,10 @@ fn decide_claim(
         decide_time: Some(s.now.into()),
     });
     s.first_action();
+    if s.next.assignee.is_empty() {
+        // A reopened claim has no assignee until a reviewer decides it.
+        s.next.assignee = s.actor.id().to_string();
+    }
     if let (Some(c), Some(last)) = (&complaint, s.next.complaints.last_mut()) {
         let before = c.previous_decision.as_ref().map(|d| d.outcome);
         last.new_outcome = outcome as i32;
@@ -515,6 +528,12 @@ fn withdraw_claim(s: &mut Step, reason: &str) -> Result<String, DomainError> {
         reason: reason.to_string(),
         withdraw_time: Some(s.now.into()),
     });
+    if open_complaint(s.claim).is_some()
+        && let Some(last) = s.next.complaints.last_mut()
+    {
+        // The withdrawal ends the complaint too; no new decision was made.
+        last.resolve_time = Some(s.now.into());
+    }
     s.release();
     Ok("claim withdrawn by the claimant".to_string())
 }

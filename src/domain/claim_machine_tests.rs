@@ -505,18 +505,15 @@ mod table {
         (Restored,           FileComplaint,      Reopened,           Same),
         (Deleted,            FileComplaint,      ReopenedHeld,       Same),
         (DeletedFinal,       FileComplaint,      ReopenedHeld,       Same),
-        (Reopened,           RequestInformation, NeedsInfo,          Same),
         (Reopened,           DecideReject,       Rejected,           Same),
         (Reopened,           DecideCorrect,      CorrectionPending,  Same),
         (Reopened,           DecideDelete,       Deleted,            Hold),
         (ReopenedHeld,       DecideReject,       Rejected,           Release),
         (ReopenedHeld,       DecideCorrect,      CorrectionPending,  Release),
-        // KNOWN BUG (see `bug_*` tests): the machine touches the article (update_time,
-        // article_changed) although it already holds it; `check_pair` skips the cell.
+        // Deciding DELETE again leaves the already-held article alone.
         (ReopenedHeld,       DecideDelete,       Deleted,            Same),
-        // (ReopenedHeld, RequestInformation) is absent on purpose: the machine accepts
-        // it today, and the claim can then end CLOSED_INCOMPLETE holding the article
-        // for ever (KNOWN BUG, see `bug_*` tests); `check_pair` skips the cell.
+        // RequestInformation is refused on a reopened claim: a complaint is decided
+        // on the record, so a reply window can never close a claim holding content.
     ];
 
     pub fn expected(from: At, cmd: Cmd) -> Option<(At, Art)> {
@@ -528,10 +525,7 @@ mod table {
 
     /// Cells where the domain code is known to be wrong today; each has an ignored
     /// `bug_*` test that passes once it is fixed. Remove the cell with the fix.
-    pub const KNOWN_BUGS: &[(At, Cmd)] = &[
-        (ReopenedHeld, DecideDelete),
-        (ReopenedHeld, RequestInformation),
-    ];
+    pub const KNOWN_BUGS: &[(At, Cmd)] = &[];
 }
 
 use table::{KNOWN_BUGS, TRANSITIONS, expected};
@@ -1288,12 +1282,27 @@ fn assert_side_effects(
         claim.first_action_time, first_action,
         "{ctx}: first_action_time"
     );
-    // Complaints are only ever added (by FileComplaint) or resolved (by DecideClaim).
+    // Complaints are only ever added (by FileComplaint) or resolved (by DecideClaim,
+    // or ended by WithdrawClaim without a new decision).
     let n = before.complaints.len();
     let added = usize::from(cmd == Cmd::FileComplaint);
     assert_eq!(claim.complaints.len(), n + added, "{ctx}: complaints");
     let resolving = cmd.is_decision() && open_complaint(before).is_some();
-    if !resolving {
+    let withdrawing = cmd == Cmd::WithdrawClaim && open_complaint(before).is_some();
+    if withdrawing {
+        let (c, was) = (&claim.complaints[n - 1], &before.complaints[n - 1]);
+        assert_eq!(
+            c.resolve_time,
+            ts(now),
+            "{ctx}: withdrawal ends the complaint"
+        );
+        assert_eq!(c.new_outcome, was.new_outcome, "{ctx}: no new decision");
+        assert_eq!(
+            claim.complaints[..n - 1],
+            before.complaints[..n - 1],
+            "{ctx}"
+        );
+    } else if !resolving {
         assert_eq!(claim.complaints[..n], before.complaints[..], "{ctx}");
     }
     if cmd != Cmd::FileComplaint {
@@ -2822,8 +2831,6 @@ fn first_action_time_is_the_first_reviewer_action() {
 // ---------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "BUG: a complaint against a deletion sent through RequestInformation can end \
-            CLOSED_INCOMPLETE still holding the article"]
 fn bug_a_reopened_deletion_never_ends_closed_holding_the_article() {
     let mut case = file_claim(Regime::Dsa);
     case.start_review()
@@ -2845,8 +2852,6 @@ fn bug_a_reopened_deletion_never_ends_closed_holding_the_article() {
 }
 
 #[test]
-#[ignore = "BUG: DecideClaim DELETE on a complaint against a deletion rewrites the article \
-            that is already held"]
 fn bug_deciding_delete_again_leaves_the_article_alone() {
     let (claim, article) = claim_in(At::ReopenedHeld, Regime::Dsa);
     let t = apply_now(

@@ -8,6 +8,7 @@
 //! the writer stops taking writes: what reached the disk is for recovery to decide.
 
 mod execute;
+pub mod instruments;
 pub mod principals;
 mod recovery;
 pub mod sweeper;
@@ -203,6 +204,11 @@ impl Writer {
         (Writer { thread }, WriterHandle { tx, durable })
     }
 
+    /// True once the writer thread has drained its queue and exited.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
     /// Waits for the writer thread to drain and exit (all handles must be dropped).
     pub fn join(mut self) {
         if let Some(t) = self.thread.take() {
@@ -271,8 +277,11 @@ impl Loop {
             for entry in &entries {
                 self.journal.append(entry).map_err(|e| e.to_string())?;
             }
+            let fsync_start = std::time::Instant::now();
             self.journal.sync().map_err(|e| e.to_string())?;
+            let fsync = fsync_start.elapsed();
             self.store.apply(&entries).map_err(|e| e.to_string())?;
+            instruments::group_committed(jobs.len(), fsync, self.journal.size_bytes(), &entries);
             self.head = head;
             self.durable.send_replace(head.seq);
         }

@@ -1,0 +1,126 @@
+//! Process-wide telemetry for `takedownd`: the log subscriber (`--log-format text|json`,
+//! filtered by `RUST_LOG`) and the Prometheus exporter (`--metrics-listen`). The
+//! per-RPC span and series come from `api::telemetry`; the writer's series from
+//! `writer::instruments`.
+//!
+//! Series: `takedown_rpc_requests_total{rpc,code}`, `takedown_rpc_duration_seconds{rpc}`,
+//! `takedown_claims{state}`, `takedown_writer_group_size`, `takedown_writer_fsync_seconds`,
+//! `takedown_journal_bytes`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+use crate::pb;
+use crate::store::Store;
+use crate::writer::instruments::state_label;
+
+/// How log lines are written to stderr.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event, with its span's fields.
+    Text,
+    /// One JSON object per event, with the span's fields (for log shippers).
+    Json,
+}
+
+/// Installs the global log subscriber: `RUST_LOG` filters (default `info`).
+pub fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+static METRICS_ON: AtomicBool = AtomicBool::new(false);
+
+/// True once [`install_metrics`] succeeded in this process.
+pub fn metrics_enabled() -> bool {
+    METRICS_ON.load(Ordering::Relaxed)
+}
+
+/// Latency buckets, in seconds: 100 us to 10 s.
+const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+/// Commands per group, up to the writer's maximum of 512.
+const GROUP_SIZES: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Serves Prometheus text on `http://<listen>/metrics` (the exporter's own listener,
+/// which answers any path) and installs the global recorder. Must run inside the
+/// tokio runtime. Fails if the address cannot be bound.
+pub fn install_metrics(listen: SocketAddr) -> Result<(), String> {
+    let builder = PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("takedown_writer_group_size".into()),
+                GROUP_SIZES,
+            )
+        })
+        .map_err(|e| e.to_string())?;
+    builder
+        .install()
+        .map_err(|e| format!("cannot serve metrics on {listen}: {e}"))?;
+    describe();
+    METRICS_ON.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "takedown_rpc_requests_total",
+        "RPCs answered, by method and gRPC status code."
+    );
+    describe_histogram!(
+        "takedown_rpc_duration_seconds",
+        Unit::Seconds,
+        "Time from request to response headers, by method."
+    );
+    describe_gauge!("takedown_claims", "Claims in each workflow state.");
+    describe_histogram!(
+        "takedown_writer_group_size",
+        "Commands committed together by one fdatasync (group commit)."
+    );
+    describe_histogram!(
+        "takedown_writer_fsync_seconds",
+        Unit::Seconds,
+        "Time of the journal fdatasync of one group."
+    );
+    describe_gauge!(
+        "takedown_journal_bytes",
+        Unit::Bytes,
+        "Bytes in all journal segments."
+    );
+}
+
+/// Sets the claims-by-state gauge from the state index (the writer keeps it up to
+/// date from then on) and the journal size. Does nothing without metrics.
+pub fn seed_gauges(store: &Store, journal_bytes: u64) {
+    if !metrics_enabled() {
+        return;
+    }
+    metrics::gauge!("takedown_journal_bytes").set(journal_bytes as f64);
+    for state in (1..64).filter_map(|i| pb::ClaimState::try_from(i).ok()) {
+        match store.count_claims_in_state(state as i32) {
+            Ok(n) => metrics::gauge!("takedown_claims", "state" => state_label(state as i32))
+                .set(n as f64),
+            Err(e) => tracing::warn!(error = %e, "cannot count claims for the state gauge"),
+        }
+    }
+}
