@@ -602,3 +602,56 @@ async fn who_may_read_the_report() {
     }
     s.stop().await;
 }
+
+/// A claim started and decided in the same instant (one write group shares one time)
+/// counts once towards the time to first action.
+#[tokio::test]
+async fn a_first_action_counts_once_per_claim() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let mut claims = Vec::new();
+    for _ in 0..3 {
+        claims.push(flow.file_claim().await);
+    }
+    tick(&s, 10);
+    let a = flow.start_review(&claims[0]).await;
+    flow.decide(&a, DecisionOutcome::Reject).await;
+    tick(&s, 10);
+    flow.start_review(&claims[1]).await;
+    tick(&s, 10);
+    flow.start_review(&claims[2]).await;
+    tick(&s, 1);
+    let report = flow
+        .audit()
+        .get_transparency_report(pb::GetTransparencyReportRequest::default())
+        .await
+        .expect("report")
+        .into_inner()
+        .report
+        .expect("report");
+    assert_eq!(report.median_time_to_first_action, dur(20));
+    assert_eq!(report.p90_time_to_first_action, dur(30));
+    assert_eq!(report.decisions, 1);
+    assert_eq!(report.median_time_to_decision, dur(10));
+    s.stop().await;
+}
+
+/// Without an end, the report covers everything up to the head it names, even an
+/// entry written at this very instant.
+#[tokio::test]
+async fn an_open_ended_report_includes_the_head() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    flow.file_claim().await;
+    let report = flow
+        .audit()
+        .get_transparency_report(pb::GetTransparencyReportRequest::default())
+        .await
+        .expect("report")
+        .into_inner()
+        .report
+        .expect("report");
+    assert_eq!(report.notices.iter().map(|n| n.notices).sum::<u64>(), 1);
+    assert_eq!(report.head_seq, flow.verify().await.head_seq);
+    s.stop().await;
+}

@@ -88,8 +88,9 @@ impl AuditService for AuditApi {
             .transpose()
         };
         let start = time("start_time", req.start_time)?;
-        let end = time("end_time", req.end_time)?.unwrap_or_else(|| self.cx.clock.now());
-        if start.is_some_and(|s| s >= end) {
+        let end = time("end_time", req.end_time)?;
+        let now = self.cx.clock.now();
+        if start.is_some_and(|s| s >= end.unwrap_or(now)) {
             return Err(status::invalid_field(
                 "end_time",
                 "must be after start_time",
@@ -98,7 +99,7 @@ impl AuditService for AuditApi {
         let head = self.cx.writer.durable_seq();
         let store = self.cx.store.clone();
         let report =
-            tokio::task::spawn_blocking(move || store.transparency_report(start, end, head))
+            tokio::task::spawn_blocking(move || store.transparency_report(start, end, now, head))
                 .await
                 .map_err(|e| Status::internal(format!("report task failed: {e}")))??;
         Ok(Response::new(pb::GetTransparencyReportResponse {

@@ -28,16 +28,18 @@ fn proto_duration(d: Option<Duration>) -> Option<prost_types::Duration> {
 }
 
 impl Store {
-    /// Computes the report for entries with `start <= time < end`, up to `head_seq`.
+    /// Computes the report for entries with `start <= time < end` (no end: every entry
+    /// up to `head_seq`), reporting `end_time` as `end` or else `now`.
     pub fn transparency_report(
         &self,
         start: Option<SystemTime>,
-        end: SystemTime,
+        end: Option<SystemTime>,
+        now: SystemTime,
         head_seq: u64,
     ) -> Result<pb::TransparencyReport, StoreError> {
         let mut report = pb::TransparencyReport {
             start_time: start.map(Into::into),
-            end_time: Some(end.into()),
+            end_time: Some(end.unwrap_or(now).into()),
             head_seq,
             head_hash: self
                 .audit_entry(head_seq)?
@@ -51,6 +53,9 @@ impl Store {
         let mut to_decision = Vec::new();
         let mut to_first_action = Vec::new();
         let mut claims: HashMap<Uuid, Option<pb::Claim>> = HashMap::new();
+        // One first-action sample per claim, even if two of its actions share the
+        // instant (one write group shares one time).
+        let mut first_actions_seen: std::collections::HashSet<String> = Default::default();
 
         let prefix = [keyspace::AUDIT];
         let end_key = keyspace::audit(head_seq.saturating_add(1));
@@ -62,7 +67,7 @@ impl Store {
                     source,
                 })?;
             let Some(at) = time(entry.time) else { continue };
-            if at >= end || start.is_some_and(|s| at < s) {
+            if end.is_some_and(|e| at >= e) || start.is_some_and(|s| at < s) {
                 continue;
             }
             let claim = match Uuid::parse_str(&entry.claim_id) {
@@ -133,6 +138,7 @@ impl Store {
                 "StartReview" | "RequestInformation" | "DecideClaim"
             ) && first_action.is_some()
                 && first_action == entry.time
+                && first_actions_seen.insert(entry.claim_id.clone())
             {
                 to_first_action.extend(since_receipt(at));
             }
