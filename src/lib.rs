@@ -25,6 +25,7 @@ pub mod cli;
 pub mod clock;
 pub mod domain;
 pub mod journal;
+pub mod listener;
 pub mod server;
 pub mod store;
 pub mod telemetry;

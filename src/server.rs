@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
-use crate::api::{Context, Services, auth, telemetry};
+use crate::api::{Context, Services, auth, limits, telemetry};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
@@ -37,6 +37,10 @@ pub struct Config {
     /// On shutdown, how long in-flight requests may take to finish before their
     /// connections are abandoned.
     pub shutdown_grace: std::time::Duration,
+    /// Abuse limits: request deadline, concurrency, connections, FileClaim rate.
+    pub limits: crate::api::limits::Limits,
+    /// Serve TLS (and require client certificates) instead of plaintext.
+    pub tls: Option<crate::listener::TlsFiles>,
 }
 
 impl Config {
@@ -49,6 +53,8 @@ impl Config {
             policy: Policy::default(),
             sweep_interval: std::time::Duration::from_secs(1),
             shutdown_grace: std::time::Duration::from_secs(10),
+            limits: crate::api::limits::Limits::default(),
+            tls: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -73,6 +79,8 @@ pub enum ServerError {
     Bootstrap(String),
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::listener::TlsFileError),
     #[error("could not create the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -249,9 +257,22 @@ impl Server {
         tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
         // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let serving = tonic::transport::Server::builder()
+        let incoming = crate::listener::bounded(incoming, config.limits.max_connections);
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &config.tls {
+            builder = builder.tls_config(tls.server_config()?)?;
+        }
+        let serving = builder
             .layer(telemetry::TelemetryLayer)
+            .layer(limits::DeadlineLayer::new(config.limits.request_timeout))
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                config.limits.max_concurrent_requests,
+            ))
             .layer(auth::AuthLayer::new(store))
+            .layer(limits::FileClaimRateLayer::new(
+                config.limits.file_claim,
+                config.clock.clone(),
+            ))
             .layer(telemetry::CallerLayer)
             .add_service(health)
             .add_service(reflection_v1)

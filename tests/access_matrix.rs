@@ -79,7 +79,7 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("PublisherService/BatchGetArticles",  [No, Yes, Yes, Yes, Yes, No]),
     ("PublisherService/RecordCorrection",  [No, Yes, Yes, No, Yes, No]),
     ("PublisherService/FileCounterNotice", [No, No, Yes, No, Yes, No]),
-    ("PublisherService/WatchEvents",       [No, Yes, Yes, Yes, Yes, No]),
+    ("PublisherService/WatchEvents",       [No, No, Yes, Yes, Yes, No]),
     ("AuditService/ListAuditEntries",      [No, Yes, No, Yes, Yes, No]),
     ("AuditService/VerifyAuditLog",        [No, Yes, No, Yes, Yes, No]),
     ("AuditService/GetTransparencyReport", [No, Yes, No, Yes, Yes, No]),

@@ -75,6 +75,9 @@ impl Daemon {
             .arg(data_dir)
             .arg("--sled-cache-mib")
             .arg("8")
+            // The writers file claims flat out: no abuse limit on FileClaim here.
+            .arg("--file-claim-rate")
+            .arg("0")
             .env_remove("TAKEDOWN_LISTEN")
             .env_remove("TAKEDOWN_DATA_DIR")
             .env_remove("TAKEDOWN_SLED_CACHE_MIB")

@@ -5,6 +5,7 @@ mod admin_api;
 mod audit_api;
 pub mod auth;
 pub mod caller;
+pub mod limits;
 mod claim_api;
 mod events;
 pub use claim_api::ClaimApi;

@@ -73,6 +73,8 @@ struct Cli {
     metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     policy: PolicyArgs,
+    #[command(flatten)]
+    security: SecurityArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -145,6 +147,82 @@ impl PolicyArgs {
     }
 }
 
+/// TLS and abuse limits. Plaintext is the default, for localhost.
+#[derive(clap::Args, Debug)]
+struct SecurityArgs {
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "TAKEDOWN_TLS_CERT", global = true, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "TAKEDOWN_TLS_KEY", global = true, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mutual TLS.
+    #[arg(
+        long,
+        env = "TAKEDOWN_TLS_CLIENT_CA",
+        global = true,
+        requires = "tls_cert"
+    )]
+    tls_client_ca: Option<PathBuf>,
+    /// FileClaim requests per minute per principal (token bucket); 0 turns it off.
+    #[arg(
+        long,
+        env = "TAKEDOWN_FILE_CLAIM_RATE",
+        default_value_t = 60,
+        global = true
+    )]
+    file_claim_rate: u32,
+    /// FileClaim requests a principal may send at once before the rate applies.
+    #[arg(
+        long,
+        env = "TAKEDOWN_FILE_CLAIM_BURST",
+        default_value_t = 20,
+        global = true
+    )]
+    file_claim_burst: u32,
+    /// Requests handled at once, all connections together; more wait their turn.
+    #[arg(
+        long,
+        env = "TAKEDOWN_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 256,
+        global = true
+    )]
+    max_concurrent_requests: usize,
+    /// Open connections at most; more wait in the listen backlog.
+    #[arg(
+        long,
+        env = "TAKEDOWN_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        global = true
+    )]
+    max_connections: usize,
+    /// Longest a request may take, queueing included (DEADLINE_EXCEEDED after).
+    #[arg(long, env = "TAKEDOWN_REQUEST_TIMEOUT", default_value = "30s", global = true, value_parser = humantime::parse_duration)]
+    request_timeout: std::time::Duration,
+}
+
+impl SecurityArgs {
+    fn limits(&self) -> takedown::api::limits::Limits {
+        takedown::api::limits::Limits {
+            request_timeout: self.request_timeout,
+            max_concurrent_requests: self.max_concurrent_requests.max(1),
+            max_connections: self.max_connections.max(1),
+            file_claim: takedown::api::limits::RateLimit::per_minute(
+                self.file_claim_rate,
+                self.file_claim_burst,
+            ),
+        }
+    }
+
+    fn tls(&self) -> Option<takedown::listener::TlsFiles> {
+        Some(takedown::listener::TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            client_ca: self.tls_client_ca.clone(),
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve gRPC (the default).
@@ -160,6 +238,8 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.policy = cli.policy.policy()?;
     config.sweep_interval = cli.policy.sweep_interval;
     config.shutdown_grace = std::time::Duration::from_secs(cli.shutdown_grace_secs);
+    config.limits = cli.security.limits();
+    config.tls = cli.security.tls();
     Ok(config)
 }
 

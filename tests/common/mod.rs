@@ -50,11 +50,17 @@ pub fn start_time() -> std::time::SystemTime {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose config `configure` changes first (limits, TLS, ...). A restart
+    /// goes back to the plain test config.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(start_time()));
-        let server = RunningServer::start(Self::config(dir.path(), clock.clone()))
-            .await
-            .expect("server starts");
+        let mut config = Self::config(dir.path(), clock.clone());
+        configure(&mut config);
+        let server = RunningServer::start(config).await.expect("server starts");
         let admin_token = server.admin_token.clone();
         TestServer {
             dir,
