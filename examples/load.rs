@@ -73,6 +73,12 @@ impl ClaimService for Echo {
     ) -> Result<Response<pb::ReportLegalActionResponse>, Status> {
         Err(Status::unimplemented("echo"))
     }
+    async fn file_complaint(
+        &self,
+        _: Request<pb::FileComplaintRequest>,
+    ) -> Result<Response<pb::FileComplaintResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
 }
 
 fn notice(article_id: &str) -> pb::Claim {
