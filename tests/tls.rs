@@ -1,0 +1,160 @@
+//! TLS through the server: a throwaway CA made at run time with rcgen, a server
+//! certificate for localhost, and clients with and without a valid client
+//! certificate. Plaintext clients are refused by a TLS server.
+
+mod common;
+
+use std::path::Path;
+
+use common::TestServer;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use takedown::listener::TlsFiles;
+use takedown::pb;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+/// A certificate authority that signs leaf certificates.
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().expect("CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = params.self_signed(&key).expect("CA certificate");
+        Ca {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// (certificate PEM, key PEM) for `names`, for server or client use.
+    fn leaf(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> (String, String) {
+        let key = KeyPair::generate().expect("leaf key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names).expect("leaf params");
+        params.extended_key_usages = vec![usage];
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("leaf certificate");
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+fn write(dir: &Path, name: &str, pem: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, pem).expect("write pem");
+    path
+}
+
+/// A TLS server; with `client_ca`, client certificates from that CA are required.
+async fn tls_server(ca: &Ca, client_ca: Option<&Ca>) -> (TestServer, tempfile::TempDir) {
+    let pems = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = ca.leaf(
+        &["localhost", "127.0.0.1"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let files = TlsFiles {
+        cert: write(pems.path(), "server.pem", &cert),
+        key: write(pems.path(), "server.key", &key),
+        client_ca: client_ca.map(|c| write(pems.path(), "client-ca.pem", &c.pem)),
+    };
+    let s = TestServer::start_with(|c| c.tls = Some(files)).await;
+    (s, pems)
+}
+
+async fn connect(s: &TestServer, tls: ClientTlsConfig) -> Result<Channel, tonic::transport::Error> {
+    let addr = s.server.as_ref().expect("running").addr;
+    Channel::from_shared(format!("https://{addr}"))
+        .expect("url")
+        .tls_config(tls.domain_name("localhost"))?
+        .connect()
+        .await
+}
+
+async fn healthy(channel: Channel) -> Result<(), tonic::Status> {
+    HealthClient::new(channel)
+        .check(HealthCheckRequest::default())
+        .await
+        .map(|_| ())
+}
+
+fn trusting(ca: &Ca) -> ClientTlsConfig {
+    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca.pem))
+}
+
+#[tokio::test]
+async fn a_tls_server_answers_clients_that_trust_its_ca() {
+    let ca = Ca::new("takedown test CA");
+    let (s, _pems) = tls_server(&ca, None).await;
+    let channel = connect(&s, trusting(&ca)).await.expect("TLS connects");
+    healthy(channel.clone()).await.expect("health over TLS");
+    // Bearer tokens work over TLS as over plaintext.
+    let mut admin = pb::admin_service_client::AdminServiceClient::new(channel);
+    let mut request = tonic::Request::new(pb::ListPrincipalsRequest::default());
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", s.admin_token).parse().expect("ascii"),
+    );
+    admin
+        .list_principals(request)
+        .await
+        .expect("an authed call over TLS");
+
+    // A client that does not trust the CA, and a plaintext client, get nowhere.
+    let stranger = Ca::new("some other CA");
+    let refused = match connect(&s, trusting(&stranger)).await {
+        Ok(channel) => healthy(channel).await.is_err(),
+        Err(_) => true,
+    };
+    assert!(refused, "a client that does not trust the server's CA");
+    let plain = Channel::from_shared(s.server.as_ref().expect("running").url())
+        .expect("url")
+        .connect()
+        .await;
+    let refused = match plain {
+        Ok(channel) => healthy(channel).await.is_err(),
+        Err(_) => true,
+    };
+    assert!(refused, "a plaintext client to a TLS server");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate_from_the_client_ca() {
+    let ca = Ca::new("takedown test CA");
+    let clients = Ca::new("takedown client CA");
+    let (s, _pems) = tls_server(&ca, Some(&clients)).await;
+
+    let (cert, key) = clients.leaf(&["cms.example.org"], ExtendedKeyUsagePurpose::ClientAuth);
+    let with_cert = trusting(&ca).identity(Identity::from_pem(cert, key));
+    let channel = connect(&s, with_cert).await.expect("mTLS connects");
+    healthy(channel)
+        .await
+        .expect("health with a client certificate");
+
+    let outcomes = [
+        ("no client certificate", trusting(&ca)),
+        ("a certificate from another CA", {
+            let rogue = Ca::new("rogue CA");
+            let (cert, key) = rogue.leaf(&["cms.example.org"], ExtendedKeyUsagePurpose::ClientAuth);
+            trusting(&ca).identity(Identity::from_pem(cert, key))
+        }),
+    ];
+    for (what, tls) in outcomes {
+        let refused = match connect(&s, tls).await {
+            Ok(channel) => healthy(channel).await.is_err(),
+            Err(_) => true,
+        };
+        assert!(refused, "{what} is refused");
+    }
+    s.stop().await;
+}
