@@ -284,6 +284,7 @@ impl Server {
             .add_service(services.audit)
             .serve_with_incoming_shutdown(incoming, shutdown);
         let grace = config.shutdown_grace;
+        let mut abandoned = false;
         let result = tokio::select! {
             biased;
             result = serving => result,
@@ -297,6 +298,7 @@ impl Server {
                     grace_secs = grace.as_secs_f64(),
                     "requests still in flight after the shutdown grace period; abandoning them"
                 );
+                abandoned = true;
                 Ok(())
             }
         };
@@ -304,7 +306,14 @@ impl Server {
         // drain and exit.
         let _ = stop_sweeper.send(());
         let _ = sweeper.await;
-        wait_for_writer(writer, grace).await;
+        // Abandoned connections still hold writer handles, so the writer cannot see
+        // its queue close: give whatever it is committing a moment, no more.
+        let writer_wait = if abandoned {
+            std::time::Duration::from_secs(1).min(grace)
+        } else {
+            grace
+        };
+        wait_for_writer(writer, writer_wait).await;
         result?;
         Ok(())
     }
@@ -319,11 +328,11 @@ async fn set_health(reporter: &tonic_health::server::HealthReporter, status: Ser
 }
 
 /// Waits for the writer to drain its queue, sync and exit. Normally that is at once;
-/// if abandoned connections still hold writer handles, it waits at most `grace`:
+/// if abandoned connections still hold writer handles, it waits at most `limit`:
 /// every acknowledged write is already in the synced journal, and the next start
 /// replays it into sled.
-async fn wait_for_writer(writer: Writer, grace: std::time::Duration) {
-    let deadline = tokio::time::Instant::now() + grace;
+async fn wait_for_writer(writer: Writer, limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
     while !writer.is_finished() {
         if tokio::time::Instant::now() >= deadline {
             tracing::warn!("the writer is still busy after the grace period; exiting, the journal has every acknowledged write");
