@@ -975,6 +975,7 @@ fn scan_keys(store: &Store, prefix: &[u8]) -> Vec<Vec<u8>> {
     let mut query = PageQuery {
         after: None,
         limit: 5_000,
+        until: None,
     };
     loop {
         let page = store
@@ -1031,14 +1032,7 @@ fn check_store(data_dir: &Path) -> Result<StoreSummary, Vec<String>> {
     }
     let implied: BTreeSet<Vec<u8>> = claims.iter().flat_map(indexes::claim_keys).collect();
     let mut stored = BTreeSet::new();
-    for tag in [
-        keyspace::CLAIM_BY_STATE,
-        keyspace::CLAIM_BY_ARTICLE,
-        keyspace::CLAIM_BY_CLAIMANT,
-        keyspace::CLAIM_BY_ASSIGNEE,
-        keyspace::CLAIM_BY_DEADLINE,
-        keyspace::CLAIM_QUEUE,
-    ] {
+    for tag in keyspace::CLAIM_INDEXES {
         stored.extend(scan_keys(&store, &[tag]));
     }
     problems.extend(key_diff("claim indexes", &implied, &stored));

@@ -25,6 +25,18 @@ pub const CLAIM_TIMER: u8 = 0x18;
 pub const CLAIM_QUEUE: u8 = 0x19;
 pub const META: u8 = 0xF0;
 
+/// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
+/// that indexes agree with records scan exactly these.
+pub const CLAIM_INDEXES: [u8; 7] = [
+    CLAIM_BY_STATE,
+    CLAIM_BY_ARTICLE,
+    CLAIM_BY_CLAIMANT,
+    CLAIM_BY_ASSIGNEE,
+    CLAIM_BY_DEADLINE,
+    CLAIM_TIMER,
+    CLAIM_QUEUE,
+];
+
 /// The seq of the last journal entry applied to sled.
 pub const APPLIED_SEQ: &[u8] = &[META, b'a'];
 /// The layout version of this keyspace.
