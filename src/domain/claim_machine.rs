@@ -5,12 +5,11 @@
 
 use std::time::SystemTime;
 
-use crate::pb::{
-    self, ClaimState, DeadlineKind, DecisionOutcome, LegalActionOutcome, Regime, Role,
-};
+use crate::pb::{self, ClaimState, DeadlineKind, LegalActionOutcome, Role};
 
 use super::amendment::amend;
 use super::article_status;
+use super::decision::{decide_claim, file_complaint, open_complaint};
 use super::{Actor, Command, DomainError, FieldViolation, Policy, Transition, validation};
 
 /// True for states a withdrawal may still end.
@@ -30,19 +29,14 @@ pub fn deletion_is_final(claim: &pb::Claim) -> bool {
     claim.state() == ClaimState::Deleted && claim.counter_notice.is_some()
 }
 
-/// The complaint a reopened claim is being reviewed for, if any.
-fn open_complaint(claim: &pb::Claim) -> Option<&pb::Complaint> {
-    claim.complaints.last().filter(|c| c.resolve_time.is_none())
-}
-
-fn deadline(kind: DeadlineKind, due: SystemTime) -> Option<pb::Deadline> {
+pub(super) fn deadline(kind: DeadlineKind, due: SystemTime) -> Option<pb::Deadline> {
     Some(pb::Deadline {
         kind: kind as i32,
         due_time: Some(due.into()),
     })
 }
 
-fn invalid(v: Vec<FieldViolation>) -> Result<(), DomainError> {
+pub(super) fn invalid(v: Vec<FieldViolation>) -> Result<(), DomainError> {
     if v.is_empty() {
         Ok(())
     } else {
@@ -50,7 +44,7 @@ fn invalid(v: Vec<FieldViolation>) -> Result<(), DomainError> {
     }
 }
 
-fn time(t: Option<prost_types::Timestamp>) -> Option<SystemTime> {
+pub(super) fn time(t: Option<prost_types::Timestamp>) -> Option<SystemTime> {
     t.and_then(|t| SystemTime::try_from(t).ok())
 }
 
@@ -105,19 +99,19 @@ pub fn file_claim(
 }
 
 /// A command in progress: the claim and article as they are becoming.
-struct Step<'a> {
-    claim: &'a pb::Claim,
-    next: pb::Claim,
-    article: pb::Article,
-    article_changed: bool,
-    actor: &'a Actor,
-    now: SystemTime,
-    policy: &'a Policy,
-    action: &'static str,
+pub(super) struct Step<'a> {
+    pub(super) claim: &'a pb::Claim,
+    pub(super) next: pb::Claim,
+    pub(super) article: pb::Article,
+    pub(super) article_changed: bool,
+    pub(super) actor: &'a Actor,
+    pub(super) now: SystemTime,
+    pub(super) policy: &'a Policy,
+    pub(super) action: &'static str,
 }
 
 impl Step<'_> {
-    fn refuse(&self, hint: &'static str) -> DomainError {
+    pub(super) fn refuse(&self, hint: &'static str) -> DomainError {
         DomainError::InvalidTransition {
             command: self.action,
             state: self.claim.state(),
@@ -125,32 +119,32 @@ impl Step<'_> {
         }
     }
 
-    fn to(&mut self, state: ClaimState) {
+    pub(super) fn to(&mut self, state: ClaimState) {
         self.next.state = state as i32;
     }
 
     /// Records a reviewer's first action on the claim (for the transparency report).
-    fn first_action(&mut self) {
+    pub(super) fn first_action(&mut self) {
         if self.next.first_action_time.is_none() && matches!(self.actor, Actor::Principal { .. }) {
             self.next.first_action_time = Some(self.now.into());
         }
     }
 
-    fn hold(&mut self) {
+    pub(super) fn hold(&mut self) {
         if !self.article.holding_claim_ids.contains(&self.claim.id) {
             article_status::hold(&mut self.article, &self.claim.id, self.now);
             self.article_changed = true;
         }
     }
 
-    fn release(&mut self) {
+    pub(super) fn release(&mut self) {
         if self.article.holding_claim_ids.contains(&self.claim.id) {
             article_status::release(&mut self.article, &self.claim.id, self.now);
             self.article_changed = true;
         }
     }
 
-    fn review_deadline(&mut self) {
+    pub(super) fn review_deadline(&mut self) {
         let c = self.claim;
         let due = self
             .policy
@@ -305,97 +299,6 @@ fn amend_claim(
     Ok("claim amended by the claimant".to_string())
 }
 
-fn decide_claim(
-    s: &mut Step,
-    outcome: i32,
-    reasons: Option<&pb::StatementOfReasons>,
-    items_to_change: &[u32],
-) -> Result<String, DomainError> {
-    let mut v = validation::decision_outcome(outcome);
-    v.extend(validation::statement_of_reasons(reasons));
-    let outcome = DecisionOutcome::try_from(outcome).unwrap_or(DecisionOutcome::Unspecified);
-    if !items_to_change.is_empty() && outcome != DecisionOutcome::Correct {
-        v.push(FieldViolation::new(
-            "items_to_change",
-            "only a CORRECT decision names items to change",
-        ));
-    }
-    for (i, idx) in items_to_change.iter().enumerate() {
-        if *idx as usize >= s.claim.items.len() {
-            v.push(FieldViolation::new(
-                format!("items_to_change[{i}]"),
-                format!(
-                    "the claim has {} item(s); indexes start at 0",
-                    s.claim.items.len()
-                ),
-            ));
-        }
-    }
-    invalid(v)?;
-    if s.claim.state() != ClaimState::UnderReview {
-        return Err(s.refuse("only a claim UNDER_REVIEW can be decided; call StartReview first"));
-    }
-    let complaint = open_complaint(s.claim).cloned();
-    if let Some(c) = &complaint {
-        let first = c.previous_decision.as_ref().map(|d| d.reviewer.as_str());
-        if first == Some(s.actor.id()) {
-            return Err(DomainError::Refused {
-                reason: "SAME_REVIEWER",
-                message: "a complaint must be decided by a reviewer other than the one who made \
-                          the decision complained about; ask another reviewer"
-                    .to_string(),
-            });
-        }
-    }
-    let mut reasons = reasons.cloned().unwrap_or_default();
-    if reasons.redress.trim().is_empty() {
-        reasons.redress = default_redress(s.claim.regime()).to_string();
-    }
-    s.next.decision = Some(pb::Decision {
-        outcome: outcome as i32,
-        statement_of_reasons: Some(reasons),
-        items_to_change: items_to_change.to_vec(),
-        reviewer: s.actor.id().to_string(),
-        decide_time: Some(s.now.into()),
-    });
-    s.first_action();
-    if s.next.assignee.is_empty() {
-        // A reopened claim has no assignee until a reviewer decides it.
-        s.next.assignee = s.actor.id().to_string();
-    }
-    if let (Some(c), Some(last)) = (&complaint, s.next.complaints.last_mut()) {
-        let before = c.previous_decision.as_ref().map(|d| d.outcome);
-        last.new_outcome = outcome as i32;
-        last.decision_changed = before != Some(outcome as i32);
-        last.resolve_time = Some(s.now.into());
-    }
-    let detail = match outcome {
-        DecisionOutcome::Reject => {
-            s.to(ClaimState::Rejected);
-            s.next.next_deadline = None;
-            s.release();
-            "claim rejected".to_string()
-        }
-        DecisionOutcome::Correct => {
-            s.to(ClaimState::CorrectionPending);
-            let due = s.policy.correction_due(s.claim.regime(), s.now);
-            s.next.next_deadline = deadline(DeadlineKind::CorrectionWindow, due);
-            s.release();
-            "correction ordered; correction window started".to_string()
-        }
-        _ => {
-            s.to(ClaimState::Deleted);
-            s.next.next_deadline = None;
-            s.hold();
-            format!("article {} withdrawn from the site", s.article.id)
-        }
-    };
-    Ok(match complaint {
-        Some(_) => format!("{detail} (on complaint)"),
-        None => detail,
-    })
-}
-
 fn record_correction(
     s: &mut Step,
     article_revision: u64,
@@ -538,46 +441,6 @@ fn withdraw_claim(s: &mut Step, reason: &str) -> Result<String, DomainError> {
     Ok("claim withdrawn by the claimant".to_string())
 }
 
-fn file_complaint(s: &mut Step, text: &str) -> Result<String, DomainError> {
-    invalid(validation::non_empty_text(
-        "text",
-        text,
-        "why the decision should change",
-    ))?;
-    use ClaimState::*;
-    if !matches!(s.claim.state(), Rejected | Corrected | Deleted | Restored) {
-        return Err(s.refuse(
-            "a complaint can be filed only against a decided claim: REJECTED, CORRECTED, DELETED or RESTORED",
-        ));
-    }
-    let decision = s.claim.decision.clone().unwrap_or_default();
-    if let Some(decided) = time(decision.decide_time) {
-        let until = s.policy.complaint_open_until(s.claim.regime(), decided);
-        if s.now > until {
-            return Err(DomainError::Refused {
-                reason: "COMPLAINT_WINDOW_CLOSED",
-                message: format!(
-                    "the complaint window closed at {} ({} after the decision); \
-                     out-of-court dispute settlement or the courts remain open",
-                    humantime::format_rfc3339_seconds(until),
-                    s.policy.timers(s.claim.regime()).complaint_window
-                ),
-            });
-        }
-    }
-    s.next.complaints.push(pb::Complaint {
-        text: text.to_string(),
-        filed_by: s.actor.id().to_string(),
-        file_time: Some(s.now.into()),
-        previous_decision: Some(decision),
-        ..Default::default()
-    });
-    s.to(UnderReview);
-    s.next.assignee.clear();
-    s.review_deadline();
-    Ok("complaint filed; the claim is reopened for review by another reviewer".to_string())
-}
-
 fn expire_deadline(s: &mut Step) -> Result<String, DomainError> {
     use ClaimState::*;
     let due = s
@@ -621,16 +484,6 @@ fn expire_deadline(s: &mut Step) -> Result<String, DomainError> {
         }
         _ => "no reply to the request for information in time".to_string(),
     })
-}
-
-fn default_redress(regime: Regime) -> &'static str {
-    match regime {
-        Regime::Dsa => {
-            "You may complain within 6 months (DSA Art. 20), use out-of-court dispute settlement (Art. 21), or go to court."
-        }
-        Regime::Dmca => "You may file a counter-notice under 17 U.S.C. 512(g) or go to court.",
-        _ => "You may declare non-infringement (PRC Civil Code Art. 1196) or go to court.",
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::domain::error::state_name;
-use crate::pb::{ArticleStatus, ContentOrigin, ItemKind, Remedy};
+use crate::pb::{ArticleStatus, ContentOrigin, DecisionOutcome, ItemKind, Regime, Remedy};
 
 // ---------------------------------------------------------------------------------
 // Fixtures: the seed article, its rights holder, the people around it.

@@ -10,6 +10,7 @@ pub mod amendment;
 pub mod article_status;
 pub mod claim_machine;
 pub mod command;
+mod decision;
 pub mod error;
 pub mod policy;
 pub mod validation;
