@@ -1,0 +1,174 @@
+//! The `takedownd` binary as a child process on 127.0.0.1, for tests of what only a
+//! real process shows: signals, exit codes, the metrics listener. Dropping a
+//! [`Daemon`] kills it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tonic::transport::{Channel, Endpoint};
+
+/// How long a start may take before the test gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Daemon {
+    child: Option<Child>,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// A port that was free a moment ago (the daemon may lose a race for it; `start`
+/// retries).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Daemon {
+    fn spawn(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
+        let port = free_port();
+        let stderr = File::create(log).expect("create the server log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_takedownd"));
+        // Only the flags given here count, not the environment of whoever runs the tests.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TAKEDOWN_") {
+                command.env_remove(key);
+            }
+        }
+        let child = command
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--sled-cache-mib")
+            .arg("8")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn takedownd");
+        Daemon {
+            child: Some(child),
+            port,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// Starts `takedownd` with `args` and waits until its health service says
+    /// SERVING.
+    pub async fn start(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
+        for _ in 0..5 {
+            let mut d = Daemon::spawn(data_dir, log, args);
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                if let Some(status) = d.exited() {
+                    let text = d.log_text();
+                    if text.contains("cannot listen") {
+                        break; // lost the port race: try another port
+                    }
+                    panic!("takedownd exited at start with {status}:\n{text}");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "takedownd not serving after {START_TIMEOUT:?}:\n{}",
+                    d.log_text()
+                );
+                if d.serving().await {
+                    return d;
+                }
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        }
+        panic!("takedownd could not get a port in 5 attempts");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// True if the health service answers SERVING.
+    pub async fn serving(&self) -> bool {
+        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+        let Ok(endpoint) = Endpoint::from_shared(self.url()) else {
+            return false;
+        };
+        let endpoint = endpoint
+            .connect_timeout(Duration::from_millis(300))
+            .timeout(Duration::from_secs(2));
+        let Ok(channel) = endpoint.connect().await else {
+            return false;
+        };
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        matches!(
+            health.check(HealthCheckRequest { service: String::new() }).await,
+            Ok(r) if r.get_ref().status == ServingStatus::Serving as i32
+        )
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(self.url())
+            .expect("url")
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(20))
+            .connect()
+            .await
+            .expect("connect to takedownd")
+    }
+
+    pub fn admin_token(data_dir: &Path) -> String {
+        std::fs::read_to_string(data_dir.join("admin.token"))
+            .expect("admin.token exists once the server serves")
+            .trim()
+            .to_string()
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(pid) = self.pid() {
+            kill(Pid::from_raw(pid as i32), signal).expect("signal takedownd");
+        }
+    }
+
+    /// The exit status if the process has ended.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Waits up to `timeout` for the process to end by itself.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.exited() {
+                self.child = None;
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Graceful shutdown of the real `takedownd` process: SIGTERM during writes from
+//! several clients ends with exit code 0 and every acknowledged write is there after
+//! a restart; health turns NOT_SERVING before anything else, the listen socket closes,
+//! and a request that never ends is cut off after `--shutdown-grace-secs`.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::daemon::Daemon;
+use common::{Authed, Bearer, fixtures};
+use nix::sys::signal::Signal;
+use takedown::pb::{
+    self, ClaimState, Regime, Role, admin_service_client::AdminServiceClient,
+    audit_service_client::AuditServiceClient, claim_service_client::ClaimServiceClient,
+    publisher_service_client::PublisherServiceClient, review_service_client::ReviewServiceClient,
+};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+/// Clients writing at once.
+const WRITERS: usize = 4;
+
+fn authed(channel: &Channel, token: &str) -> Authed {
+    let value = format!("Bearer {token}").parse().expect("ascii token");
+    InterceptedService::new(channel.clone(), Bearer(Some(value)))
+}
+
+async fn principal(ch: &Channel, admin: &str, name: &str, role: Role) -> (String, String) {
+    let r = AdminServiceClient::new(authed(ch, admin))
+        .create_principal(pb::CreatePrincipalRequest {
+            display_name: name.to_string(),
+            roles: vec![role as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("create principal")
+        .into_inner();
+    (r.principal.expect("principal").id, r.token)
+}
+
+/// What a writer was told had happened: the claim and the state it was left in.
+type Acked = Arc<Mutex<Vec<(String, ClaimState)>>>;
+
+/// Files claims (and starts review on every other one) until the server stops
+/// answering; records each acknowledged write.
+async fn write_until_refused(
+    url: String,
+    claimant: String,
+    reviewer: String,
+    worker: usize,
+    acked: Acked,
+) -> usize {
+    let channel = Endpoint::from_shared(url)
+        .expect("url")
+        .timeout(Duration::from_secs(20))
+        .connect()
+        .await
+        .expect("connect");
+    let mut claims = ClaimServiceClient::new(authed(&channel, &claimant));
+    let mut review = ReviewServiceClient::new(authed(&channel, &reviewer));
+    for i in 0.. {
+        let filed = claims
+            .file_claim(pb::FileClaimRequest {
+                request_id: format!("shutdown-{worker}-{i}"),
+                claim: Some(fixtures::notice(fixtures::ARTICLE_ID, Regime::Dmca)),
+            })
+            .await;
+        let Ok(filed) = filed else {
+            return i;
+        };
+        let claim = filed.into_inner().claim.expect("claim");
+        acked
+            .lock()
+            .expect("lock")
+            .push((claim.id.clone(), ClaimState::Received));
+        if i % 2 == 0 {
+            let started = review
+                .start_review(pb::StartReviewRequest {
+                    claim_id: claim.id.clone(),
+                    etag: String::new(),
+                })
+                .await;
+            if started.is_err() {
+                return i;
+            }
+            let mut acked = acked.lock().expect("lock");
+            if let Some(last) = acked.iter_mut().rev().find(|(id, _)| *id == claim.id) {
+                last.1 = ClaimState::UnderReview;
+            }
+        }
+    }
+    unreachable!()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_writes_exits_zero_and_keeps_every_acknowledged_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let args: Vec<String> = vec!["--file-claim-rate".into(), "0".into()];
+    let mut d = Daemon::start(&data, &dir.path().join("first.log"), &args).await;
+    let admin = Daemon::admin_token(&data);
+    let ch = d.channel().await;
+    let (_, claimant) = principal(&ch, &admin, "Legal Daily rights desk", Role::Claimant).await;
+    let (_, reviewer) = principal(&ch, &admin, "Compliance desk", Role::Reviewer).await;
+    PublisherServiceClient::new(authed(&ch, &admin))
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::seed_article()),
+        })
+        .await
+        .expect("register the article");
+
+    let acked: Acked = Arc::default();
+    let workers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            tokio::spawn(write_until_refused(
+                d.url(),
+                claimant.clone(),
+                reviewer.clone(),
+                w,
+                acked.clone(),
+            ))
+        })
+        .collect();
+    // Let the writers get going, then stop the server under them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked.lock().expect("lock").len() < 40 {
+        assert!(Instant::now() < deadline, "writes did not get going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    d.signal(Signal::SIGTERM);
+    let signalled = Instant::now();
+    let status = d
+        .wait_exit(Duration::from_secs(20))
+        .await
+        .expect("takedownd exits after SIGTERM");
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "exit code; log:\n{}", d.log_text());
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+    for w in workers {
+        w.await.expect("writer task");
+    }
+    let log = d.log_text();
+    for line in [
+        "health is NOT_SERVING",
+        "writer drained and synced",
+        "takedownd stopped",
+    ] {
+        assert!(log.contains(line), "{line:?} missing from the log:\n{log}");
+    }
+    assert!(!log.contains("abandoning"), "nothing was cut off:\n{log}");
+
+    // Restart on the same folder: every acknowledged write is there.
+    let acked = acked.lock().expect("lock").clone();
+    let d = Daemon::start(&data, &dir.path().join("second.log"), &args).await;
+    let ch = d.channel().await;
+    let mut claims = ClaimServiceClient::new(authed(&ch, &reviewer));
+    for (id, state) in &acked {
+        let claim = claims
+            .get_claim(pb::GetClaimRequest {
+                claim_id: id.clone(),
+            })
+            .await
+            .expect("an acknowledged claim survives")
+            .into_inner()
+            .claim
+            .expect("claim");
+        assert!(
+            claim.state == *state as i32
+                || (*state == ClaimState::Received
+                    && claim.state == ClaimState::UnderReview as i32),
+            "claim {id}: acknowledged {state:?}, found {:?}",
+            ClaimState::try_from(claim.state)
+        );
+    }
+    let verify = AuditServiceClient::new(authed(&ch, &admin))
+        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(verify.ok, "{verify:?}");
+    // Two principals and an article, then at least one entry per acknowledged write.
+    assert!(verify.head_seq >= 4 + acked.len() as u64, "{verify:?}");
+    eprintln!(
+        "{} acknowledged writes across {WRITERS} clients; SIGTERM to exit took {took:?}",
+        acked.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_flips_first_and_a_stuck_stream_is_cut_off_after_the_grace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let args: Vec<String> = vec!["--shutdown-grace-secs".into(), "2".into()];
+    let mut d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
+
+    // A health watcher: its stream never ends by itself, like a hung request.
+    let ch = d.channel().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "takedown.v1.ClaimService".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = watch.message().await.expect("stream").expect("a status");
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+
+    d.signal(Signal::SIGTERM);
+    let signalled = Instant::now();
+    let next = tokio::time::timeout(Duration::from_secs(5), watch.message())
+        .await
+        .expect("a status change within 5 s")
+        .expect("stream")
+        .expect("a status");
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+
+    // No new connections while the old ones drain: the listen socket is closed
+    // though the process is still running.
+    let mut refused = false;
+    while signalled.elapsed() < Duration::from_millis(1500) {
+        let attempt = Endpoint::from_shared(d.url())
+            .expect("url")
+            .connect_timeout(Duration::from_millis(200))
+            .connect()
+            .await;
+        if attempt.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "new connections were still accepted");
+    assert!(
+        d.exited().is_none(),
+        "still draining when connections are refused"
+    );
+
+    let status = d
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("takedownd exits after the grace period");
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "log:\n{}", d.log_text());
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
+        "waited {took:?} for a 2 s grace"
+    );
+    assert!(d.log_text().contains("abandoning"), "{}", d.log_text());
+}
