@@ -375,6 +375,21 @@ async fn failures_exit_non_zero_with_the_servers_message() {
     .await;
     assert_eq!(unreadable.code, 2, "{}", unreadable.stderr);
 
+    // A flag beats the environment: --token-file wins over TAKEDOWN_TOKEN.
+    let token_file = s.dir.path().join("admin.token");
+    let as_admin = ctl(
+        &s,
+        &reviewer,
+        &[
+            "--token-file",
+            token_file.to_str().expect("utf-8 path"),
+            "principals",
+            "list",
+        ],
+    )
+    .await;
+    assert_eq!(as_admin.code, 0, "{}", as_admin.stderr);
+
     // Nobody listening: exit 3.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

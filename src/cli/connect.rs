@@ -36,15 +36,10 @@ pub struct Connection {
     )]
     pub addr: String,
     /// Bearer token. Prefer TAKEDOWN_TOKEN or --token-file: flags show up in `ps`.
-    #[arg(
-        long,
-        env = "TAKEDOWN_TOKEN",
-        hide_env_values = true,
-        conflicts_with = "token_file",
-        global = true
-    )]
+    #[arg(long, env = "TAKEDOWN_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
-    /// File holding the bearer token, such as takedown-data/admin.token.
+    /// File holding the bearer token, such as takedown-data/admin.token. A flag on
+    /// the command line beats the environment; TAKEDOWN_TOKEN beats this variable.
     #[arg(long, env = "TAKEDOWN_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
     /// PEM file of the CA that signed the server's certificate (turns TLS on).
@@ -106,8 +101,14 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>, CliError> {
 }
 
 impl Connection {
+    /// The token, from (first found) --token, --token-file, TAKEDOWN_TOKEN,
+    /// TAKEDOWN_TOKEN_FILE: a flag on the command line beats the environment.
     fn token(&self) -> Result<Option<String>, CliError> {
-        if let Some(path) = &self.token_file {
+        let on_command_line =
+            |flag: &str| std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+        let file_first = on_command_line("--token-file") && !on_command_line("--token");
+        let file_first = file_first || self.token.is_none();
+        if let Some(path) = self.token_file.as_ref().filter(|_| file_first) {
             let bytes = read(path, "token file")?;
             let token = String::from_utf8(bytes).map_err(|_| {
                 CliError::Usage(format!("the token file {} is not text", path.display()))
