@@ -107,7 +107,12 @@ impl Connection {
         let on_command_line =
             |flag: &str| std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
         let file_first = on_command_line("--token-file") && !on_command_line("--token");
-        let file_first = file_first || self.token.is_none();
+        let token = self
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let file_first = file_first || token.is_none();
         if let Some(path) = self.token_file.as_ref().filter(|_| file_first) {
             let bytes = read(path, "token file")?;
             let token = String::from_utf8(bytes).map_err(|_| {
@@ -115,11 +120,7 @@ impl Connection {
             })?;
             return Ok(Some(token.trim().to_string()));
         }
-        Ok(self
-            .token
-            .as_ref()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty()))
+        Ok(token.map(str::to_string))
     }
 
     fn tls(&self) -> Result<Option<ClientTlsConfig>, CliError> {
