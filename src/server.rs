@@ -235,7 +235,9 @@ impl Server {
         let shutdown = async move {
             shutdown.await;
             set_health(&health_reporter, ServingStatus::NotServing).await;
-            tracing::info!("health is NOT_SERVING; no new connections, finishing in-flight requests");
+            tracing::info!(
+                "health is NOT_SERVING; no new connections, finishing in-flight requests"
+            );
             let _ = streams_stop.send(true);
             let _ = draining.send(());
         };
@@ -335,7 +337,9 @@ async fn wait_for_writer(writer: Writer, limit: std::time::Duration) {
     let deadline = tokio::time::Instant::now() + limit;
     while !writer.is_finished() {
         if tokio::time::Instant::now() >= deadline {
-            tracing::warn!("the writer is still busy after the grace period; exiting, the journal has every acknowledged write");
+            tracing::warn!(
+                "the writer is still busy after the grace period; exiting, the journal has every acknowledged write"
+            );
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
