@@ -82,19 +82,3 @@ fn journal_recovery_never_panics_nor_drops_acknowledged_entries() {
         })
         .expect("journal recovery target");
 }
-
-#[test]
-#[ignore = "writes fuzz/corpus for cargo-fuzz; run by hand"]
-fn write_seed_corpus() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-    for (target, seeds) in [
-        ("requests", targets::request_seeds()),
-        ("journal_recovery", targets::journal_seeds()),
-    ] {
-        let dir = root.join(target);
-        std::fs::create_dir_all(&dir).expect("corpus folder");
-        for (i, seed) in seeds.iter().enumerate() {
-            std::fs::write(dir.join(format!("seed-{i:03}")), seed).expect("write seed");
-        }
-    }
-}
