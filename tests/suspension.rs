@@ -306,3 +306,43 @@ async fn a_store_with_the_older_key_layout_is_rebuilt_from_the_journal() {
     assert_eq!(listed[0].id, claim.id);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_suspended_claimant_cannot_complain_either() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let c = flow.file_claim().await;
+    let c = flow.start_review(&c).await;
+    let c = flow.decide(&c, takedown::pb::DecisionOutcome::Reject).await;
+    s.admin(&s.admin_token)
+        .await
+        .suspend_principal(suspend(&flow.desk.claimant_id, 30))
+        .await
+        .expect("suspend");
+    let e = flow
+        .claimant()
+        .file_complaint(pb::FileComplaintRequest {
+            claim_id: c.id.clone(),
+            etag: String::new(),
+            text: "Please look again.".into(),
+        })
+        .await
+        .expect_err("suspended");
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(
+        e.get_details_error_info().map(|i| i.reason).as_deref(),
+        Some("PRINCIPAL_SUSPENDED")
+    );
+    assert!(e.message().contains("complaints"), "{}", e.message());
+    // The publisher is not suspended and may still complain.
+    s.claims(&flow.desk.publisher)
+        .await
+        .file_complaint(pb::FileComplaintRequest {
+            claim_id: c.id.clone(),
+            etag: String::new(),
+            text: "Republished under licence.".into(),
+        })
+        .await
+        .expect("publisher complains");
+    s.stop().await;
+}

@@ -328,6 +328,13 @@ pub(super) fn execute(
                     claim.article_id
                 ))
             })?;
+            if matches!(command, domain::Command::FileComplaint { .. })
+                && let Ok(actor_id) = Uuid::parse_str(actor.id())
+            {
+                // DSA Art. 23(2): a suspension covers complaints as well as notices.
+                let complainant = view.principal(&actor_id)?.and_then(|p| p.principal);
+                principals::check_may_file(complainant.as_ref(), now)?;
+            }
             let t = domain::apply(&claim, &article, command, actor, now, policy)?;
             let mut next = t.claim;
             next.etag = etag;

@@ -113,7 +113,7 @@ pub enum WriteError {
     )]
     EtagMismatch { claim_id: String, current: String },
     #[error(
-        "principal {principal_id} is suspended until {} (DSA Art. 23) and may not file claims until then; ask the operator if you believe this is wrong",
+        "principal {principal_id} is suspended until {} (DSA Art. 23) and may not file claims or complaints until then; ask the operator if you believe this is wrong",
         principals::rfc3339(*until)
     )]
     Suspended {

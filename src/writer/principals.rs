@@ -177,7 +177,7 @@ pub(super) fn unsuspend(
     Ok(changed(stored, principal, a))
 }
 
-/// Refuses a FileClaim from a principal suspended at `now`.
+/// Refuses a FileClaim or FileComplaint from a principal suspended at `now`.
 pub(super) fn check_may_file(
     filer: Option<&pb::Principal>,
     now: SystemTime,
