@@ -1,0 +1,225 @@
+//! A notice as the law asks for it: DMCA 512(c)(3), DSA Art. 16, PRC Civil Code 1195.
+
+use crate::pb::{self, ItemKind, Regime, Remedy};
+
+use super::super::FieldViolation;
+use super::*;
+
+/// A notice as filed (or as amended): the elements DMCA 512(c)(3), DSA Art. 16 and PRC
+/// Civil Code 1195 ask for, checked per regime.
+pub fn notice(claim: &pb::Claim) -> Violations {
+    let mut v = Vec::new();
+    if claim.article_id.is_empty() && claim.article_url.is_empty() {
+        v.push(FieldViolation::new(
+            "claim.article_id",
+            "name the claimed article: set article_id or article_url",
+        ));
+    }
+    if !claim.article_id.is_empty() && !is_article_id(&claim.article_id) {
+        v.push(FieldViolation::new(
+            "claim.article_id",
+            "must be 1-128 letters, digits or . _ : / -",
+        ));
+    }
+    if !claim.article_url.is_empty() {
+        url(&mut v, "claim.article_url", &claim.article_url);
+    }
+    let regime = Regime::try_from(claim.regime).unwrap_or(Regime::Unspecified);
+    if regime == Regime::Unspecified {
+        v.push(FieldViolation::new(
+            "claim.regime",
+            "choose REGIME_DMCA, REGIME_DSA or REGIME_PRC_CIVIL_CODE",
+        ));
+    }
+    match &claim.claimant {
+        None => v.push(FieldViolation::new(
+            "claim.claimant",
+            "the claimant's name and contact details are required",
+        )),
+        Some(c) => {
+            required(
+                &mut v,
+                "claim.claimant.name",
+                &c.name,
+                "the claimant's full name",
+            );
+            line(&mut v, "claim.claimant.name", &c.name, limits::NAME);
+            line(
+                &mut v,
+                "claim.claimant.organization",
+                &c.organization,
+                limits::NAME,
+            );
+            email(&mut v, "claim.claimant.email", &c.email);
+            text(
+                &mut v,
+                "claim.claimant.postal_address",
+                &c.postal_address,
+                limits::POSTAL_ADDRESS,
+            );
+            line(&mut v, "claim.claimant.phone", &c.phone, limits::PHONE);
+            if regime == Regime::Dmca
+                && c.postal_address.trim().is_empty()
+                && c.phone.trim().is_empty()
+            {
+                v.push(FieldViolation::new(
+                    "claim.claimant.postal_address",
+                    "a DMCA notice needs a postal address or a telephone number",
+                ));
+            }
+        }
+    }
+    line(
+        &mut v,
+        "claim.rights_owner",
+        &claim.rights_owner,
+        limits::NAME,
+    );
+    count(&mut v, "claim.works", claim.works.len(), limits::WORKS);
+    count(&mut v, "claim.items", claim.items.len(), limits::ITEMS);
+    count(
+        &mut v,
+        "claim.evidence",
+        claim.evidence.len(),
+        limits::EVIDENCE,
+    );
+    if claim.works.is_empty() {
+        v.push(FieldViolation::new(
+            "claim.works",
+            "identify at least one original work whose rights are claimed",
+        ));
+    }
+    // Past its limit a list is reported once, not entry by entry.
+    let works = if claim.works.len() > limits::WORKS {
+        &[][..]
+    } else {
+        &claim.works[..]
+    };
+    for (i, w) in works.iter().enumerate() {
+        required(
+            &mut v,
+            &format!("claim.works[{i}].description"),
+            &w.description,
+            "a description of the work",
+        );
+        text(
+            &mut v,
+            &format!("claim.works[{i}].description"),
+            &w.description,
+            limits::DESCRIPTION,
+        );
+        if !w.original_url.is_empty() {
+            url(
+                &mut v,
+                &format!("claim.works[{i}].original_url"),
+                &w.original_url,
+            );
+        }
+    }
+    if claim.items.is_empty() {
+        v.push(FieldViolation::new(
+            "claim.items",
+            "locate at least one infringing item in the article",
+        ));
+    }
+    let items = if claim.items.len() > limits::ITEMS {
+        &[][..]
+    } else {
+        &claim.items[..]
+    };
+    for (i, item) in items.iter().enumerate() {
+        let kind = ItemKind::try_from(item.kind).unwrap_or(ItemKind::Unspecified);
+        if kind == ItemKind::Unspecified {
+            v.push(FieldViolation::new(
+                format!("claim.items[{i}].kind"),
+                "choose ITEM_KIND_TEXT, ITEM_KIND_IMAGE or ITEM_KIND_WHOLE_ARTICLE",
+            ));
+        }
+        if kind != ItemKind::WholeArticle {
+            required(
+                &mut v,
+                &format!("claim.items[{i}].locator"),
+                &item.locator,
+                "where the item is in the article",
+            );
+        }
+        line(
+            &mut v,
+            &format!("claim.items[{i}].locator"),
+            &item.locator,
+            limits::LOCATOR,
+        );
+        text(
+            &mut v,
+            &format!("claim.items[{i}].excerpt"),
+            &item.excerpt,
+            limits::DESCRIPTION,
+        );
+    }
+    if Remedy::try_from(claim.requested_remedy).unwrap_or(Remedy::Unspecified)
+        == Remedy::Unspecified
+    {
+        v.push(FieldViolation::new(
+            "claim.requested_remedy",
+            "choose REMEDY_CORRECTION or REMEDY_DELETION",
+        ));
+    }
+    if regime == Regime::PrcCivilCode && claim.evidence.is_empty() {
+        v.push(FieldViolation::new(
+            "claim.evidence",
+            "a PRC Civil Code notice needs preliminary evidence of infringement",
+        ));
+    }
+    let evidence = if claim.evidence.len() > limits::EVIDENCE {
+        &[][..]
+    } else {
+        &claim.evidence[..]
+    };
+    for (i, e) in evidence.iter().enumerate() {
+        required(
+            &mut v,
+            &format!("claim.evidence[{i}].uri"),
+            &e.uri,
+            "where the evidence is",
+        );
+        line(
+            &mut v,
+            &format!("claim.evidence[{i}].uri"),
+            &e.uri,
+            limits::URL,
+        );
+        let sha256_ok = e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit());
+        if !e.sha256.is_empty() && !sha256_ok {
+            v.push(FieldViolation::new(
+                format!("claim.evidence[{i}].sha256"),
+                "must be 64 hex digits (or empty)",
+            ));
+        }
+        text(
+            &mut v,
+            &format!("claim.evidence[{i}].description"),
+            &e.description,
+            limits::DESCRIPTION,
+        );
+    }
+    if !claim.good_faith_statement {
+        v.push(FieldViolation::new(
+            "claim.good_faith_statement",
+            "set to true to state in good faith that the use is not authorised",
+        ));
+    }
+    if !claim.accuracy_statement {
+        v.push(FieldViolation::new(
+            "claim.accuracy_statement",
+            "set to true to state that the notice is accurate (under penalty of perjury for DMCA)",
+        ));
+    }
+    required(
+        &mut v,
+        "claim.signature",
+        &claim.signature,
+        "a signature (your full legal name)",
+    );
+    line(&mut v, "claim.signature", &claim.signature, limits::NAME);
+    v
+}
