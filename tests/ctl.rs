@@ -568,3 +568,58 @@ async fn claims_list_all_walks_every_page() {
     assert!(!ids.contains(&done.id.as_str()));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn principals_suspend_and_unsuspend_from_the_terminal() {
+    let s = TestServer::start().await;
+    let created = ctl(
+        &s,
+        &s.admin_token,
+        &[
+            "--output",
+            "json",
+            "principals",
+            "create",
+            "--name",
+            "Agency",
+            "--role",
+            "claimant",
+            "--trusted-flagger",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(created["principal"]["trustedFlagger"], true);
+    let id = created["principal"]["id"].as_str().expect("id").to_string();
+    let suspended = ctl(
+        &s,
+        &s.admin_token,
+        &[
+            "--output",
+            "json",
+            "principals",
+            "suspend",
+            &id,
+            "--reason",
+            "manifestly unfounded notices after a warning",
+            "--for",
+            "30days",
+        ],
+    )
+    .await
+    .json();
+    assert!(suspended["principal"]["suspendedUntil"].is_string());
+    let table = ctl(
+        &s,
+        &s.admin_token,
+        &["principals", "unsuspend", &id, "--reason", "appeal granted"],
+    )
+    .await
+    .ok();
+    assert!(
+        !table.stdout.contains("suspended until"),
+        "{}",
+        table.stdout
+    );
+    s.stop().await;
+}

@@ -45,6 +45,8 @@ named!(
     VerifyAuditLogResponse,
     CreatePrincipalResponse,
     RevokePrincipalResponse,
+    SuspendPrincipalResponse,
+    UnsuspendPrincipalResponse,
     StartReviewResponse,
     RequestInformationResponse,
     DecideClaimResponse,

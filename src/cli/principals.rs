@@ -1,4 +1,4 @@
-//! `principals create|list|revoke`: who may call the server. A new principal's token
+//! `principals create|list|revoke|suspend|unsuspend`: who may call the server. A new principal's token
 //! is printed once, as the server returns it; nothing else ever prints a token.
 
 use clap::Subcommand;
@@ -18,6 +18,9 @@ pub enum PrincipalsCommand {
         /// A role to grant: claimant, reviewer, publisher, auditor or admin (repeatable).
         #[arg(long = "role", required = true, value_parser = arg::role)]
         roles: Vec<pb::Role>,
+        /// Mark a claimant as a trusted flagger (DSA Art. 22): its claims go first.
+        #[arg(long)]
+        trusted_flagger: bool,
     },
     /// List principals, oldest first.
     List {
@@ -35,6 +38,25 @@ pub enum PrincipalsCommand {
     Revoke {
         /// The principal's id.
         id: String,
+    },
+    /// Suspend a principal (DSA Art. 23): no claims or complaints until it ends.
+    Suspend {
+        /// The principal's id.
+        id: String,
+        /// Why, for the record (e.g. the warning and the unfounded notices).
+        #[arg(long)]
+        reason: String,
+        /// How long, such as "30days" (the suspension ends by itself).
+        #[arg(long = "for", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+    },
+    /// End a suspension early.
+    Unsuspend {
+        /// The principal's id.
+        id: String,
+        /// Why, for the record.
+        #[arg(long, default_value = "")]
+        reason: String,
     },
 }
 
@@ -58,6 +80,13 @@ fn record(p: &pb::Principal) -> Vec<(&'static str, String)> {
         ("created", output::time(p.create_time.as_ref())),
         ("revoked", if p.revoked { "yes" } else { "no" }.to_string()),
     ];
+    if p.trusted_flagger {
+        fields.push(("trusted flagger", "yes".to_string()));
+    }
+    if p.suspended_until.is_some() {
+        fields.push(("suspended until", output::time(p.suspended_until.as_ref())));
+        fields.push(("suspension reason", p.suspension_reason.clone()));
+    }
     if p.revoked {
         fields.push(("revoked at", output::time(p.revoke_time.as_ref())));
     }
@@ -71,12 +100,16 @@ pub async fn run(
 ) -> Result<(), CliError> {
     let mut client = clients.admin();
     match command {
-        PrincipalsCommand::Create { name, roles } => {
+        PrincipalsCommand::Create {
+            name,
+            roles,
+            trusted_flagger,
+        } => {
             let r = client
                 .create_principal(pb::CreatePrincipalRequest {
                     display_name: name,
                     roles: roles.into_iter().map(|r| r as i32).collect(),
-                    ..Default::default()
+                    trusted_flagger,
                 })
                 .await?
                 .into_inner();
@@ -143,6 +176,38 @@ pub async fn run(
                     }
                     Ok(())
                 }
+            }
+        }
+        PrincipalsCommand::Suspend {
+            id,
+            reason,
+            duration,
+        } => {
+            let until = std::time::SystemTime::now() + duration;
+            let r = client
+                .suspend_principal(pb::SuspendPrincipalRequest {
+                    principal_id: id,
+                    reason,
+                    until: Some(until.into()),
+                })
+                .await?
+                .into_inner();
+            match out {
+                Output::Json => print_message(&r),
+                Output::Table => print_record(&record(&r.principal.unwrap_or_default())),
+            }
+        }
+        PrincipalsCommand::Unsuspend { id, reason } => {
+            let r = client
+                .unsuspend_principal(pb::UnsuspendPrincipalRequest {
+                    principal_id: id,
+                    reason,
+                })
+                .await?
+                .into_inner();
+            match out {
+                Output::Json => print_message(&r),
+                Output::Table => print_record(&record(&r.principal.unwrap_or_default())),
             }
         }
         PrincipalsCommand::Revoke { id } => {
