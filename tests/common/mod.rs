@@ -3,6 +3,7 @@
 //! the Legal Daily article in `shared/examples/seed-article.txt`.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod daemon;
 pub mod fixtures;
 pub mod flow;
