@@ -51,30 +51,30 @@ struct Placed {
     index: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// The key a record is stored under (`None` for a record without a valid id).
+pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
+    Some(match record.kind.as_ref()? {
+        Kind::Claim(c) => keyspace::claim(&Uuid::parse_str(&c.id).ok()?),
+        Kind::Article(a) => keyspace::article(&a.id),
+        Kind::Principal(p) => {
+            keyspace::principal(&Uuid::parse_str(&p.principal.as_ref()?.id).ok()?)
+        }
+        Kind::IdempotencyKey(k) => {
+            keyspace::idempotency(&Uuid::parse_str(&k.principal_id).ok()?, &k.request_id)
+        }
+    })
+}
+
 fn place(record: &pb::StoredRecord) -> Option<Placed> {
     let empty = |keys: Vec<Vec<u8>>| keys.into_iter().map(|k| (k, Vec::new())).collect();
-    match record.kind.as_ref()? {
-        Kind::Claim(c) => Some(Placed {
-            key: keyspace::claim(&Uuid::parse_str(&c.id).ok()?),
-            value: c.encode_to_vec(),
-            index: empty(indexes::claim_keys(c)),
-        }),
-        Kind::Article(a) => Some(Placed {
-            key: keyspace::article(&a.id),
-            value: a.encode_to_vec(),
-            index: empty(indexes::article_keys(a)),
-        }),
-        Kind::Principal(p) => Some(Placed {
-            key: keyspace::principal(&Uuid::parse_str(&p.principal.as_ref()?.id).ok()?),
-            value: p.encode_to_vec(),
-            index: indexes::principal_keys(p),
-        }),
-        Kind::IdempotencyKey(k) => Some(Placed {
-            key: keyspace::idempotency(&Uuid::parse_str(&k.principal_id).ok()?, &k.request_id),
-            value: k.encode_to_vec(),
-            index: Vec::new(),
-        }),
-    }
+    let key = record_key(record)?;
+    let (value, index) = match record.kind.as_ref()? {
+        Kind::Claim(c) => (c.encode_to_vec(), empty(indexes::claim_keys(c))),
+        Kind::Article(a) => (a.encode_to_vec(), empty(indexes::article_keys(a))),
+        Kind::Principal(p) => (p.encode_to_vec(), indexes::principal_keys(p)),
+        Kind::IdempotencyKey(k) => (k.encode_to_vec(), Vec::new()),
+    };
+    Some(Placed { key, value, index })
 }
 
 /// Decodes the record stored under `key` with the index keys it implies, to be removed

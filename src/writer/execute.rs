@@ -32,19 +32,7 @@ impl<'a> View<'a> {
     /// Remembers the after-images of an accepted command for later commands.
     pub fn remember(&mut self, records: &[pb::StoredRecord]) {
         for r in records {
-            let key = match &r.kind {
-                Some(Kind::Claim(c)) => Uuid::parse_str(&c.id).ok().map(|id| keyspace::claim(&id)),
-                Some(Kind::Article(a)) => Some(keyspace::article(&a.id)),
-                Some(Kind::Principal(p)) => p
-                    .principal
-                    .as_ref()
-                    .and_then(|p| Uuid::parse_str(&p.id).ok())
-                    .map(|id| keyspace::principal(&id)),
-                Some(Kind::IdempotencyKey(k)) => Uuid::parse_str(&k.principal_id)
-                    .ok()
-                    .map(|p| keyspace::idempotency(&p, &k.request_id)),
-                None => None,
-            };
+            let key = crate::store::record_key(r);
             if let (Some(key), Some(kind)) = (key, r.kind.clone()) {
                 self.pending.insert(key, kind);
             }
