@@ -186,6 +186,102 @@ fn row(name: &str, callers: usize, f: &Figures, bare: &Figures) {
     );
 }
 
+/// What a lookup and a one-page list cost at the store's current size.
+struct StoreCosts {
+    claims: u64,
+    get: Figures,
+    by_state: Figures,
+    by_article: Figures,
+}
+
+async fn store_costs(channel: &Channel, token: &str, secs: f64) -> StoreCosts {
+    let client = ClaimServiceClient::new(channel.clone());
+    let list = |req: pb::ListClaimsRequest| {
+        let mut c = client.clone();
+        let token = token.to_string();
+        async move {
+            c.list_claims(authed(Request::new(req), &token))
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let first = list(pb::ListClaimsRequest {
+        page_size: 500,
+        ..Default::default()
+    })
+    .await
+    .expect("list");
+    let ids: Arc<Vec<String>> = Arc::new(first.claims.iter().map(|c| c.id.clone()).collect());
+    // Count the claims by walking the pages, as a report would.
+    let mut claims = first.claims.len() as u64;
+    let mut token_page = first.next_page_token;
+    while !token_page.is_empty() {
+        let page = list(pb::ListClaimsRequest {
+            page_size: 500,
+            page_token: token_page,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+        claims += page.claims.len() as u64;
+        token_page = page.next_page_token;
+    }
+    let (c, t, i) = (client.clone(), token.to_string(), ids.clone());
+    let get = measure(1, secs, move |n| {
+        let mut c = c.clone();
+        let t = t.clone();
+        let id = i[n as usize % i.len()].clone();
+        async move {
+            c.get_claim(authed(
+                Request::new(pb::GetClaimRequest { claim_id: id }),
+                &t,
+            ))
+            .await
+            .map(|_| ())
+        }
+    })
+    .await;
+    let one_page = |req: pb::ListClaimsRequest| {
+        let (c, t) = (client.clone(), token.to_string());
+        move |_n: u64| {
+            let mut c = c.clone();
+            let t = t.clone();
+            let req = req.clone();
+            async move {
+                c.list_claims(authed(Request::new(req), &t))
+                    .await
+                    .map(|_| ())
+            }
+        }
+    };
+    let by_state = measure(
+        1,
+        secs,
+        one_page(pb::ListClaimsRequest {
+            page_size: 50,
+            state: pb::ClaimState::Received as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let by_article = measure(
+        1,
+        secs,
+        one_page(pb::ListClaimsRequest {
+            page_size: 50,
+            article_id: "a-7".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    StoreCosts {
+        claims,
+        get,
+        by_state,
+        by_article,
+    }
+}
+
 async fn connect(url: String) -> Channel {
     Channel::from_shared(url)
         .expect("url")
@@ -294,6 +390,29 @@ async fn main() {
     );
     println!("each takedown FileClaim is journaled and fdatasync'ed before its answer");
 
+    // A store of 5,000 claims (50 per article), so that a page of 50 is full at both
+    // sizes and only the store's size differs.
+    let client = ClaimServiceClient::new(channel.clone());
+    let token = claimant.clone();
+    let mut filing = tokio::task::JoinSet::new();
+    for worker in 0..64u64 {
+        let (client, token) = (client.clone(), token.clone());
+        filing.spawn(async move {
+            for n in (worker..5_000).step_by(64) {
+                let mut c = client.clone();
+                let request = pb::FileClaimRequest {
+                    request_id: format!("seed-{n}"),
+                    claim: Some(notice(&format!("a-{}", n % 100))),
+                };
+                c.file_claim(authed(Request::new(request), &token))
+                    .await
+                    .expect("seed claim");
+            }
+        });
+    }
+    while filing.join_next().await.is_some() {}
+    let small = store_costs(&channel, &publisher, secs / 3.0).await;
+
     let mut ids = vec![sample_id];
     for &callers in &CONCURRENCY {
         let client = ClaimServiceClient::new(channel.clone());
@@ -374,6 +493,20 @@ async fn main() {
         })
         .await;
         row("GetClaim", callers, &f, &bare);
+    }
+    let large = store_costs(&channel, &publisher, secs / 3.0).await;
+    println!("lookup and list costs as the store grows (1 caller, p50 / p99):");
+    for c in [&small, &large] {
+        println!(
+            "  {:>7} claims: GetClaim {:>5} / {:>5} us   ListClaims (50 of one state) {:>5} / {:>5} us   ListClaims (50 of one article) {:>5} / {:>5} us",
+            c.claims,
+            c.get.p50_us,
+            c.get.p99_us,
+            c.by_state.p50_us,
+            c.by_state.p99_us,
+            c.by_article.p50_us,
+            c.by_article.p99_us
+        );
     }
     let _ = stop_echo.send(());
     let _ = echo.await;
