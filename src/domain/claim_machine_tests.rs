@@ -7,7 +7,7 @@
 //! 2. Ownership, 3. deadlines, 4. validation through the machine.
 //! 5. Property tests: random command sequences from random actors at random times.
 //! 6. Complaints (DSA Art. 20), trusted flaggers, first action.
-//! 7. Known bugs, as ignored tests that pass once the domain code is fixed.
+//! 7. Regressions: bugs found in the domain code, now fixed.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -2826,8 +2826,8 @@ fn first_action_time_is_the_first_reviewer_action() {
 }
 
 // ---------------------------------------------------------------------------------
-// 7. Known bugs in the domain code: each test passes once the bug is fixed; then drop
-//    the `#[ignore]` and the cell from `KNOWN_BUGS`.
+// 7. Regressions: bugs these tests found in the domain code, now fixed. A newly found
+//    bug gets a test here and, until it is fixed, its cell in `KNOWN_BUGS`.
 // ---------------------------------------------------------------------------------
 
 #[test]
