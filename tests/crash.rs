@@ -22,16 +22,17 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::daemon::Daemon;
 use common::{Authed, Bearer, fixtures};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use takedown::pb::{
@@ -42,7 +43,7 @@ use takedown::pb::{
 };
 use takedown::store::{PageQuery, Store, indexes, keyspace};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
@@ -56,156 +57,25 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------
 // The server process.
 
-/// A `takedownd` child process on 127.0.0.1. Dropping it kills it.
-struct Daemon {
-    child: Option<Child>,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `takedownd` on a free port of 127.0.0.1, its stderr in `log`.
-    fn spawn(data_dir: &Path, log: &Path) -> Daemon {
-        let port = free_port();
-        let stderr = File::create(log).expect("create the server log");
-        let child = Command::new(env!("CARGO_BIN_EXE_takedownd"))
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--sled-cache-mib")
-            .arg("8")
-            // The writers file claims flat out: no abuse limit on FileClaim here.
-            .arg("--file-claim-rate")
-            .arg("0")
-            .env_remove("TAKEDOWN_LISTEN")
-            .env_remove("TAKEDOWN_DATA_DIR")
-            .env_remove("TAKEDOWN_SLED_CACHE_MIB")
-            .env_remove("TAKEDOWN_MAX_REQUEST_KIB")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn takedownd");
-        Daemon {
-            child: Some(child),
-            port,
-            log: log.to_path_buf(),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// SIGKILL, then reap. Returns how it ended (None if it was already gone).
-    fn kill(&mut self) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-        child.wait().ok()
-    }
-
-    /// The exit status if the process has ended on its own.
-    fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut()?.try_wait().ok().flatten()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn log_tail(&self) -> String {
-        let text = self.log_text();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A port that was free a moment ago (the server may still lose a race for it; the
-/// caller retries).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+/// `takedownd` flags for this test: the writers file claims flat out, so no abuse
+/// limit on FileClaim.
+fn args() -> Vec<String> {
+    vec!["--file-claim-rate".to_string(), "0".to_string()]
 }
 
 /// Starts `takedownd` on `data_dir` and waits until its health service says SERVING.
 async fn start(data_dir: &Path, logs: &Path, name: &str) -> Daemon {
-    for attempt in 0..5 {
-        let log = logs.join(format!("{name}-{attempt}.log"));
-        let mut d = Daemon::spawn(data_dir, &log);
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = d.exited() {
-                let text = d.log_text();
-                if text.contains("cannot listen") {
-                    break; // lost the port race: try another port
-                }
-                panic!("takedownd ({name}) exited at start with {status}:\n{text}");
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "takedownd ({name}) not serving after {START_TIMEOUT:?}:\n{}",
-                    d.log_tail()
-                );
-            }
-            if serving(&d).await {
-                return d;
-            }
-            tokio::time::sleep(Duration::from_millis(15)).await;
-        }
-    }
-    panic!("takedownd ({name}) could not get a port in 5 attempts");
+    Daemon::start(data_dir, &logs.join(format!("{name}.log")), &args()).await
 }
 
-/// True if the health service answers SERVING.
-async fn serving(d: &Daemon) -> bool {
-    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-    let Ok(endpoint) = Endpoint::from_shared(d.url()) else {
-        return false;
-    };
-    let endpoint = endpoint
-        .connect_timeout(Duration::from_millis(300))
-        .timeout(Duration::from_secs(2));
-    let Ok(channel) = endpoint.connect().await else {
-        return false;
-    };
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-    matches!(
-        health.check(HealthCheckRequest { service: String::new() }).await,
-        Ok(r) if r.get_ref().status == ServingStatus::Serving as i32
-    )
-}
-
-async fn channel(d: &Daemon) -> Channel {
-    Endpoint::from_shared(d.url())
-        .expect("url")
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(20))
-        .connect()
-        .await
-        .expect("connect to takedownd")
+/// Starts `takedownd` without waiting for it (to kill it early).
+fn spawn(data_dir: &Path, log: &Path) -> Daemon {
+    Daemon::spawn(data_dir, log, &args())
 }
 
 fn authed(channel: &Channel, token: &str) -> Authed {
     let value = format!("Bearer {token}").parse().expect("ascii token");
     InterceptedService::new(channel.clone(), Bearer(Some(value)))
-}
-
-fn read_admin_token(data_dir: &Path) -> String {
-    std::fs::read_to_string(data_dir.join("admin.token"))
-        .expect("admin.token exists once the server serves")
-        .trim()
-        .to_string()
 }
 
 // ---------------------------------------------------------------------------------
@@ -708,11 +578,11 @@ async fn verify_api(
     ledger: &Mutex<Ledger>,
     rng: &mut StdRng,
 ) -> ApiSummary {
-    let ch = channel(d).await;
+    let ch = d.channel().await;
     let mut problems: Vec<String> = Vec::new();
 
     // Tokens: the admin token file is unchanged and every principal still works.
-    let file_token = read_admin_token(data_dir);
+    let file_token = Daemon::admin_token(data_dir);
     if file_token != tokens.admin {
         problems.push("admin.token changed across a restart".into());
     }
@@ -1164,9 +1034,9 @@ async fn sigkill_under_concurrent_writes_loses_no_acknowledged_write() {
     std::fs::create_dir_all(&logs).expect("logs dir");
 
     let mut d = start(&data_dir, &logs, "start-0").await;
-    let admin = read_admin_token(&data_dir);
+    let admin = Daemon::admin_token(&data_dir);
     let tokens = {
-        let ch = channel(&d).await;
+        let ch = d.channel().await;
         let tokens = Tokens::create(&ch, admin).await;
         register_articles(&ch, &tokens).await;
         tokens
@@ -1178,7 +1048,7 @@ async fn sigkill_under_concurrent_writes_loses_no_acknowledged_write() {
     for cycle in 1..=cycles {
         // Several clients write until the kill.
         let killed = Arc::new(AtomicBool::new(false));
-        let ch = channel(&d).await;
+        let ch = d.channel().await;
         let mut workers = Vec::new();
         for w in 0..WORKERS {
             let worker = Worker {
@@ -1227,7 +1097,7 @@ async fn sigkill_under_concurrent_writes_loses_no_acknowledged_write() {
 
         // Every fourth restart is killed while it recovers, then restarted again.
         if cycle % 4 == 0 {
-            let mut r = Daemon::spawn(&data_dir, &logs.join(format!("recovery-{cycle}.log")));
+            let mut r = spawn(&data_dir, &logs.join(format!("recovery-{cycle}.log")));
             tokio::time::sleep(Duration::from_millis(rng.random_range(0..=40))).await;
             r.kill();
             kills += 1;
@@ -1311,7 +1181,7 @@ async fn sigkill_during_first_start_then_a_clean_start_has_a_working_admin() {
     for i in 0..kills {
         let span = first_start.as_micros() as u64;
         let delay = Duration::from_micros(span * i / kills + rng.random_range(0..=span / kills));
-        let mut d = Daemon::spawn(&data_dir, &logs.join(format!("first-{i}.log")));
+        let mut d = spawn(&data_dir, &logs.join(format!("first-{i}.log")));
         tokio::time::sleep(delay).await;
         d.kill();
         match std::fs::read_to_string(data_dir.join("admin.token")) {
@@ -1332,7 +1202,7 @@ async fn sigkill_during_first_start_then_a_clean_start_has_a_working_admin() {
     let mut aimed_tokens = BTreeSet::new();
     for i in 0..aimed {
         let old = std::fs::read_to_string(data_dir.join("admin.token")).unwrap_or_default();
-        let mut d = Daemon::spawn(&data_dir, &logs.join(format!("aimed-{i}.log")));
+        let mut d = spawn(&data_dir, &logs.join(format!("aimed-{i}.log")));
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let now = std::fs::read_to_string(data_dir.join("admin.token")).unwrap_or_default();
@@ -1342,7 +1212,7 @@ async fn sigkill_during_first_start_then_a_clean_start_has_a_working_admin() {
             {
                 break;
             }
-            if !old.is_empty() && serving(&d).await {
+            if !old.is_empty() && d.serving().await {
                 break; // the admin principal exists: no new token will come
             }
             std::thread::sleep(Duration::from_micros(100));
@@ -1375,9 +1245,9 @@ async fn clean_starts(
 ) {
     for round in 0..2 {
         let d = start(data_dir, logs, &format!("{name}-clean-{round}")).await;
-        let token = read_admin_token(data_dir);
+        let token = Daemon::admin_token(data_dir);
         tokens_seen.insert(token.clone());
-        let ch = channel(&d).await;
+        let ch = d.channel().await;
         let principals = AdminServiceClient::new(authed(&ch, &token))
             .list_principals(pb::ListPrincipalsRequest {
                 page_size: 50,

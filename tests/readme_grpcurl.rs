@@ -6,19 +6,12 @@
 
 mod common;
 
+use common::daemon::Daemon;
+use nix::sys::signal::Signal;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Kills the server if the test ends early.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
+use std::time::Duration;
 
 fn grpcurl() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("TAKEDOWN_GRPCURL").map(PathBuf::from)
@@ -31,45 +24,6 @@ fn grpcurl() -> Option<PathBuf> {
             .map(|d| d.join("grpcurl"))
             .find(|p| p.exists())
     })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
-
-fn start(dir: &Path, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_takedownd"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--data-dir", "takedown-data"])
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start takedownd");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    // The port is bound before the first admin is created: wait for both.
-    let token = dir.join("takedown-data").join("admin.token");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() || !token.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "takedownd did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server(child)
-}
-
-fn stop(mut server: Server) {
-    let pid = nix::unistd::Pid::from_raw(server.0.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let status = server.0.wait().expect("wait for takedownd");
-    assert!(
-        status.success(),
-        "takedownd exited with {status} after SIGTERM"
-    );
 }
 
 /// The bash block between the walkthrough markers of README.md.
@@ -110,8 +64,9 @@ fn run_script(dir: &Path, grpcurl: &Path, script: &str) -> String {
     stdout + &stderr
 }
 
-#[test]
-fn readme_walkthrough_runs_with_the_real_grpcurl() {
+// The server is a child process; the scripts run on a blocking thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_walkthrough_runs_with_the_real_grpcurl() {
     let Some(grpcurl) = grpcurl() else {
         assert!(
             std::env::var("CI").is_err(),
@@ -120,11 +75,13 @@ fn readme_walkthrough_runs_with_the_real_grpcurl() {
         eprintln!("SKIPPED: grpcurl not found; run scripts/test to install it");
         return;
     };
+    // The README runs in the folder the server was started in: its data is in
+    // ./takedown-data.
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let server = start(dir.path(), port);
-    let script = walkthrough().replace("127.0.0.1:50051", &format!("127.0.0.1:{port}"));
-    let out = run_script(dir.path(), &grpcurl, &script);
+    let data = dir.path().join("takedown-data");
+    let mut server = Daemon::start(&data, &dir.path().join("first.log"), &[]).await;
+    let script = walkthrough().replace("127.0.0.1:50051", &format!("127.0.0.1:{}", server.port));
+    let out = tokio::task::block_in_place(|| run_script(dir.path(), &grpcurl, &script));
 
     for expected in [
         "grpc.health.v1.Health",
@@ -152,13 +109,20 @@ fn readme_walkthrough_runs_with_the_real_grpcurl() {
     let head_before = head(&out);
 
     // Stop and start again: everything is still there and the chain verifies.
-    stop(server);
-    let _server = start(dir.path(), port);
+    server.signal(Signal::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "takedownd did not exit cleanly after SIGTERM: {status:?}\n{}",
+        server.log_tail()
+    );
+    let server = Daemon::start(&data, &dir.path().join("second.log"), &[]).await;
     let verify = format!(
         "grpcurl -plaintext -H \"authorization: Bearer $(cat takedown-data/admin.token)\" \
-         -d '{{}}' 127.0.0.1:{port} takedown.v1.AuditService/VerifyAuditLog"
+         -d '{{}}' 127.0.0.1:{} takedown.v1.AuditService/VerifyAuditLog",
+        server.port
     );
-    let after = run_script(dir.path(), &grpcurl, &verify);
+    let after = tokio::task::block_in_place(|| run_script(dir.path(), &grpcurl, &verify));
     assert!(after.contains("\"ok\": true"), "{after}");
     assert_eq!(
         head(&after),

@@ -28,7 +28,9 @@ pub fn free_port() -> u16 {
 }
 
 impl Daemon {
-    fn spawn(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
+    /// Starts `takedownd` on a free port of 127.0.0.1 with `args`, its stderr in `log`,
+    /// without waiting for it.
+    pub fn spawn(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
         let port = free_port();
         let stderr = File::create(log).expect("create the server log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_takedownd"));
@@ -159,16 +161,27 @@ impl Daemon {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The last 30 lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// SIGKILL, then reap. Returns how it ended (None if it was already gone).
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+        child.wait().ok()
+    }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            let _ = child.wait();
-        }
+        self.kill();
     }
 }
