@@ -115,3 +115,74 @@ async fn mutual_tls_requires_a_client_certificate_from_the_client_ca() {
     }
     s.stop().await;
 }
+
+/// Runs takedownctl with `args` (and nothing from the caller's environment).
+async fn takedownctl(args: Vec<String>) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_takedownctl"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TAKEDOWN") {
+            command.env_remove(key);
+        }
+    }
+    command.args(args);
+    tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run takedownctl")
+}
+
+#[tokio::test]
+async fn takedownctl_speaks_tls_and_mutual_tls() {
+    let ca = Ca::new("takedown test CA");
+    let pems = tempfile::tempdir().expect("temp dir");
+    let ca_file = write(pems.path(), "ca.pem", &ca.pem);
+    let (cert, key) = ca.leaf(&["desk"], ExtendedKeyUsagePurpose::ClientAuth);
+    let cert_file = write(pems.path(), "desk.pem", &cert);
+    let key_file = write(pems.path(), "desk.key", &key);
+    let list = |s: &TestServer, extra: &[&std::path::Path]| {
+        let addr = s.server.as_ref().expect("running").addr;
+        let mut args = vec![
+            "--addr".to_string(),
+            format!("https://{addr}"),
+            "--tls-domain".to_string(),
+            "localhost".to_string(),
+            "--tls-ca".to_string(),
+            ca_file.display().to_string(),
+            "--token".to_string(),
+            s.admin_token.clone(),
+            "--output".to_string(),
+            "json".to_string(),
+        ];
+        if let [cert, key] = extra {
+            args.extend([
+                "--tls-cert".to_string(),
+                cert.display().to_string(),
+                "--tls-key".to_string(),
+                key.display().to_string(),
+            ]);
+        }
+        args.extend(["principals".to_string(), "list".to_string()]);
+        args
+    };
+
+    let (tls, _server_pems) = tls_server(&ca, None).await;
+    let out = takedownctl(list(&tls, &[])).await;
+    assert!(
+        out.status.success(),
+        "takedownctl over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"principals\""));
+
+    let (mutual, _mutual_pems) = tls_server(&ca, Some(&ca)).await;
+    let out = takedownctl(list(&mutual, &[&cert_file, &key_file])).await;
+    assert!(
+        out.status.success(),
+        "takedownctl with a client certificate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = takedownctl(list(&mutual, &[])).await;
+    assert!(!out.status.success(), "no client certificate, no answer");
+    tls.stop().await;
+    mutual.stop().await;
+}
