@@ -15,6 +15,10 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
+use takedown::domain::commands::{
+    AmendClaim, DecideClaim, ExpireDeadline, FileComplaint, FileCounterNotice, RecordCorrection,
+    ReportLegalAction, RequestInformation, ResolveLegalAction, StartReview, WithdrawClaim,
+};
 use takedown::domain::{self, Actor, Command, Policy, validation};
 use takedown::journal::{self, GENESIS, Journal, JournalOptions};
 use takedown::pb::{self, Role};
@@ -80,16 +84,18 @@ pub fn requests(data: &[u8]) {
             };
             let notice = req.claim.unwrap_or_default();
             let violations = validation::notice(&notice);
-            let filed = domain::file_claim(
-                &notice,
-                &article,
-                "claimant",
-                selector & 2 == 2,
-                "0190f5a0-0000-7000-8000-000000000000",
-                &req.request_id,
-                now(),
-                &policy,
-            );
+            let filed = domain::Notice::parse(notice.clone()).and_then(|parsed| {
+                domain::file_claim(
+                    &parsed,
+                    &article,
+                    "claimant",
+                    selector & 2 == 2,
+                    "0190f5a0-0000-7000-8000-000000000000",
+                    &req.request_id,
+                    now(),
+                    &policy,
+                )
+            });
             let url_matches = notice.article_url.is_empty() || notice.article_url == article.url;
             assert_eq!(
                 filed.is_ok(),
@@ -98,64 +104,64 @@ pub fn requests(data: &[u8]) {
             );
             return;
         }
-        1 => Command::StartReview,
+        1 => Command::StartReview(StartReview),
         2 => match pb::RequestInformationRequest::decode(request) {
-            Ok(r) => Command::RequestInformation { message: r.message },
+            Ok(r) => Command::RequestInformation(RequestInformation { message: r.message }),
             Err(_) => return,
         },
         3 => match pb::AmendClaimRequest::decode(request) {
-            Ok(r) => Command::AmendClaim {
+            Ok(r) => Command::AmendClaim(AmendClaim {
                 amendment: r.claim.unwrap_or_default(),
                 update_mask: r.update_mask.map(|m| m.paths).unwrap_or_default(),
                 reply: r.reply,
-            },
+            }),
             Err(_) => return,
         },
         4 => match pb::DecideClaimRequest::decode(request) {
-            Ok(r) => Command::DecideClaim {
+            Ok(r) => Command::DecideClaim(DecideClaim {
                 outcome: r.outcome,
                 statement_of_reasons: r.statement_of_reasons,
                 items_to_change: r.items_to_change,
-            },
+            }),
             Err(_) => return,
         },
         5 => match pb::RecordCorrectionRequest::decode(request) {
-            Ok(r) => Command::RecordCorrection {
+            Ok(r) => Command::RecordCorrection(RecordCorrection {
                 article_revision: r.article_revision,
                 summary: r.summary,
-            },
+            }),
             Err(_) => return,
         },
         6 => match pb::FileCounterNoticeRequest::decode(request) {
-            Ok(r) => Command::FileCounterNotice {
+            Ok(r) => Command::FileCounterNotice(FileCounterNotice {
                 counter_notice: r.counter_notice,
-            },
+            }),
             Err(_) => return,
         },
         7 => match pb::ReportLegalActionRequest::decode(request) {
-            Ok(r) => Command::ReportLegalAction {
+            Ok(r) => Command::ReportLegalAction(ReportLegalAction {
                 authority: r.authority,
                 case_reference: r.case_reference,
                 filed_date: r.filed_date,
-            },
+            }),
             Err(_) => return,
         },
         8 => match pb::ResolveLegalActionRequest::decode(request) {
-            Ok(r) => Command::ResolveLegalAction {
+            Ok(r) => Command::ResolveLegalAction(ResolveLegalAction {
                 outcome: r.outcome,
                 note: r.note,
-            },
+            }),
             Err(_) => return,
         },
         9 => match pb::WithdrawClaimRequest::decode(request) {
-            Ok(r) => Command::WithdrawClaim { reason: r.reason },
+            Ok(r) => Command::WithdrawClaim(WithdrawClaim { reason: r.reason }),
             Err(_) => return,
         },
         10 => match pb::FileComplaintRequest::decode(request) {
-            Ok(r) => Command::FileComplaint { text: r.text },
+            Ok(r) => Command::FileComplaint(FileComplaint { text: r.text }),
             Err(_) => return,
         },
-        11 => Command::ExpireDeadline,
+        11 => Command::ExpireDeadline(ExpireDeadline),
         12 => {
             let Ok(req) = pb::UpsertArticleRequest::decode(request) else {
                 return;

@@ -16,8 +16,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
 use crate::pb::{self, Role};
+use crate::writer::commands::CreatePrincipal;
 use crate::writer::sweeper::Sweeper;
-use crate::writer::{self, WriteCommand, Writer};
+use crate::writer::{self, Writer};
 
 /// Everything the server needs to run.
 #[derive(Clone)]
@@ -181,7 +182,7 @@ impl Server {
             source,
         })?;
         self.handle
-            .submit(WriteCommand::CreatePrincipal {
+            .submit(CreatePrincipal {
                 display_name: "admin".to_string(),
                 roles: vec![Role::Admin],
                 trusted_flagger: false,

@@ -9,7 +9,9 @@ use super::{Context, auth, paging, status};
 use crate::domain::FieldViolation;
 use crate::pb::{self, Role, admin_service_server::AdminService};
 use crate::store::keyspace;
-use crate::writer::{WriteCommand, Written};
+use crate::writer::commands::{
+    CreatePrincipal, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
+};
 
 pub struct AdminApi {
     pub(super) cx: Context,
@@ -52,8 +54,8 @@ fn principal_request(req: &pb::CreatePrincipalRequest) -> Result<Vec<Role>, Stat
 }
 
 /// A principal id as returned by CreatePrincipal.
-fn principal_id(id: &str) -> Result<(), FieldViolation> {
-    uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| {
+fn principal_id(id: &str) -> Result<uuid::Uuid, FieldViolation> {
+    uuid::Uuid::parse_str(id).map_err(|_| {
         FieldViolation::new(
             "principal_id",
             "must be a principal id (a UUID) as returned by CreatePrincipal",
@@ -79,9 +81,10 @@ fn reason(v: &mut Vec<FieldViolation>, reason: &str, required: bool) {
     }
 }
 
-fn suspend_request(req: &pb::SuspendPrincipalRequest) -> Result<SystemTime, Status> {
+fn suspend_request(req: &pb::SuspendPrincipalRequest) -> Result<(uuid::Uuid, SystemTime), Status> {
     let mut v = Vec::new();
-    v.extend(principal_id(&req.principal_id).err());
+    let id = principal_id(&req.principal_id);
+    v.extend(id.clone().err());
     reason(&mut v, &req.reason, true);
     let until = match req.until {
         None => {
@@ -100,13 +103,9 @@ fn suspend_request(req: &pb::SuspendPrincipalRequest) -> Result<SystemTime, Stat
         }
     };
     status::check(v)?;
-    until.ok_or_else(|| status::invalid_field("until", "not a valid timestamp"))
-}
-
-fn principal_answer(written: Written) -> Result<pb::Principal, Status> {
-    match written {
-        Written::Principal(p) => Ok(p),
-        _ => Err(Status::internal("unexpected writer answer")),
+    match (id, until) {
+        (Ok(id), Some(until)) => Ok((id, until)),
+        _ => Err(status::invalid_field("until", "not a valid timestamp")),
     }
 }
 
@@ -120,10 +119,10 @@ impl AdminService for AdminApi {
         let req = request.into_inner();
         let roles = principal_request(&req)?;
         let token = auth::new_token();
-        let written = self
+        let principal = self
             .cx
             .writer
-            .submit(WriteCommand::CreatePrincipal {
+            .submit(CreatePrincipal {
                 display_name: req.display_name.trim().to_string(),
                 roles,
                 trusted_flagger: req.trusted_flagger,
@@ -131,13 +130,10 @@ impl AdminService for AdminApi {
                 actor: caller.principal_id,
             })
             .await?;
-        match written {
-            Written::Principal(p) => Ok(Response::new(pb::CreatePrincipalResponse {
-                principal: Some(p),
-                token,
-            })),
-            _ => Err(Status::internal("unexpected writer answer")),
-        }
+        Ok(Response::new(pb::CreatePrincipalResponse {
+            principal: Some(principal),
+            token,
+        }))
     }
 
     async fn list_principals(
@@ -165,21 +161,18 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::RevokePrincipalResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        status::check(principal_id(&req.principal_id).err().into_iter().collect())?;
-        let written = self
+        let principal_id = principal_id(&req.principal_id).map_err(|v| status::invalid(vec![v]))?;
+        let principal = self
             .cx
             .writer
-            .submit(WriteCommand::RevokePrincipal {
-                principal_id: req.principal_id,
+            .submit(RevokePrincipal {
+                principal_id,
                 actor: caller.principal_id,
             })
             .await?;
-        match written {
-            Written::Principal(p) => Ok(Response::new(pb::RevokePrincipalResponse {
-                principal: Some(p),
-            })),
-            _ => Err(Status::internal("unexpected writer answer")),
-        }
+        Ok(Response::new(pb::RevokePrincipalResponse {
+            principal: Some(principal),
+        }))
     }
 
     async fn suspend_principal(
@@ -188,19 +181,19 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::SuspendPrincipalResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let until = suspend_request(&req)?;
-        let written = self
+        let (principal_id, until) = suspend_request(&req)?;
+        let principal = self
             .cx
             .writer
-            .submit(WriteCommand::SuspendPrincipal {
-                principal_id: req.principal_id,
+            .submit(SuspendPrincipal {
+                principal_id,
                 reason: req.reason.trim().to_string(),
                 until,
                 actor: caller.principal_id,
             })
             .await?;
         Ok(Response::new(pb::SuspendPrincipalResponse {
-            principal: Some(principal_answer(written)?),
+            principal: Some(principal),
         }))
     }
 
@@ -210,21 +203,22 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::UnsuspendPrincipalResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let mut v: Vec<FieldViolation> =
-            principal_id(&req.principal_id).err().into_iter().collect();
+        let id = principal_id(&req.principal_id);
+        let mut v: Vec<FieldViolation> = id.clone().err().into_iter().collect();
         reason(&mut v, &req.reason, false);
         status::check(v)?;
-        let written = self
+        let principal_id = id.map_err(|v| status::invalid(vec![v]))?;
+        let principal = self
             .cx
             .writer
-            .submit(WriteCommand::UnsuspendPrincipal {
-                principal_id: req.principal_id,
+            .submit(UnsuspendPrincipal {
+                principal_id,
                 reason: req.reason.trim().to_string(),
                 actor: caller.principal_id,
             })
             .await?;
         Ok(Response::new(pb::UnsuspendPrincipalResponse {
-            principal: Some(principal_answer(written)?),
+            principal: Some(principal),
         }))
     }
 }

@@ -6,10 +6,11 @@ use uuid::Uuid;
 
 use super::caller::Caller;
 use super::{Context, paging, status};
-use crate::domain::{Command, FieldViolation, validation};
+use crate::domain::commands::{AmendClaim, FileComplaint, ReportLegalAction, WithdrawClaim};
+use crate::domain::{Command, FieldViolation, Notice, validation};
 use crate::pb::{self, claim_service_server::ClaimService};
 use crate::store::keyspace;
-use crate::writer::{WriteCommand, Written};
+use crate::writer::commands::{ClaimChanged, ClaimTransition, FileClaim};
 
 pub struct ClaimApi {
     pub(super) cx: Context,
@@ -56,25 +57,21 @@ impl Context {
         etag: &str,
         command: Command,
     ) -> Result<(pb::Claim, Option<pb::Article>), Status> {
+        let id = self::claim_id("claim_id", claim_id)?;
         self.visible_claim(caller, claim_id)?;
-        let written = self
+        let ClaimChanged { claim, article } = self
             .writer
-            .submit(WriteCommand::Transition {
-                claim_id: claim_id.to_string(),
+            .submit(ClaimTransition {
+                claim_id: id,
                 etag: etag.to_string(),
                 command,
                 actor: caller.actor(),
             })
             .await?;
-        match written {
-            Written::Claim { claim, article } => {
-                let claim = caller
-                    .view(claim)
-                    .ok_or_else(|| status::not_found("claim", claim_id))?;
-                Ok((claim, article))
-            }
-            _ => Err(Status::internal("unexpected writer answer")),
-        }
+        let claim = caller
+            .view(claim)
+            .ok_or_else(|| status::not_found("claim", claim_id))?;
+        Ok((claim, article))
     }
 }
 
@@ -93,28 +90,31 @@ impl ClaimService for ClaimApi {
                 "must be at most 128 characters without control characters; a UUID is ideal",
             ));
         }
-        match &req.claim {
-            // Checked here as well as in the writer, so a bad notice never queues.
-            Some(notice) => violations.extend(validation::notice(notice)),
-            None => violations.push(FieldViolation::new("claim", "the notice is required")),
+        // The one validation of the notice: the writer only takes a parsed `Notice`.
+        let notice = match req.claim {
+            Some(claim) => Notice::parse(claim).map_err(|e| match e {
+                crate::domain::DomainError::Invalid(v) => v,
+                _ => Vec::new(),
+            }),
+            None => Err(vec![FieldViolation::new("claim", "the notice is required")]),
+        };
+        if let Err(v) = &notice {
+            violations.extend(v.iter().cloned());
         }
         status::check(violations)?;
-        let notice = req.claim.unwrap_or_default();
-        let written = self
+        let notice = notice.map_err(status::invalid)?;
+        let filed_by = Uuid::parse_str(&caller.principal_id)
+            .map_err(|_| Status::internal("caller without a principal id"))?;
+        let claim = self
             .cx
             .writer
-            .submit(WriteCommand::FileClaim {
+            .submit(FileClaim {
                 request_id: req.request_id,
                 notice,
-                filed_by: caller.principal_id.clone(),
+                filed_by,
             })
             .await?;
-        match written {
-            Written::Claim { claim, .. } => {
-                Ok(Response::new(pb::FileClaimResponse { claim: Some(claim) }))
-            }
-            _ => Err(Status::internal("unexpected writer answer")),
-        }
+        Ok(Response::new(pb::FileClaimResponse { claim: Some(claim) }))
     }
 
     async fn get_claim(
@@ -224,11 +224,11 @@ impl ClaimService for ClaimApi {
     ) -> Result<Response<pb::AmendClaimResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::AmendClaim {
+        let command = Command::AmendClaim(AmendClaim {
             amendment: req.claim.unwrap_or_default(),
             update_mask: req.update_mask.map(|m| m.paths).unwrap_or_default(),
             reply: req.reply,
-        };
+        });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
@@ -242,7 +242,7 @@ impl ClaimService for ClaimApi {
     ) -> Result<Response<pb::WithdrawClaimResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::WithdrawClaim { reason: req.reason };
+        let command = Command::WithdrawClaim(WithdrawClaim { reason: req.reason });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
@@ -258,11 +258,11 @@ impl ClaimService for ClaimApi {
     ) -> Result<Response<pb::ReportLegalActionResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::ReportLegalAction {
+        let command = Command::ReportLegalAction(ReportLegalAction {
             authority: req.authority,
             case_reference: req.case_reference,
             filed_date: req.filed_date,
-        };
+        });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
@@ -278,7 +278,7 @@ impl ClaimService for ClaimApi {
     ) -> Result<Response<pb::FileComplaintResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::FileComplaint { text: req.text };
+        let command = Command::FileComplaint(FileComplaint { text: req.text });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)

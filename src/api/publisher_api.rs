@@ -5,9 +5,10 @@ use tonic::{Request, Response, Status};
 
 use super::caller::Caller;
 use super::{Context, status};
+use crate::domain::commands::{FileCounterNotice, RecordCorrection};
 use crate::domain::{Command, FieldViolation, validation};
 use crate::pb::{self, publisher_service_server::PublisherService};
-use crate::writer::{WriteCommand, Written};
+use crate::writer::commands::UpsertArticle;
 
 /// Most ids one BatchGetArticles may ask for.
 pub const MAX_BATCH_GET: usize = 1_000;
@@ -52,20 +53,17 @@ impl PublisherService for PublisherApi {
         let req = request.into_inner();
         status::check(validation::article(req.article.as_ref()))?;
         let article = req.article.unwrap_or_default();
-        let written = self
+        let article = self
             .cx
             .writer
-            .submit(WriteCommand::UpsertArticle {
+            .submit(UpsertArticle {
                 article,
                 actor: caller.principal_id,
             })
             .await?;
-        match written {
-            Written::Article(a) => Ok(Response::new(pb::UpsertArticleResponse {
-                article: Some(a),
-            })),
-            _ => Err(Status::internal("unexpected writer answer")),
-        }
+        Ok(Response::new(pb::UpsertArticleResponse {
+            article: Some(article),
+        }))
     }
 
     async fn get_article(
@@ -125,10 +123,10 @@ impl PublisherService for PublisherApi {
     ) -> Result<Response<pb::RecordCorrectionResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::RecordCorrection {
+        let command = Command::RecordCorrection(RecordCorrection {
             article_revision: req.article_revision,
             summary: req.summary,
-        };
+        });
         let (claim, article) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
@@ -145,9 +143,9 @@ impl PublisherService for PublisherApi {
     ) -> Result<Response<pb::FileCounterNoticeResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::FileCounterNotice {
+        let command = Command::FileCounterNotice(FileCounterNotice {
             counter_notice: req.counter_notice,
-        };
+        });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)

@@ -5,6 +5,7 @@ use tonic::{Request, Response, Status};
 use super::Context;
 use super::caller::Caller;
 use crate::domain::Command;
+use crate::domain::commands::{DecideClaim, RequestInformation, ResolveLegalAction, StartReview};
 use crate::pb::{self, review_service_server::ReviewService};
 
 pub struct ReviewApi {
@@ -21,7 +22,12 @@ impl ReviewService for ReviewApi {
         let req = request.into_inner();
         let (claim, _) = self
             .cx
-            .transition(&caller, &req.claim_id, &req.etag, Command::StartReview)
+            .transition(
+                &caller,
+                &req.claim_id,
+                &req.etag,
+                Command::StartReview(StartReview),
+            )
             .await?;
         Ok(Response::new(pb::StartReviewResponse {
             claim: Some(claim),
@@ -34,9 +40,9 @@ impl ReviewService for ReviewApi {
     ) -> Result<Response<pb::RequestInformationResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::RequestInformation {
+        let command = Command::RequestInformation(RequestInformation {
             message: req.message,
-        };
+        });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
@@ -52,11 +58,11 @@ impl ReviewService for ReviewApi {
     ) -> Result<Response<pb::DecideClaimResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::DecideClaim {
+        let command = Command::DecideClaim(DecideClaim {
             outcome: req.outcome,
             statement_of_reasons: req.statement_of_reasons,
             items_to_change: req.items_to_change,
-        };
+        });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
@@ -72,10 +78,10 @@ impl ReviewService for ReviewApi {
     ) -> Result<Response<pb::ResolveLegalActionResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let command = Command::ResolveLegalAction {
+        let command = Command::ResolveLegalAction(ResolveLegalAction {
             outcome: req.outcome,
             note: req.note,
-        };
+        });
         let (claim, _) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)

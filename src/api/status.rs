@@ -104,7 +104,7 @@ impl From<WriteError> for Status {
             WriteError::Suspended { until, .. } => {
                 let metadata = HashMap::from([(
                     "suspended_until".to_string(),
-                    crate::writer::principals::rfc3339(until),
+                    crate::writer::commands::rfc3339(until),
                 )]);
                 Status::with_error_details(
                     Code::FailedPrecondition,

@@ -3,19 +3,28 @@
 //! the next deadline falls. Nothing here does I/O or knows about gRPC transport; the
 //! writer calls in with the current records and the time, and gets back new records.
 //!
+//! - `transitions`: the state machine as a table, the one place a state is checked;
+//! - `commands`: one file per verb, with its payload checks and its effect;
+//! - `claim_machine`: runs a verb through the table;
+//! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds.
+//!
 //! The records are the `takedown.v1` protobuf messages themselves (`crate::pb`): one
-//! schema for the wire, the journal and the store, as the design asks.
+//! schema for the wire, the journal and the store.
 
-pub mod amendment;
+pub mod actor;
 pub mod article_status;
 pub mod claim_machine;
-pub mod command;
-mod decision;
+pub mod commands;
 pub mod error;
 pub mod policy;
+pub mod transitions;
 pub mod validation;
 
-pub use claim_machine::{apply, file_claim};
-pub use command::{Actor, Command, Transition};
+pub use actor::{Actor, Transition};
+pub use claim_machine::apply;
+pub use commands::{Command, Notice, file_claim};
 pub use error::{DomainError, FieldViolation};
 pub use policy::Policy;
+
+#[cfg(test)]
+mod tests;

@@ -7,11 +7,12 @@
 //! If the journal or sled fails mid-group, nobody in the group is told "done", and
 //! the writer stops taking writes: what reached the disk is for recovery to decide.
 
-mod execute;
+mod command;
+pub mod commands;
 pub mod instruments;
-pub mod principals;
 mod recovery;
 pub mod sweeper;
+mod view;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -20,87 +21,15 @@ use std::time::SystemTime;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
-use crate::domain::{self, Actor, DomainError, Policy};
+use crate::domain::{DomainError, Policy};
 use crate::journal::{self, ChainHead, Journal};
-use crate::pb::{self, Role};
 use crate::store::{Store, StoreError};
 
+pub use command::{Exec, Executed, WriteCommand};
 pub use recovery::{OpenedState, RecoveryError, journal_dir, open_state, rebuild, sled_dir};
 
 /// Most commands committed in one group.
 const MAX_GROUP: usize = 512;
-
-/// A change asked of the writer.
-#[derive(Debug, Clone)]
-pub enum WriteCommand {
-    CreatePrincipal {
-        display_name: String,
-        roles: Vec<Role>,
-        trusted_flagger: bool,
-        token_sha256: [u8; 32],
-        actor: String,
-    },
-    RevokePrincipal {
-        principal_id: String,
-        actor: String,
-    },
-    SuspendPrincipal {
-        principal_id: String,
-        reason: String,
-        until: SystemTime,
-        actor: String,
-    },
-    UnsuspendPrincipal {
-        principal_id: String,
-        reason: String,
-        actor: String,
-    },
-    UpsertArticle {
-        article: pb::Article,
-        actor: String,
-    },
-    FileClaim {
-        request_id: String,
-        notice: pb::Claim,
-        filed_by: String,
-    },
-    Transition {
-        claim_id: String,
-        etag: String,
-        command: domain::Command,
-        actor: Actor,
-    },
-}
-
-impl WriteCommand {
-    pub(crate) fn actor(&self) -> &str {
-        match self {
-            WriteCommand::CreatePrincipal { actor, .. } => actor,
-            WriteCommand::RevokePrincipal { actor, .. } => actor,
-            WriteCommand::SuspendPrincipal { actor, .. } => actor,
-            WriteCommand::UnsuspendPrincipal { actor, .. } => actor,
-            WriteCommand::UpsertArticle { actor, .. } => actor,
-            WriteCommand::FileClaim { filed_by, .. } => filed_by,
-            WriteCommand::Transition { actor, .. } => actor.id(),
-        }
-    }
-}
-
-/// What an accepted command left behind.
-#[derive(Debug, Clone)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per request, moved straight into the response"
-)]
-pub enum Written {
-    Principal(pb::Principal),
-    Article(pb::Article),
-    Claim {
-        claim: pb::Claim,
-        /// The article, if the command changed it.
-        article: Option<pb::Article>,
-    },
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -114,7 +43,7 @@ pub enum WriteError {
     EtagMismatch { claim_id: String, current: String },
     #[error(
         "principal {principal_id} is suspended until {} (DSA Art. 23) and may not file claims or complaints until then; ask the operator if you believe this is wrong",
-        principals::rfc3339(*until)
+        commands::rfc3339(*until)
     )]
     Suspended {
         principal_id: String,
@@ -138,24 +67,25 @@ impl From<StoreError> for WriteError {
     }
 }
 
-struct Job {
-    command: WriteCommand,
-    reply: oneshot::Sender<Result<Written, WriteError>>,
-}
-
 /// A cheap, cloneable handle for submitting commands to the writer.
 #[derive(Clone)]
 pub struct WriterHandle {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Box<dyn command::Job>>,
     durable: watch::Receiver<u64>,
 }
 
 impl WriterHandle {
-    /// Submits a command and waits until it is durable (or refused).
-    pub async fn submit(&self, command: WriteCommand) -> Result<Written, WriteError> {
+    /// Submits a command and waits until it is durable (or refused); answers the
+    /// command's own reply.
+    pub async fn submit<C: WriteCommand>(&self, command: C) -> Result<C::Reply, WriteError> {
         let (reply, rx) = oneshot::channel();
+        let job = command::Queued {
+            command,
+            reply,
+            outcome: None,
+        };
         self.tx
-            .send(Job { command, reply })
+            .send(Box::new(job))
             .await
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
@@ -227,7 +157,7 @@ struct Loop {
 }
 
 impl Loop {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    fn run(mut self, mut rx: mpsc::Receiver<Box<dyn command::Job>>) {
         let mut jobs = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = rx.blocking_recv() {
             jobs.push(first);
@@ -240,7 +170,7 @@ impl Loop {
             if let Err(e) = self.commit(&mut jobs) {
                 tracing::error!(error = %e, "write group failed; the writer stops taking writes");
                 for job in jobs.drain(..) {
-                    let _ = job.reply.send(Err(WriteError::Storage(e.clone())));
+                    job.answer(Some(WriteError::Storage(e.clone())));
                 }
                 return;
             }
@@ -251,28 +181,27 @@ impl Loop {
     }
 
     /// Commits one group. On success every job has been answered.
-    fn commit(&mut self, jobs: &mut Vec<Job>) -> Result<(), String> {
+    fn commit(&mut self, jobs: &mut Vec<Box<dyn command::Job>>) -> Result<(), String> {
         let now = self.clock.now();
-        let mut view = execute::View::new(&self.store);
+        let mut view = view::View::new(&self.store);
         let mut entries = Vec::new();
-        let mut answers = Vec::with_capacity(jobs.len());
         let mut head = self.head;
-        for job in jobs.iter() {
+        for job in jobs.iter_mut() {
             let seq = head.seq + 1;
-            match execute::execute(&view, &job.command, seq, now, &self.policy) {
-                Ok(done) => {
-                    if let Some(mut entry) = done.entry {
-                        head.hash = journal::seal(&mut entry, seq, &head.hash);
-                        head.seq = seq;
-                        view.remember(&entry.records);
-                        entries.push(entry);
-                    }
-                    answers.push(Ok(done.written));
-                }
-                Err(e) => answers.push(Err(e)),
+            let cx = Exec {
+                view: &view,
+                now,
+                policy: &self.policy,
+                seq,
+            };
+            if let Some(mut entry) = job.execute(&cx) {
+                head.hash = journal::seal(&mut entry, seq, &head.hash);
+                head.seq = seq;
+                view.remember(&entry.records);
+                entries.push(entry);
             }
         }
-        view.clear();
+        drop(view);
         if !entries.is_empty() {
             for entry in &entries {
                 self.journal.append(entry).map_err(|e| e.to_string())?;
@@ -285,8 +214,8 @@ impl Loop {
             self.head = head;
             self.durable.send_replace(head.seq);
         }
-        for (job, answer) in jobs.drain(..).zip(answers) {
-            let _ = job.reply.send(answer);
+        for job in jobs.drain(..) {
+            job.answer(None);
         }
         Ok(())
     }

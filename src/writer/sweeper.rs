@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::{WriteCommand, WriteError, WriterHandle};
+use super::commands::ClaimTransition;
+use super::{WriteError, WriterHandle};
 use crate::clock::Clock;
+use crate::domain::commands::ExpireDeadline;
 use crate::domain::{Actor, Command, DomainError};
 use crate::store::Store;
 
@@ -58,10 +60,10 @@ impl Sweeper {
             for id in due {
                 let writer = self.writer.clone();
                 round.spawn(async move {
-                    let command = WriteCommand::Transition {
-                        claim_id: id.to_string(),
+                    let command = ClaimTransition {
+                        claim_id: id,
                         etag: String::new(),
-                        command: Command::ExpireDeadline,
+                        command: Command::ExpireDeadline(ExpireDeadline),
                         actor: Actor::System,
                     };
                     (id, writer.submit(command).await)

@@ -1,16 +1,14 @@
 //! What a well-formed request is. Each function lists every violation at once, so a
 //! caller fixes its notice in one round trip; an empty list means valid. This file
 //! holds the limits and the checks every request shares; `notice` checks a notice as
-//! the law asks for it, `verbs` the other commands' payloads.
+//! the law asks for it, `article` an article; each claim verb checks its own payload
+//! (`domain::commands`) with the checks here.
 
+mod article;
 mod notice;
-mod verbs;
 
+pub use article::article;
 pub use notice::notice;
-pub use verbs::{
-    article, counter_notice, decision_outcome, legal_action, legal_action_outcome,
-    statement_of_reasons,
-};
 
 use super::FieldViolation;
 
@@ -51,15 +49,20 @@ pub const MAX_TEXT: usize = limits::TEXT;
 /// Longest short field (urls, references), in bytes.
 pub const MAX_SHORT: usize = limits::URL;
 
-pub(super) type Violations = Vec<FieldViolation>;
+pub(in crate::domain) type Violations = Vec<FieldViolation>;
 
-pub(super) fn required(v: &mut Violations, field: &str, value: &str, what: &str) {
+pub(in crate::domain) fn required(v: &mut Violations, field: &str, value: &str, what: &str) {
     if value.trim().is_empty() {
         v.push(FieldViolation::new(field, format!("{what} is required")));
     }
 }
 
-pub(super) fn too_long(v: &mut Violations, field: &str, value: &str, max: usize) -> bool {
+pub(in crate::domain) fn too_long(
+    v: &mut Violations,
+    field: &str,
+    value: &str,
+    max: usize,
+) -> bool {
     if value.len() > max {
         v.push(FieldViolation::new(
             field,
@@ -71,7 +74,7 @@ pub(super) fn too_long(v: &mut Violations, field: &str, value: &str, max: usize)
 }
 
 /// One line of text: at most `max` bytes, no control characters.
-pub(super) fn line(v: &mut Violations, field: &str, value: &str, max: usize) {
+pub(in crate::domain) fn line(v: &mut Violations, field: &str, value: &str, max: usize) {
     if !too_long(v, field, value, max) && value.chars().any(char::is_control) {
         v.push(FieldViolation::new(
             field,
@@ -82,7 +85,7 @@ pub(super) fn line(v: &mut Violations, field: &str, value: &str, max: usize) {
 
 /// Free text: at most `max` bytes; line breaks and tabs are fine, other control
 /// characters are not.
-pub(super) fn text(v: &mut Violations, field: &str, value: &str, max: usize) {
+pub(in crate::domain) fn text(v: &mut Violations, field: &str, value: &str, max: usize) {
     if !too_long(v, field, value, max)
         && value
             .chars()
@@ -161,7 +164,7 @@ pub fn is_article_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '-'))
 }
 
-pub(super) fn count(v: &mut Violations, field: &str, n: usize, max: usize) {
+pub(in crate::domain) fn count(v: &mut Violations, field: &str, n: usize, max: usize) {
     if n > max {
         v.push(FieldViolation::new(
             field,
@@ -170,7 +173,7 @@ pub(super) fn count(v: &mut Violations, field: &str, n: usize, max: usize) {
     }
 }
 
-pub(super) fn email(v: &mut Violations, field: &str, value: &str) {
+pub(in crate::domain) fn email(v: &mut Violations, field: &str, value: &str) {
     if value.trim().is_empty() {
         v.push(FieldViolation::new(field, "an e-mail address is required"));
     } else if !too_long(v, field, value, limits::EMAIL) && !is_email(value) {
@@ -182,7 +185,7 @@ pub(super) fn email(v: &mut Violations, field: &str, value: &str) {
 }
 
 /// An http(s) URL with a host, of at most [`limits::URL`] bytes.
-pub(super) fn url(v: &mut Violations, field: &str, value: &str) {
+pub(in crate::domain) fn url(v: &mut Violations, field: &str, value: &str) {
     if !too_long(v, field, value, limits::URL) && !is_http_url(value) {
         v.push(FieldViolation::new(
             field,

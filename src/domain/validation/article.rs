@@ -1,0 +1,34 @@
+//! An article as the CMS registers it (the claim verbs check their own payloads in
+//! `domain::commands`).
+
+use crate::pb::{self, ContentOrigin};
+
+use super::super::FieldViolation;
+use super::*;
+
+/// An article as the CMS registers it.
+pub fn article(a: Option<&pb::Article>) -> Violations {
+    let mut v = Vec::new();
+    let Some(a) = a else {
+        v.push(FieldViolation::new("article", "the article is required"));
+        return v;
+    };
+    if !is_article_id(&a.id) {
+        v.push(FieldViolation::new(
+            "article.id",
+            "must be 1-128 letters, digits or . _ : / -",
+        ));
+    }
+    url(&mut v, "article.url", &a.url);
+    line(&mut v, "article.title", &a.title, limits::TITLE);
+    line(&mut v, "article.source", &a.source, limits::URL);
+    if ContentOrigin::try_from(a.content_origin).unwrap_or(ContentOrigin::Unspecified)
+        == ContentOrigin::Unspecified
+    {
+        v.push(FieldViolation::new(
+            "article.content_origin",
+            "choose CONTENT_ORIGIN_EDITORIAL, CONTENT_ORIGIN_CONTRIBUTED or CONTENT_ORIGIN_COMMENT",
+        ));
+    }
+    v
+}

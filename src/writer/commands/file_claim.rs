@@ -1,0 +1,87 @@
+//! FileClaim: a claimant's notice becomes a claim. A retry with the same `request_id`
+//! answers the first claim and writes nothing (AIP-155); a suspended filer is refused
+//! (DSA Art. 23); trusted flaggers' claims go first in the queue (Art. 22).
+
+use uuid::Uuid;
+
+use super::super::{Exec, Executed, WriteCommand, WriteError};
+use super::principals::check_may_file;
+use crate::domain::{self, Notice};
+use crate::pb::{self, ClaimState, stored_record::Kind};
+
+#[derive(Debug, Clone)]
+pub struct FileClaim {
+    /// The caller's idempotency key; empty for none.
+    pub request_id: String,
+    pub notice: Notice,
+    pub filed_by: Uuid,
+}
+
+impl WriteCommand for FileClaim {
+    type Reply = pb::Claim;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Claim>, WriteError> {
+        let filed_by = self.filed_by.to_string();
+        if !self.request_id.is_empty()
+            && let Some(key) = cx.view.idempotency_key(&self.filed_by, &self.request_id)?
+        {
+            let inconsistent = || {
+                WriteError::Inconsistent(format!("idempotency key names claim {}", key.claim_id))
+            };
+            let id = Uuid::parse_str(&key.claim_id).map_err(|_| inconsistent())?;
+            let claim = cx.view.claim(&id)?.ok_or_else(inconsistent)?;
+            return Ok(Executed::unchanged(claim));
+        }
+        // After the idempotency check: a retry of a claim filed before the suspension
+        // still gets its first answer.
+        let filer = cx.view.principal(&self.filed_by)?.and_then(|p| p.principal);
+        check_may_file(filer.as_ref(), cx.now)?;
+        let notice = self.notice.get();
+        let article = if !notice.article_id.is_empty() {
+            cx.view.article(&notice.article_id)?
+        } else {
+            cx.view.article_by_url(&notice.article_url)?
+        };
+        let Some(article) = article else {
+            return Err(WriteError::NotFound {
+                what: "article",
+                id: if notice.article_id.is_empty() {
+                    notice.article_url.clone()
+                } else {
+                    notice.article_id.clone()
+                },
+            });
+        };
+        let trusted_flagger = filer.as_ref().is_some_and(|p| p.trusted_flagger);
+        let mut claim = domain::file_claim(
+            &self.notice,
+            &article,
+            &filed_by,
+            trusted_flagger,
+            &cx.new_id().to_string(),
+            &self.request_id,
+            cx.now,
+            cx.policy,
+        )?;
+        claim.etag = cx.etag();
+        let mut a = cx.audit(&filed_by, "FileClaim");
+        a.claim_id = claim.id.clone();
+        a.article_id = article.id.clone();
+        a.to_state = ClaimState::Received as i32;
+        a.request_id = self.request_id.clone();
+        a.detail = format!(
+            "claim filed under {} against article {}",
+            claim.regime().as_str_name(),
+            article.id
+        );
+        let mut records = vec![Kind::Claim(claim.clone())];
+        if !self.request_id.is_empty() {
+            records.push(Kind::IdempotencyKey(pb::IdempotencyKey {
+                principal_id: filed_by,
+                request_id: self.request_id.clone(),
+                claim_id: claim.id.clone(),
+            }));
+        }
+        Ok(Executed::changed(a, records, claim))
+    }
+}

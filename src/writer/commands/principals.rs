@@ -1,0 +1,205 @@
+//! The commands on principals: create, revoke, suspend and unsuspend. Each accepted
+//! change is one audited journal entry carrying the principal's after-image.
+//!
+//! A suspension (DSA Art. 23) is a time on the principal, not a state to clear: it
+//! ends by itself when `suspended_until` passes, so no sweeper has to lift it.
+
+use std::time::{Duration, SystemTime};
+
+use uuid::Uuid;
+
+use super::super::{Exec, Executed, WriteCommand, WriteError};
+use crate::domain::{DomainError, FieldViolation};
+use crate::pb::{self, Role, stored_record::Kind};
+
+/// The longest suspension an operator may impose at once.
+pub const MAX_SUSPENSION: Duration = Duration::from_secs(5 * 366 * 24 * 3600);
+
+/// Until when `principal` is suspended at `now`, if it is.
+pub fn suspended_until(principal: &pb::Principal, now: SystemTime) -> Option<SystemTime> {
+    let until = SystemTime::try_from(principal.suspended_until?).ok()?;
+    (until > now).then_some(until)
+}
+
+/// `2024-03-01T00:00:00Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    prost_types::Timestamp::from(t).to_string()
+}
+
+fn load(cx: &Exec<'_>, id: &Uuid) -> Result<pb::StoredPrincipal, WriteError> {
+    cx.view.principal(id)?.ok_or_else(|| WriteError::NotFound {
+        what: "principal",
+        id: id.to_string(),
+    })
+}
+
+fn changed(
+    mut stored: pb::StoredPrincipal,
+    principal: pb::Principal,
+    audit: pb::AuditEntry,
+) -> Executed<pb::Principal> {
+    stored.principal = Some(principal.clone());
+    Executed::changed(audit, vec![Kind::Principal(stored)], principal)
+}
+
+/// CreatePrincipal: a new principal with its roles; only the token's hash is kept.
+#[derive(Debug, Clone)]
+pub struct CreatePrincipal {
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub trusted_flagger: bool,
+    pub token_sha256: [u8; 32],
+    pub actor: String,
+}
+
+impl WriteCommand for CreatePrincipal {
+    type Reply = pb::Principal;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Principal>, WriteError> {
+        let principal = pb::Principal {
+            id: cx.new_id().to_string(),
+            display_name: self.display_name.clone(),
+            roles: self.roles.iter().map(|r| *r as i32).collect(),
+            create_time: Some(cx.now.into()),
+            trusted_flagger: self.trusted_flagger,
+            ..Default::default()
+        };
+        let mut a = cx.audit(&self.actor, "CreatePrincipal");
+        a.detail = format!(
+            "principal {} ({}) created with roles {}{}",
+            principal.id,
+            self.display_name,
+            self.roles
+                .iter()
+                .map(|r| r.as_str_name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if self.trusted_flagger {
+                ", as a trusted flagger"
+            } else {
+                ""
+            }
+        );
+        let stored = pb::StoredPrincipal {
+            principal: None,
+            token_sha256: self.token_sha256.to_vec(),
+        };
+        Ok(changed(stored, principal, a))
+    }
+}
+
+/// RevokePrincipal: its token stops working; revoking twice changes nothing.
+#[derive(Debug, Clone)]
+pub struct RevokePrincipal {
+    pub principal_id: Uuid,
+    pub actor: String,
+}
+
+impl WriteCommand for RevokePrincipal {
+    type Reply = pb::Principal;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Principal>, WriteError> {
+        let stored = load(cx, &self.principal_id)?;
+        let mut principal = stored.principal.clone().unwrap_or_default();
+        if principal.revoked {
+            return Ok(Executed::unchanged(principal));
+        }
+        principal.revoked = true;
+        principal.revoke_time = Some(cx.now.into());
+        let mut a = cx.audit(&self.actor, "RevokePrincipal");
+        a.detail = format!("principal {} revoked", self.principal_id);
+        Ok(changed(stored, principal, a))
+    }
+}
+
+/// SuspendPrincipal (DSA Art. 23): no notices or complaints until `until`.
+#[derive(Debug, Clone)]
+pub struct SuspendPrincipal {
+    pub principal_id: Uuid,
+    pub reason: String,
+    pub until: SystemTime,
+    pub actor: String,
+}
+
+impl WriteCommand for SuspendPrincipal {
+    type Reply = pb::Principal;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Principal>, WriteError> {
+        let (until, now) = (self.until, cx.now);
+        if until <= now {
+            return Err(DomainError::Invalid(vec![FieldViolation::new(
+                "until",
+                format!(
+                    "{} is not in the future (the server's time is {}); send when the suspension ends",
+                    rfc3339(until),
+                    rfc3339(now)
+                ),
+            )])
+            .into());
+        }
+        if until.duration_since(now).unwrap_or_default() > MAX_SUSPENSION {
+            return Err(DomainError::Invalid(vec![FieldViolation::new(
+                "until",
+                "a suspension lasts at most 5 years; suspend again when it ends if needed",
+            )])
+            .into());
+        }
+        let stored = load(cx, &self.principal_id)?;
+        let mut principal = stored.principal.clone().unwrap_or_default();
+        principal.suspended_until = Some(until.into());
+        principal.suspension_reason = self.reason.clone();
+        principal.suspend_time = Some(now.into());
+        let mut a = cx.audit(&self.actor, "SuspendPrincipal");
+        a.detail = format!(
+            "principal {} suspended until {}: {}",
+            self.principal_id,
+            rfc3339(until),
+            self.reason
+        );
+        Ok(changed(stored, principal, a))
+    }
+}
+
+/// UnsuspendPrincipal: ends a suspension early; a principal not suspended is left as
+/// it is.
+#[derive(Debug, Clone)]
+pub struct UnsuspendPrincipal {
+    pub principal_id: Uuid,
+    pub reason: String,
+    pub actor: String,
+}
+
+impl WriteCommand for UnsuspendPrincipal {
+    type Reply = pb::Principal;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Principal>, WriteError> {
+        let stored = load(cx, &self.principal_id)?;
+        let mut principal = stored.principal.clone().unwrap_or_default();
+        if suspended_until(&principal, cx.now).is_none() {
+            // Not suspended (any more): nothing to change, nothing to audit.
+            return Ok(Executed::unchanged(principal));
+        }
+        principal.suspended_until = None;
+        let mut a = cx.audit(&self.actor, "UnsuspendPrincipal");
+        a.detail = if self.reason.is_empty() {
+            format!("suspension of principal {} ended early", self.principal_id)
+        } else {
+            format!(
+                "suspension of principal {} ended early: {}",
+                self.principal_id, self.reason
+            )
+        };
+        Ok(changed(stored, principal, a))
+    }
+}
+
+/// Refuses a FileClaim or FileComplaint from a principal suspended at `now`.
+pub fn check_may_file(filer: Option<&pb::Principal>, now: SystemTime) -> Result<(), WriteError> {
+    match filer.and_then(|p| suspended_until(p, now).map(|until| (p, until))) {
+        Some((p, until)) => Err(WriteError::Suspended {
+            principal_id: p.id.clone(),
+            until,
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,85 @@
+//! A verb on an existing claim: loads the claim and its article as the group leaves
+//! them, checks the etag (AIP-154), runs the domain's state machine, and journals the
+//! claim's after-image (and the article's, if the verb moved it).
+
+use uuid::Uuid;
+
+use super::super::{Exec, Executed, WriteCommand, WriteError};
+use super::principals::check_may_file;
+use crate::domain::{self, Actor, Command};
+use crate::pb::{self, stored_record::Kind};
+
+#[derive(Debug, Clone)]
+pub struct ClaimTransition {
+    pub claim_id: Uuid,
+    /// The etag the caller read; empty to skip the check.
+    pub etag: String,
+    pub command: Command,
+    pub actor: Actor,
+}
+
+/// A claim after a transition, and the article if the transition changed it.
+#[derive(Debug, Clone)]
+pub struct ClaimChanged {
+    pub claim: pb::Claim,
+    pub article: Option<pb::Article>,
+}
+
+impl WriteCommand for ClaimTransition {
+    type Reply = ClaimChanged;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<ClaimChanged>, WriteError> {
+        let claim = cx.view.claim(&self.claim_id)?.ok_or(WriteError::NotFound {
+            what: "claim",
+            id: self.claim_id.to_string(),
+        })?;
+        if !self.etag.is_empty() && self.etag != claim.etag {
+            return Err(WriteError::EtagMismatch {
+                claim_id: claim.id,
+                current: claim.etag,
+            });
+        }
+        let article = cx.view.article(&claim.article_id)?.ok_or_else(|| {
+            WriteError::Inconsistent(format!(
+                "claim {} names article {} which is not in the store",
+                claim.id, claim.article_id
+            ))
+        })?;
+        if matches!(self.command, Command::FileComplaint(_))
+            && let Ok(actor_id) = Uuid::parse_str(self.actor.id())
+        {
+            // DSA Art. 23(2): a suspension covers complaints as well as notices.
+            let complainant = cx.view.principal(&actor_id)?.and_then(|p| p.principal);
+            check_may_file(complainant.as_ref(), cx.now)?;
+        }
+        let t = domain::apply(
+            &claim,
+            &article,
+            &self.command,
+            &self.actor,
+            cx.now,
+            cx.policy,
+        )?;
+        let mut next = t.claim;
+        next.etag = cx.etag();
+        let mut a = cx.audit(self.actor.id(), t.action);
+        a.claim_id = next.id.clone();
+        a.article_id = next.article_id.clone();
+        a.from_state = claim.state;
+        a.to_state = next.state;
+        a.detail = t.detail;
+        let mut records = vec![Kind::Claim(next.clone())];
+        let article = t.article_changed.then(|| {
+            records.push(Kind::Article(t.article.clone()));
+            t.article
+        });
+        Ok(Executed::changed(
+            a,
+            records,
+            ClaimChanged {
+                claim: next,
+                article,
+            },
+        ))
+    }
+}
