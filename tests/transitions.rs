@@ -1,4 +1,4 @@
-//! Every path of DESIGN.md's claim-state table (except the timed ones and complaints),
+//! Every path of the claim-state table (docs/api.md) (except the timed ones and complaints),
 //! end to end through gRPC, with the article following its claims.
 
 mod common;

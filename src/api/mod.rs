@@ -8,7 +8,6 @@ pub mod caller;
 mod claim_api;
 mod events;
 pub mod limits;
-pub use claim_api::ClaimApi;
 mod paging;
 mod publisher_api;
 mod review_api;

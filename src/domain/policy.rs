@@ -1,5 +1,5 @@
 //! Deadline arithmetic: how long each step of the workflow may take, per regime. One
-//! home for every duration. Defaults follow the law and practice cited in DESIGN.md;
+//! home for every duration. Defaults follow the law and practice named in `docs/policy.md`;
 //! a policy file (TOML) and flags override them, down to seconds, so that tests and
 //! operators can shorten them.
 

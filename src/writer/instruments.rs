@@ -1,6 +1,6 @@
 //! The writer's Prometheus series: group size, fsync latency, journal size, and the
 //! claims-by-state gauge kept up to date from each committed entry's state change
-//! (seeded from the state index at start by `telemetry::seed_claim_gauges`). With no
+//! (seeded from the state index at start by `telemetry::seed_gauges`). With no
 //! metrics recorder installed these are no-ops.
 
 use std::time::Duration;

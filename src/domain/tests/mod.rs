@@ -285,7 +285,7 @@ impl At {
         }
     }
 
-    /// DESIGN.md: REJECTED, CORRECTED, RESTORED, WITHDRAWN, CLOSED_INCOMPLETE, and
+    /// Terminal: REJECTED, CORRECTED, RESTORED, WITHDRAWN, CLOSED_INCOMPLETE, and
     /// DELETED once a counter-notice has been used or legal action upheld. Of these,
     /// all but WITHDRAWN and CLOSED_INCOMPLETE accept a complaint (and nothing else).
     fn is_terminal(self) -> bool {

@@ -44,11 +44,6 @@ pub mod limits {
     pub const EVIDENCE: usize = 20;
 }
 
-/// Longest free-text field we accept, in bytes.
-pub const MAX_TEXT: usize = limits::TEXT;
-/// Longest short field (urls, references), in bytes.
-pub const MAX_SHORT: usize = limits::URL;
-
 pub(in crate::domain) type Violations = Vec<FieldViolation>;
 
 pub(in crate::domain) fn required(v: &mut Violations, field: &str, value: &str, what: &str) {
