@@ -205,6 +205,7 @@ fn entry(seq: u64) -> pb::JournalEntry {
                     principal_id: format!("principal-{seq}"),
                     request_id: format!("request-{seq}"),
                     claim_id: format!("claim-{seq}"),
+                    ..Default::default()
                 },
             )),
         }],

@@ -107,6 +107,19 @@ fn describe() {
         Unit::Bytes,
         "Bytes in all journal segments."
     );
+    describe_gauge!(
+        "takedown_claims_overdue",
+        "Claims past a deadline (review target, reply or correction window, restoration period), as of the last sweep."
+    );
+    describe_gauge!(
+        "takedown_sweeper_lag_seconds",
+        Unit::Seconds,
+        "How long the most overdue timed transition has been due, as of the last sweep (0: none)."
+    );
+    describe_counter!(
+        "takedown_deadlines_fired_total",
+        "Timed transitions fired by the sweeper, by the state they led to."
+    );
 }
 
 /// Sets the claims-by-state gauge from the state index (the writer keeps it up to

@@ -64,22 +64,21 @@ async fn a_retry_returns_the_first_claim_and_files_nothing() {
     );
     assert_eq!(flow.verify().await.head_seq, head, "nothing journaled");
 
-    // A retry with the same id but an edited notice still returns the first claim.
+    // The same id with an edited notice is not a retry (AIP-155): ALREADY_EXISTS,
+    // naming the first claim, and nothing written.
     let mut edited = fixtures::dmca_notice();
     edited.signature = "Someone Else".into();
-    let again = flow
+    let e = flow
         .claimant()
         .file_claim(pb::FileClaimRequest {
             request_id: "0b6f3c1e-retry-1".into(),
             claim: Some(edited),
         })
         .await
-        .expect("retry")
-        .into_inner()
-        .claim
-        .unwrap();
-    assert_eq!(again.id, first.id);
-    assert_eq!(again.signature, "Shen Chen");
+        .expect_err("another notice under the same request_id");
+    assert_eq!(e.code(), Code::AlreadyExists);
+    assert!(e.message().contains(&first.id), "{}", e.message());
+    assert_eq!(flow.verify().await.head_seq, head, "nothing journaled");
 
     // A different request id is a different claim.
     let second = file(&flow.claimant(), "0b6f3c1e-retry-2").await;

@@ -183,3 +183,103 @@ async fn metrics_are_off_by_default() {
     let d = Daemon::start(&data, &dir.path().join("server.log"), &[]).await;
     assert!(!d.log_text().contains("serving Prometheus metrics"));
 }
+
+/// The clocks the law cares about: claims past a deadline, timed transitions fired,
+/// and how late the sweeper is, with one-second policy windows on the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legal_clocks_are_measured() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let metrics_port = free_port();
+    let args: Vec<String> = [
+        "--metrics-listen",
+        &format!("127.0.0.1:{metrics_port}"),
+        "--review-target",
+        "1s",
+        "--information-reply-window",
+        "1s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
+    let admin = Daemon::admin_token(&data);
+    let ch = d.channel().await;
+    let mut admin_client = AdminServiceClient::new(authed(&ch, &admin));
+    let mut create = async |name: &str, role: Role| {
+        admin_client
+            .create_principal(pb::CreatePrincipalRequest {
+                display_name: name.to_string(),
+                roles: vec![role as i32],
+                ..Default::default()
+            })
+            .await
+            .expect("create principal")
+            .into_inner()
+            .token
+    };
+    let claimant = create("Legal Daily rights desk", Role::Claimant).await;
+    let reviewer = create("Compliance desk", Role::Reviewer).await;
+    PublisherServiceClient::new(authed(&ch, &admin))
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::seed_article()),
+        })
+        .await
+        .expect("register the article");
+    let mut claims = ClaimServiceClient::new(authed(&ch, &claimant));
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let claim = claims
+            .file_claim(pb::FileClaimRequest {
+                request_id: String::new(),
+                claim: Some(fixtures::notice(fixtures::ARTICLE_ID, Regime::Dmca)),
+            })
+            .await
+            .expect("file")
+            .into_inner()
+            .claim
+            .expect("claim");
+        ids.push(claim.id);
+    }
+    // One claim waits for the claimant's reply, which will not come.
+    ReviewServiceClient::new(authed(&ch, &reviewer))
+        .request_information(pb::RequestInformationRequest {
+            claim_id: ids[0].clone(),
+            message: "Which paragraph?".to_string(),
+            etag: String::new(),
+        })
+        .await
+        .expect("request information");
+    // The reply window (1 s) passes; the sweeper (every second) closes the claim; the
+    // other claim's review target (1 s) has passed too.
+    let mut body = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        body = scrape(metrics_port);
+        let fired = value(
+            &body,
+            r#"takedown_deadlines_fired_total{to="CLOSED_INCOMPLETE"}"#,
+        );
+        if fired == Some(1.0) && value(&body, "takedown_claims_overdue") == Some(1.0) {
+            break;
+        }
+    }
+    assert_eq!(
+        value(
+            &body,
+            r#"takedown_deadlines_fired_total{to="CLOSED_INCOMPLETE"}"#
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(value(&body, "takedown_claims_overdue"), Some(1.0), "{body}");
+    let lag = value(&body, "takedown_sweeper_lag_seconds").expect("lag gauge");
+    assert!((0.0..5.0).contains(&lag), "lag {lag}");
+    for help in [
+        "# HELP takedown_claims_overdue ",
+        "# HELP takedown_sweeper_lag_seconds ",
+        "# HELP takedown_deadlines_fired_total ",
+    ] {
+        assert!(body.contains(help), "{help:?} missing");
+    }
+}

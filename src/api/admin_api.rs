@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 
 use super::caller::Caller;
 use super::{Context, auth, paging, status};
-use crate::domain::FieldViolation;
+use crate::domain::{FieldViolation, validation};
 use crate::pb::{self, Role, admin_service_server::AdminService};
 use crate::store::keyspace;
 use crate::writer::commands::{
@@ -25,6 +25,15 @@ fn principal_request(req: &pb::CreatePrincipalRequest) -> Result<Vec<Role>, Stat
             "display_name",
             "a name of 1-200 characters is required, such as \"Legal Daily rights desk\"",
         ));
+    } else {
+        v.extend(validation::one_line("display_name", name, 200));
+    }
+    if req.roles.len() > MAX_ROLES {
+        v.push(FieldViolation::new(
+            "roles",
+            format!("at most {MAX_ROLES} roles, got {}", req.roles.len()),
+        ));
+        return Err(status::invalid(v));
     }
     if req.roles.is_empty() {
         v.push(FieldViolation::new(
@@ -65,6 +74,8 @@ fn principal_id(id: &str) -> Result<uuid::Uuid, FieldViolation> {
 
 /// Longest reason for a suspension or its end, in bytes.
 const MAX_REASON: usize = 2_000;
+/// Most roles one request may name (there are five).
+const MAX_ROLES: usize = 10;
 
 fn reason(v: &mut Vec<FieldViolation>, reason: &str, required: bool) {
     if required && reason.trim().is_empty() {
@@ -78,6 +89,8 @@ fn reason(v: &mut Vec<FieldViolation>, reason: &str, required: bool) {
             "reason",
             format!("must be at most {MAX_REASON} bytes, got {}", reason.len()),
         ));
+    } else {
+        v.extend(validation::one_line("reason", reason, MAX_REASON));
     }
 }
 
@@ -95,9 +108,13 @@ fn suspend_request(req: &pb::SuspendPrincipalRequest) -> Result<(uuid::Uuid, Sys
             None
         }
         Some(t) => {
-            let t = SystemTime::try_from(t).ok();
+            let bad = validation::timestamp("until", Some(&t));
+            let t = SystemTime::try_from(t).ok().filter(|_| bad.is_empty());
             if t.is_none() {
-                v.push(FieldViolation::new("until", "not a valid timestamp"));
+                v.extend(bad);
+                if v.iter().all(|f| f.field != "until") {
+                    v.push(FieldViolation::new("until", "not a valid timestamp"));
+                }
             }
             t
         }

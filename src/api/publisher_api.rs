@@ -52,7 +52,8 @@ impl PublisherService for PublisherApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         status::check(validation::article(req.article.as_ref()))?;
-        let article = req.article.unwrap_or_default();
+        let mut article = req.article.unwrap_or_default();
+        validation::normalize_article(&mut article);
         let article = self
             .cx
             .writer

@@ -13,8 +13,13 @@ use crate::writer::WriteError;
 /// The `google.rpc.ErrorInfo` domain of our errors.
 pub const ERROR_DOMAIN: &str = "takedown.v1";
 
-/// INVALID_ARGUMENT listing every violation as `google.rpc.BadRequest`.
-pub fn invalid(violations: Vec<FieldViolation>) -> Status {
+/// Most field violations an answer lists; a hostile request with thousands of bad
+/// entries gets the first ones and a count, not megabytes of trailers.
+pub const MAX_VIOLATIONS: usize = 100;
+
+/// INVALID_ARGUMENT listing the violations (at most [`MAX_VIOLATIONS`]) as
+/// `google.rpc.BadRequest`.
+pub fn invalid(mut violations: Vec<FieldViolation>) -> Status {
     // The message (a header) names the first few; the details list them all.
     const IN_MESSAGE: usize = 5;
     let shown: Vec<String> = violations
@@ -27,10 +32,17 @@ pub fn invalid(violations: Vec<FieldViolation>) -> Status {
         violations.len(),
         shown.join("; ")
     );
-    if violations.len() > IN_MESSAGE {
+    let total = violations.len();
+    if total > MAX_VIOLATIONS {
+        violations.truncate(MAX_VIOLATIONS);
+        message.push_str(&format!(
+            "; and {} more; the google.rpc.BadRequest details list the first {MAX_VIOLATIONS}",
+            total - IN_MESSAGE
+        ));
+    } else if total > IN_MESSAGE {
         message.push_str(&format!(
             "; and {} more, listed in the google.rpc.BadRequest details",
-            violations.len() - IN_MESSAGE
+            total - IN_MESSAGE
         ));
     }
     let details = ErrorDetails::with_bad_request(
@@ -100,7 +112,19 @@ impl From<WriteError> for Status {
             WriteError::Domain(d) => d.into(),
             WriteError::NotFound { what, id } => not_found(what, &id),
             WriteError::EtagMismatch { .. } => Status::aborted(e.to_string()),
-            WriteError::UrlTaken { .. } => Status::already_exists(e.to_string()),
+            WriteError::UrlTaken { .. } | WriteError::RequestIdReused { .. } => {
+                Status::already_exists(e.to_string())
+            }
+            WriteError::LastAdmin { .. } => Status::with_error_details(
+                Code::FailedPrecondition,
+                e.to_string(),
+                ErrorDetails::with_error_info("LAST_ADMIN", ERROR_DOMAIN, HashMap::new()),
+            ),
+            WriteError::OpenClaims { .. } => Status::with_error_details(
+                Code::FailedPrecondition,
+                e.to_string(),
+                ErrorDetails::with_error_info("OPEN_CLAIMS", ERROR_DOMAIN, HashMap::new()),
+            ),
             WriteError::Suspended { until, .. } => {
                 let metadata = HashMap::from([(
                     "suspended_until".to_string(),

@@ -109,8 +109,9 @@ impl Table {
         }
     }
 
+    /// Adds a row; what the server sent is escaped (see [`escape`]).
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| escape(c)).collect());
     }
 
     pub fn render(&self, with_header: bool) -> String {
@@ -156,9 +157,31 @@ pub fn print_record(fields: &[(&str, String)]) -> Result<(), CliError> {
     let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let text: Vec<String> = fields
         .iter()
-        .map(|(k, v)| format!("{k:<width$}  {v}").trim_end().to_string())
+        .map(|(k, v)| format!("{k:<width$}  {}", escape(v)).trim_end().to_string())
         .collect();
     print_line(&text.join("\n"))
+}
+
+/// Text from the server as a terminal may show it: control characters (ESC, CR, NUL,
+/// line breaks, ...) and invisible formatting characters (bidi overrides, zero-width)
+/// become `\u{..}` escapes, so a stored name can neither drive the terminal nor
+/// disguise itself.
+pub fn escape(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| c.is_control() || crate::domain::validation::is_invisible(c))
+    {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() || crate::domain::validation::is_invisible(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// An enum value without its type prefix: `CLAIM_STATE_UNDER_REVIEW` -> `UNDER_REVIEW`.
@@ -330,5 +353,21 @@ pub mod arg {
     pub fn timestamp(s: &str) -> Result<prost_types::Timestamp, String> {
         s.parse()
             .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2024-01-15T08:00:00Z: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_server_sent_cannot_drive_the_terminal() {
+        assert_eq!(escape("Legal Daily desk"), "Legal Daily desk");
+        assert_eq!(escape("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("admin\u{202e}kcab"), "admin\\u{202e}kcab");
+        assert_eq!(escape("x\r\ny\0"), "x\\u{d}\\u{a}y\\u{0}");
+        let mut t = Table::new(&["NAME"]);
+        t.row(vec!["evil\u{7}".to_string()]);
+        assert_eq!(t.render(false), "evil\\u{7}");
     }
 }

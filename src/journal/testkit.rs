@@ -15,6 +15,7 @@ pub fn entry(seq: u64) -> pb::JournalEntry {
             principal_id: format!("principal-{}", seq % 3),
             request_id: format!("request-{seq}-{n}"),
             claim_id: format!("claim-{seq}"),
+            ..Default::default()
         })),
     };
     pb::JournalEntry {

@@ -168,6 +168,12 @@ pub fn claim_timer(due_secs: i64, claim: &Uuid) -> Vec<u8> {
     )
 }
 
+/// The due time (seconds since the epoch) of a `CLAIM_TIMER` key.
+pub fn timer_due_secs(key: &[u8]) -> Option<i64> {
+    let secs: [u8; 8] = key.get(1..9)?.try_into().ok()?;
+    i64::try_from(u64::from_be_bytes(secs)).ok()
+}
+
 pub fn claim_timer_until(secs: i64) -> Vec<u8> {
     with(CLAIM_TIMER, &[&(secs.max(0) as u64).to_be_bytes()])
 }

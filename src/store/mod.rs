@@ -1,6 +1,7 @@
 //! The sled store: the state machine's working copy of the journal, and its indexes.
 //! Reads come straight from here; only the writer (and recovery) calls `apply`.
 
+mod deadlines;
 pub mod indexes;
 pub mod keyspace;
 mod reads;

@@ -51,6 +51,25 @@ pub enum WriteError {
     },
     #[error("url {url} already belongs to article {article_id}; each article needs its own url")]
     UrlTaken { url: String, article_id: String },
+    #[error(
+        "principal {principal_id} is the last admin who can act; create another admin first (AdminService.CreatePrincipal with ROLE_ADMIN), or recover access offline with `takedownd admin-token`"
+    )]
+    LastAdmin { principal_id: String },
+    #[error(
+        "article {article_id} has open claims ({}); its url cannot change until they are settled, or a notice by the old url would reach another article; register the new address as a new article, or wait",
+        claims.join(", ")
+    )]
+    OpenClaims {
+        article_id: String,
+        claims: Vec<String>,
+    },
+    #[error(
+        "request_id {request_id:?} was already used for a different notice (claim {claim_id}); send a new request_id for a new notice, or the same notice to retry"
+    )]
+    RequestIdReused {
+        request_id: String,
+        claim_id: String,
+    },
     #[error("the store is inconsistent: {0}")]
     Inconsistent(String),
     #[error("storage failure: {0}")]

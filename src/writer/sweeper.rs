@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use super::commands::ClaimTransition;
-use super::{WriteError, WriterHandle};
+use super::{WriteError, WriterHandle, instruments};
 use crate::clock::Clock;
 use crate::domain::commands::ExpireDeadline;
 use crate::domain::{Actor, Command, DomainError};
@@ -20,6 +20,9 @@ use crate::store::Store;
 
 /// Claims looked at per round of a sweep.
 const ROUND: usize = 256;
+/// The overdue gauge counts up to this many claims (a sweep reads at most this many
+/// index keys for it).
+const OVERDUE_CAP: usize = 100_000;
 
 /// Fires due deadlines. Cheap to clone.
 #[derive(Clone)]
@@ -41,6 +44,7 @@ impl Sweeper {
     /// Fires every timed transition due now; returns how many fired.
     pub async fn sweep(&self) -> Result<usize, WriteError> {
         let now = prost_types::Timestamp::from(self.clock.now());
+        self.record_clocks(now.seconds)?;
         // Due at or before this second; the domain checks the exact instant.
         let until = now.seconds.saturating_add(1);
         let mut fired = 0;
@@ -72,7 +76,12 @@ impl Sweeper {
             while let Some(joined) = round.join_next().await {
                 let Ok((id, result)) = joined else { continue };
                 match result {
-                    Ok(_) => fired += 1,
+                    Ok(changed) => {
+                        fired += 1;
+                        let to = instruments::state_label(changed.claim.state);
+                        metrics::counter!("takedown_deadlines_fired_total", "to" => to)
+                            .increment(1);
+                    }
                     // Someone acted first, or the deadline is a few nanoseconds
                     // away: nothing to do now.
                     Err(WriteError::Domain(
@@ -88,6 +97,20 @@ impl Sweeper {
                 }
             }
         }
+    }
+
+    /// Sets the gauges of the legal clocks: claims past a deadline, and how long the
+    /// most overdue timed transition has waited (0 when none is due). A sweep that
+    /// keeps up holds the lag near its interval.
+    fn record_clocks(&self, now_secs: i64) -> Result<(), WriteError> {
+        let overdue = self.store.count_overdue(now_secs, OVERDUE_CAP)?;
+        metrics::gauge!("takedown_claims_overdue").set(overdue as f64);
+        let lag = match self.store.oldest_due_timer(now_secs.saturating_add(1))? {
+            Some(due) => now_secs.saturating_sub(due).max(0),
+            None => 0,
+        };
+        metrics::gauge!("takedown_sweeper_lag_seconds").set(lag as f64);
+        Ok(())
     }
 
     /// Sweeps now and then every `interval` until `stop` fires.

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use crate::domain::transitions::Stage;
 use crate::pb::{self, stored_record::Kind};
-use crate::store::{Store, StoreError, keyspace, record_key};
+use crate::store::{PageQuery, Store, StoreError, keyspace, record_key};
 
 /// The store plus what earlier commands of the current group changed.
 pub struct View<'a> {
@@ -78,6 +79,82 @@ impl<'a> View<'a> {
         {
             Some(Kind::IdempotencyKey(k)) => Ok(Some(k.clone())),
             _ => self.store.idempotency_key(principal, request_id),
+        }
+    }
+
+    /// The ids of the open claims (not yet settled) against an article, at most
+    /// `limit` of them.
+    pub fn open_claims_of_article(
+        &self,
+        article_id: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = keyspace::claim_by_article_prefix(article_id);
+        let mut ids = Vec::new();
+        let mut query = PageQuery {
+            after: None,
+            limit: 256,
+            until: None,
+        };
+        loop {
+            let page = self.store.claims_page(&prefix, &query, |_| true)?;
+            for stored in page.items {
+                let Ok(id) = Uuid::parse_str(&stored.id) else {
+                    continue;
+                };
+                let claim = self.claim(&id)?.unwrap_or(stored);
+                if Stage::of(&claim).is_some_and(Stage::is_open) {
+                    ids.push(claim.id);
+                    if ids.len() == limit {
+                        return Ok(ids);
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Whether any admin other than `except` can still act: not revoked and not
+    /// suspended at `now`. Principals are few, so this reads them all.
+    pub fn another_active_admin(
+        &self,
+        except: &Uuid,
+        now: std::time::SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut query = PageQuery {
+            after: None,
+            limit: 256,
+            until: None,
+        };
+        loop {
+            let page = self.store.principals_page(&query)?;
+            for stored in page.items {
+                let Ok(id) = Uuid::parse_str(&stored.id) else {
+                    continue;
+                };
+                if id == *except {
+                    continue;
+                }
+                let p = self
+                    .principal(&id)?
+                    .and_then(|p| p.principal)
+                    .unwrap_or(stored);
+                let admin = p.roles().any(|r| r == pb::Role::Admin);
+                let suspended = p
+                    .suspended_until
+                    .and_then(|t| std::time::SystemTime::try_from(t).ok())
+                    .is_some_and(|until| until > now);
+                if admin && !p.revoked && !suspended {
+                    return Ok(true);
+                }
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(false),
+            }
         }
     }
 }

@@ -96,6 +96,19 @@ impl ClaimVerb for AmendClaim {
 
     fn check(&self, claim: &pb::Claim, _: &pb::Article) -> Vec<FieldViolation> {
         let mut v = validation::optional_text("reply", &self.reply);
+        if self.update_mask.len() > AMENDABLE.len() {
+            // One violation for the list, not one per path.
+            v.push(FieldViolation::new(
+                "update_mask",
+                format!(
+                    "at most {} paths (the amendable fields: {}), got {}",
+                    AMENDABLE.len(),
+                    AMENDABLE.join(", "),
+                    self.update_mask.len()
+                ),
+            ));
+            return v;
+        }
         let unknown = self.unknown_paths();
         if unknown.is_empty() {
             let mut amended = claim.clone();
@@ -108,6 +121,7 @@ impl ClaimVerb for AmendClaim {
 
     fn effect(&self, s: &mut Step) -> Result<String, DomainError> {
         self.amend(&mut s.next);
+        validation::normalize_notice(&mut s.next);
         s.next.assignee.clear();
         if let Some(req) = s.next.information_request.as_mut() {
             req.reply = self.reply.clone();

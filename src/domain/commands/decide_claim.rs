@@ -52,6 +52,19 @@ impl ClaimVerb for DecideClaim {
                 "only a CORRECT decision names items to change",
             ));
         }
+        if self.items_to_change.len() > limits::ITEMS {
+            // One violation for the list, not one per index.
+            v.push(FieldViolation::new(
+                "items_to_change",
+                format!(
+                    "at most {} indexes (a claim has at most {} items), got {}",
+                    limits::ITEMS,
+                    limits::ITEMS,
+                    self.items_to_change.len()
+                ),
+            ));
+            return v;
+        }
         for (i, idx) in self.items_to_change.iter().enumerate() {
             if *idx as usize >= claim.items.len() {
                 v.push(FieldViolation::new(

@@ -13,10 +13,12 @@ use crate::pb::{self, ClaimState, DeadlineKind};
 pub struct Notice(pb::Claim);
 
 impl Notice {
-    /// Checks a notice as the law of its regime asks for it; lists every problem.
-    pub fn parse(claim: pb::Claim) -> Result<Notice, DomainError> {
+    /// Checks a notice as the law of its regime asks for it, listing every problem,
+    /// and puts its URLs in their normal form.
+    pub fn parse(mut claim: pb::Claim) -> Result<Notice, DomainError> {
         let v = validation::notice(&claim);
         if v.is_empty() {
+            validation::normalize_notice(&mut claim);
             Ok(Notice(claim))
         } else {
             Err(DomainError::Invalid(v))

@@ -53,9 +53,12 @@ impl ClaimVerb for ReportLegalAction {
             v.push(FieldViolation::new(
                 "filed_date",
                 if self.filed_date.len() <= 32 {
-                    format!("{:?} is not a date; send YYYY-MM-DD", self.filed_date)
+                    format!(
+                        "{:?} is not a date from 1900-01-01 to 2199-12-31; send YYYY-MM-DD",
+                        self.filed_date
+                    )
                 } else {
-                    "not a date; send YYYY-MM-DD".to_string()
+                    "not a date from 1900-01-01 to 2199-12-31; send YYYY-MM-DD".to_string()
                 },
             ));
         }

@@ -20,6 +20,7 @@ pub fn article(a: Option<&pb::Article>) -> Violations {
         ));
     }
     url(&mut v, "article.url", &a.url);
+    v.extend(timestamp("article.publish_time", a.publish_time.as_ref()));
     line(&mut v, "article.title", &a.title, limits::TITLE);
     line(&mut v, "article.source", &a.source, limits::URL);
     if ContentOrigin::try_from(a.content_origin).unwrap_or(ContentOrigin::Unspecified)
@@ -31,4 +32,11 @@ pub fn article(a: Option<&pb::Article>) -> Violations {
         ));
     }
     v
+}
+
+/// Puts the article's URL in its normal form, so that one address is one article.
+pub fn normalize_article(a: &mut pb::Article) {
+    if let Some(n) = normalize_url(&a.url) {
+        a.url = n;
+    }
 }

@@ -6,9 +6,11 @@
 
 mod article;
 mod notice;
+mod web_url;
 
-pub use article::article;
-pub use notice::notice;
+pub use article::{article, normalize_article};
+pub use notice::{normalize_notice, notice};
+pub use web_url::{is_http_url, normalize_url};
 
 use super::FieldViolation;
 
@@ -68,14 +70,38 @@ pub(in crate::domain) fn too_long(
     false
 }
 
-/// One line of text: at most `max` bytes, no control characters.
+/// Characters that change how text around them is shown without being seen: bidi
+/// embeddings, overrides and isolates (U+202A-202E, U+2066-2069), zero-width and
+/// directional marks (U+200B-200F), invisible operators (U+2060-2064) and the BOM.
+/// A name, an address or a URL holding one can pass for another.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// One line of text (a name, a reference, a phone number): at most `max` bytes, no
+/// control characters and no invisible formatting characters.
 pub(in crate::domain) fn line(v: &mut Violations, field: &str, value: &str, max: usize) {
-    if !too_long(v, field, value, max) && value.chars().any(char::is_control) {
+    if too_long(v, field, value, max) {
+        return;
+    }
+    if value.chars().any(char::is_control) {
         v.push(FieldViolation::new(
             field,
-            "must not contain control characters (line breaks, tabs, NUL, ...)",
+            "must not contain control characters (line breaks, tabs, NUL, ESC, ...)",
+        ));
+    } else if value.chars().any(is_invisible) {
+        v.push(FieldViolation::new(
+            field,
+            "must not contain invisible formatting characters (bidi overrides and isolates, zero-width characters)",
         ));
     }
+}
+
+/// Checks a one-line field outside the domain's own payloads (principal names).
+pub fn one_line(field: &str, value: &str, max: usize) -> Violations {
+    let mut v = Vec::new();
+    line(&mut v, field, value, max);
+    v
 }
 
 /// Free text: at most `max` bytes; line breaks and tabs are fine, other control
@@ -102,53 +128,10 @@ pub fn is_email(s: &str) -> bool {
         .without_display_text()
         .without_domain_literal();
     s.len() <= limits::EMAIL
-        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !s
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || is_invisible(c))
         && email_address::EmailAddress::parse_with_options(s, options).is_ok()
-}
-
-/// An absolute http(s) URL with a host (a name, an IPv4 or a bracketed IPv6 address,
-/// with an optional port), no whitespace and no control characters.
-pub fn is_http_url(s: &str) -> bool {
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"));
-    let Some(rest) = rest else {
-        return false;
-    };
-    if s.len() > limits::URL || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return false;
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let (host, port, ipv6) = match host_port.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((addr, "")) => (addr, None, true),
-            Some((addr, rest)) => match rest.strip_prefix(':') {
-                Some(port) => (addr, Some(port), true),
-                None => return false,
-            },
-            None => return false,
-        },
-        None => match host_port.rsplit_once(':') {
-            Some((h, port)) => (h, Some(port), false),
-            None => (host_port, None, false),
-        },
-    };
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    let host_ok = if ipv6 {
-        !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))
-    } else {
-        !host.is_empty()
-            && !host.starts_with('.')
-            && host
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
-    };
-    port_ok && host_ok
 }
 
 /// An article id from the CMS: 1-128 of letters, digits and `. _ : / -`.
@@ -179,17 +162,38 @@ pub(in crate::domain) fn email(v: &mut Violations, field: &str, value: &str) {
     }
 }
 
-/// An http(s) URL with a host, of at most [`limits::URL`] bytes.
+/// A URL under the one URL rule (`web_url`), of at most [`limits::URL`] bytes.
 pub(in crate::domain) fn url(v: &mut Violations, field: &str, value: &str) {
     if !too_long(v, field, value, limits::URL) && !is_http_url(value) {
-        v.push(FieldViolation::new(
-            field,
-            "must be an http(s) URL with a host and no spaces or control characters, such as https://news.example.org/2024/01/15/story",
-        ));
+        v.push(FieldViolation::new(field, web_url::URL_RULE));
     }
 }
 
-/// A calendar date written `YYYY-MM-DD`.
+/// The first and last instants a timestamp may name: 0001-01-01T00:00:00Z and
+/// 9999-12-31T23:59:59.999999999Z, as RFC 3339 and protobuf JSON can write them.
+const MIN_SECONDS: i64 = -62_135_596_800;
+const MAX_SECONDS: i64 = 253_402_300_799;
+
+/// A timestamp that RFC 3339 can write: 0001-9999, nanos in 0..1e9.
+pub fn is_timestamp(t: &prost_types::Timestamp) -> bool {
+    (MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) && (0..1_000_000_000).contains(&t.nanos)
+}
+
+/// An optional timestamp field: absent, or one RFC 3339 can write.
+pub fn timestamp(field: &str, t: Option<&prost_types::Timestamp>) -> Violations {
+    match t {
+        Some(t) if !is_timestamp(t) => vec![FieldViolation::new(
+            field,
+            "must be a time between 0001-01-01 and 9999-12-31 with nanos in 0..999999999, such as 2024-01-15T09:00:00Z",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// The years a date in a request (such as when a lawsuit was filed) may name.
+pub const DATE_YEARS: std::ops::RangeInclusive<u32> = 1900..=2199;
+
+/// A calendar date written `YYYY-MM-DD`, in [`DATE_YEARS`].
 pub fn is_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let [y, m, d] = parts.as_slice() else {
@@ -201,6 +205,9 @@ pub fn is_date(s: &str) -> bool {
     let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
         return false;
     };
+    if !DATE_YEARS.contains(&y) {
+        return false;
+    }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -244,7 +251,7 @@ mod tests {
         assert!(!is_http_url("https://host:port/"));
         assert!(is_http_url("https://news.example.org:8443/x"));
         assert!(is_http_url("http://[2001:db8::1]:8080/x"));
-        assert!(is_http_url("http://user@host.example/x"));
+        assert!(!is_http_url("http://user@host.example/x"));
         assert!(is_email("first.last+tag@sub.example.co.uk"));
         assert!(!is_email("Name <name@example.org>"));
         assert!(!is_email("name@[192.0.2.1]"));
@@ -259,6 +266,8 @@ mod tests {
         assert!(!is_date("2023-02-29"));
         assert!(!is_date("2024-13-01"));
         assert!(!is_date("24-01-01"));
+        assert!(!is_date("0000-01-01"));
+        assert!(!is_date("9999-12-31"));
     }
 
     #[test]

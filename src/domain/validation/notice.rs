@@ -176,18 +176,17 @@ pub fn notice(claim: &pb::Claim) -> Violations {
         &claim.evidence[..]
     };
     for (i, e) in evidence.iter().enumerate() {
-        required(
-            &mut v,
-            &format!("claim.evidence[{i}].uri"),
-            &e.uri,
-            "where the evidence is",
-        );
-        line(
-            &mut v,
-            &format!("claim.evidence[{i}].uri"),
-            &e.uri,
-            limits::URL,
-        );
+        let field = format!("claim.evidence[{i}].uri");
+        if e.uri.trim().is_empty() {
+            required(
+                &mut v,
+                &field,
+                &e.uri,
+                "where the evidence is (an http(s) URL)",
+            );
+        } else {
+            url(&mut v, &field, &e.uri);
+        }
         let sha256_ok = e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit());
         if !e.sha256.is_empty() && !sha256_ok {
             v.push(FieldViolation::new(
@@ -222,4 +221,21 @@ pub fn notice(claim: &pb::Claim) -> Violations {
     );
     line(&mut v, "claim.signature", &claim.signature, limits::NAME);
     v
+}
+
+/// Puts every URL of a valid notice in its normal form (`normalize_url`), so that it is
+/// stored and compared as one spelling.
+pub fn normalize_notice(claim: &mut pb::Claim) {
+    let normal = |u: &mut String| {
+        if let Some(n) = normalize_url(u) {
+            *u = n;
+        }
+    };
+    normal(&mut claim.article_url);
+    for w in &mut claim.works {
+        normal(&mut w.original_url);
+    }
+    for e in &mut claim.evidence {
+        normal(&mut e.uri);
+    }
 }

@@ -26,6 +26,19 @@ impl WriteCommand for UpsertArticle {
             });
         }
         let existing = cx.view.article(&article.id)?;
+        if let Some(old) = &existing
+            && old.url != article.url
+        {
+            // A notice names an article by its url: while claims are open, the url
+            // must keep leading to the same article.
+            let claims = cx.view.open_claims_of_article(&old.id, 10)?;
+            if !claims.is_empty() {
+                return Err(WriteError::OpenClaims {
+                    article_id: old.id.clone(),
+                    claims,
+                });
+            }
+        }
         let mut next = existing.clone().unwrap_or_else(|| pb::Article {
             id: article.id.clone(),
             revision: 1,

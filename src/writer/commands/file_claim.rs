@@ -2,6 +2,8 @@
 //! answers the first claim and writes nothing (AIP-155); a suspended filer is refused
 //! (DSA Art. 23); trusted flaggers' claims go first in the queue (Art. 22).
 
+use prost::Message;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
@@ -22,9 +24,18 @@ impl WriteCommand for FileClaim {
 
     fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Claim>, WriteError> {
         let filed_by = self.filed_by.to_string();
+        let digest: [u8; 32] = Sha256::digest(self.notice.get().encode_to_vec()).into();
         if !self.request_id.is_empty()
             && let Some(key) = cx.view.idempotency_key(&self.filed_by, &self.request_id)?
         {
+            if !key.request_sha256.is_empty() && key.request_sha256 != digest {
+                // AIP-155: a request_id names one request; a different body under it is
+                // a client bug, not a retry.
+                return Err(WriteError::RequestIdReused {
+                    request_id: self.request_id.clone(),
+                    claim_id: key.claim_id,
+                });
+            }
             let inconsistent = || {
                 WriteError::Inconsistent(format!("idempotency key names claim {}", key.claim_id))
             };
@@ -80,6 +91,7 @@ impl WriteCommand for FileClaim {
                 principal_id: filed_by,
                 request_id: self.request_id.clone(),
                 claim_id: claim.id.clone(),
+                request_sha256: digest.to_vec(),
             }));
         }
         Ok(Executed::changed(a, records, claim))

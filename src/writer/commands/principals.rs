@@ -104,6 +104,7 @@ impl WriteCommand for RevokePrincipal {
         if principal.revoked {
             return Ok(Executed::unchanged(principal));
         }
+        keep_an_admin(cx, &principal)?;
         principal.revoked = true;
         principal.revoke_time = Some(cx.now.into());
         let mut a = cx.audit(&self.actor, "RevokePrincipal");
@@ -146,6 +147,7 @@ impl WriteCommand for SuspendPrincipal {
         }
         let stored = load(cx, &self.principal_id)?;
         let mut principal = stored.principal.clone().unwrap_or_default();
+        keep_an_admin(cx, &principal)?;
         principal.suspended_until = Some(until.into());
         principal.suspension_reason = self.reason.clone();
         principal.suspend_time = Some(now.into());
@@ -191,6 +193,21 @@ impl WriteCommand for UnsuspendPrincipal {
         };
         Ok(changed(stored, principal, a))
     }
+}
+
+/// Refuses to revoke or suspend `principal` if it is the last admin who can act:
+/// with none left, nobody could manage principals again.
+fn keep_an_admin(cx: &Exec<'_>, principal: &pb::Principal) -> Result<(), WriteError> {
+    let id = Uuid::parse_str(&principal.id).map_err(|_| WriteError::NotFound {
+        what: "principal",
+        id: principal.id.clone(),
+    })?;
+    if principal.roles().any(|r| r == Role::Admin) && !cx.view.another_active_admin(&id, cx.now)? {
+        return Err(WriteError::LastAdmin {
+            principal_id: principal.id.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a FileClaim or FileComplaint from a principal suspended at `now`.
