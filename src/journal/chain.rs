@@ -17,6 +17,15 @@ use crate::pb;
 /// The `prev_hash` of the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 
+/// The last entry of the chain: the next entry is `seq + 1` with `prev_hash = hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The last entry's seq; 0 for an empty journal.
+    pub seq: u64,
+    /// The last entry's hash; [`GENESIS`] for an empty journal.
+    pub hash: [u8; 32],
+}
+
 /// SHA-256 over each record's prost encoding, each prefixed with its u64 LE length
 /// (so that record boundaries are part of what is hashed).
 pub fn records_digest(records: &[pb::StoredRecord]) -> [u8; 32] {

@@ -1,8 +1,9 @@
 //! The append-only write-ahead journal, which is also the hash-chained audit log.
 //!
-//! sled alone cannot back an acknowledgement (see DESIGN.md, "Data and storage"), so
-//! every accepted command is first appended here as one `JournalEntry` (its audit
-//! entry plus the after-images of the records it changed) and `fdatasync`ed. Replaying
+//! sled alone cannot back an acknowledgement (it flushes its own log in the background;
+//! see `docs/architecture.md`, "The write path"), so every accepted command is first
+//! appended here as one `JournalEntry` (its audit entry plus the after-images of the
+//! records it changed) and `fdatasync`ed. Replaying
 //! the journal rebuilds the store; recomputing its hash chain proves that no entry was
 //! altered, dropped or reordered.
 //!
@@ -29,11 +30,11 @@ mod testkit;
 
 use std::path::PathBuf;
 
-pub use chain::{GENESIS, entry_hash, records_digest, seal};
+pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
 pub use reader::{EntryReader, read_entries};
 pub use recovery::TornTail;
 pub use verify::{VerifyReport, verify};
-pub use writer::{ChainHead, Journal, JournalOptions};
+pub use writer::{Journal, JournalOptions};
 
 /// Everything that can go wrong with the journal. Each message names what is wrong
 /// and where, and says what to do about it.

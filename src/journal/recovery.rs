@@ -10,10 +10,9 @@
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
-use super::chain::{GENESIS, check_link};
+use super::chain::{ChainHead, GENESIS, check_link};
 use super::scan::{Cursor, Fault, Step};
 use super::segment::{SegmentFile, find_valid_frame, list_segments, rest_is_zero, sync_dir};
-use super::writer::ChainHead;
 use super::{Damage, JournalError};
 
 /// A torn tail that `Journal::open` cut off: the bytes from `offset` to the end of

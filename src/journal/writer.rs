@@ -14,18 +14,10 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 
 use super::JournalError;
+use super::chain::ChainHead;
 use super::recovery::{TornTail, recover};
 use super::segment::{SegmentFile, sync_dir, write_frame};
 use crate::pb;
-
-/// The last entry of the chain: the next entry is `seq + 1` with `prev_hash = hash`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChainHead {
-    /// The last entry's seq; 0 for an empty journal.
-    pub seq: u64,
-    /// The last entry's hash; [`super::GENESIS`] for an empty journal.
-    pub hash: [u8; 32],
-}
 
 /// How the journal lays out its files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
