@@ -1,7 +1,9 @@
-//! Start-up recovery through the real server: a torn tail is cut and forgotten, damage
-//! in the middle of the journal refuses to start with a message naming the segment,
-//! a store that is ahead of its journal refuses to start, and `takedownd rebuild`
-//! recreates sled from the journal.
+//! Start-up recovery through the real server: a torn tail (a short last record or
+//! zero fill) is cut into the quarantine folder, never deleted; a complete but damaged
+//! last record, a damaged record that sled already applied, and damage in the middle
+//! of the journal refuse to start with a message naming the segment and offset,
+//! changing nothing; a store that is ahead of its journal refuses to start; and
+//! `takedownd rebuild` recreates sled from the journal.
 
 mod common;
 
@@ -99,7 +101,14 @@ async fn a_torn_tail_is_cut_and_the_server_carries_on() {
     // Half a record header, as a crash in the middle of an append leaves it.
     f.write_all(&[0x40, 0x00, 0x00]).expect("append garbage");
     drop(f);
+    let len = std::fs::metadata(&last).expect("stat").len();
     start_again(&mut s).await;
+    assert_eq!(std::fs::metadata(&last).expect("stat").len(), len - 3);
+    assert_eq!(
+        quarantined(s.dir.path()),
+        vec![vec![0x40, 0x00, 0x00]],
+        "the cut bytes are kept in the quarantine folder"
+    );
     assert_claims_present(&s, &desk, &ids).await;
     // The chain continues after the cut.
     s.claims(&desk.claimant)
@@ -112,6 +121,114 @@ async fn a_torn_tail_is_cut_and_the_server_carries_on() {
         .expect("writes continue");
     assert_claims_present(&s, &desk, &ids).await;
     s.stop().await;
+}
+
+/// The contents of every file in the journal's quarantine folder.
+fn quarantined(dir: &Path) -> Vec<Vec<u8>> {
+    let Ok(listing) = std::fs::read_dir(dir.join("journal").join("quarantine")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = listing.map(|e| e.expect("entry").path()).collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).expect("read quarantine file"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_zero_filled_tail_is_cut_and_quarantined() {
+    let (mut s, desk, ids) = stopped_server_with_claims().await;
+    let last = segments(s.dir.path()).pop().expect("a segment");
+    let len = std::fs::metadata(&last).expect("stat").len();
+    // A crash can persist a file's new size before its data: zeros.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .expect("open segment");
+    f.write_all(&[0u8; 4096]).expect("append zeros");
+    drop(f);
+    start_again(&mut s).await;
+    assert_eq!(std::fs::metadata(&last).expect("stat").len(), len);
+    assert_eq!(quarantined(s.dir.path()), vec![vec![0u8; 4096]]);
+    assert_claims_present(&s, &desk, &ids).await;
+    s.stop().await;
+}
+
+/// Starts on the damaged folder and expects a refusal that names `segment` and
+/// `offset` and left the segment exactly as it was, with nothing quarantined.
+async fn expect_refusal(s: &TestServer, segment: &Path, offset: u64) -> String {
+    let before = std::fs::read(segment).expect("read segment");
+    let err = RunningServer::start(TestServer::config(s.dir.path(), s.clock.clone()))
+        .await
+        .err()
+        .expect("the start is refused");
+    let message = err.to_string();
+    let name = segment
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("segment name");
+    assert!(message.contains(name), "names the segment: {message}");
+    assert!(
+        message.contains(&format!("byte offset {offset}")),
+        "names the offset: {message}"
+    );
+    assert!(message.contains("restore"), "says what to do: {message}");
+    assert_eq!(
+        std::fs::read(segment).expect("read segment"),
+        before,
+        "nothing may be cut"
+    );
+    assert!(quarantined(s.dir.path()).is_empty());
+    message
+}
+
+/// Where the last record of `segment` starts: records are `[u32 LE len][u32 crc][len]`.
+fn last_record_offset(segment: &Path) -> u64 {
+    let bytes = std::fs::read(segment).expect("read segment");
+    let mut at = 0usize;
+    let mut last = 0usize;
+    while at < bytes.len() {
+        last = at;
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        at += 8 + len;
+    }
+    last as u64
+}
+
+#[tokio::test]
+async fn a_complete_last_record_with_a_flipped_byte_refuses_to_start_even_without_sled() {
+    let (s, _desk, _ids) = stopped_server_with_claims().await;
+    let last = segments(s.dir.path()).pop().expect("a segment");
+    let offset = last_record_offset(&last);
+    let mut bytes = std::fs::read(&last).expect("read segment");
+    let end = bytes.len() - 1;
+    bytes[end] ^= 0x01;
+    std::fs::write(&last, &bytes).expect("write segment");
+    // Without sled nothing says the entry was applied: the record's shape alone must
+    // tell that it is damage, not a torn write.
+    std::fs::remove_dir_all(s.dir.path().join("sled")).expect("remove sled");
+    let message = expect_refusal(&s, &last, offset).await;
+    assert!(message.contains("is complete"), "explains: {message}");
+}
+
+#[tokio::test]
+async fn a_short_last_record_that_sled_applied_refuses_to_start() {
+    let (s, _desk, _ids) = stopped_server_with_claims().await;
+    let last = segments(s.dir.path()).pop().expect("a segment");
+    let offset = last_record_offset(&last);
+    let len = std::fs::metadata(&last).expect("stat").len();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .expect("open segment");
+    f.set_len(len - 3).expect("cut the last record short");
+    drop(f);
+    let message = expect_refusal(&s, &last, offset).await;
+    assert!(
+        message.contains("acknowledged and must not be cut off"),
+        "explains: {message}"
+    );
 }
 
 #[tokio::test]

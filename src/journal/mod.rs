@@ -20,11 +20,14 @@ mod reader;
 mod recovery;
 mod scan;
 mod segment;
+mod tail;
 mod verify;
 mod writer;
 
 #[cfg(test)]
 mod damage_tests;
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod testkit;
 
@@ -32,7 +35,7 @@ use std::path::PathBuf;
 
 pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
 pub use reader::{EntryReader, read_entries};
-pub use recovery::TornTail;
+pub use tail::{QUARANTINE_DIR, TornTail};
 pub use verify::{VerifyReport, verify};
 pub use writer::{Journal, JournalOptions};
 
@@ -185,6 +188,19 @@ pub enum Damage {
     /// A record follows a bad record in the last segment, so it is no torn tail.
     #[error("{0}, and valid records follow it at byte offset {1}")]
     FollowedByValid(Box<Damage>, u64),
+    /// The last record is complete but damaged: a crash cannot leave that behind.
+    #[error(
+        "{0}; the record is complete and ends where the file ends, so it is damage, not a \
+         write cut short by a crash"
+    )]
+    CompleteRecord(Box<Damage>),
+    /// A torn-looking last record whose entry sled has already applied, so it was
+    /// acknowledged.
+    #[error(
+        "{0}; the sled store has applied entries up to seq {1}, so this entry was \
+         acknowledged and must not be cut off"
+    )]
+    Applied(Box<Damage>, u64),
     /// `prev_hash` is not the previous entry's hash.
     #[error(
         "prev_hash does not match the previous entry's hash: the chain is broken (an earlier \

@@ -48,8 +48,6 @@ pub(crate) struct Fault {
     pub offset: u64,
     /// Where the bad record claims to end (its header's length).
     pub end: u64,
-    /// The segment file's length as last seen.
-    pub file_len: u64,
     pub seq: u64,
     pub damage: Damage,
     /// Whether no later segment was known when the fault was found.
@@ -163,7 +161,6 @@ impl Cursor {
                 segment: segment.clone(),
                 offset,
                 end,
-                file_len: frames.known_len(),
                 seq: self.next_seq,
                 damage,
                 in_last_segment: self.index + 1 >= self.segments.len(),
@@ -198,7 +195,6 @@ impl Cursor {
                 segment,
                 offset: 0,
                 end: 0,
-                file_len: 0,
                 seq: self.next_seq,
                 damage,
                 in_last_segment,

@@ -141,11 +141,6 @@ impl FrameReader {
         })
     }
 
-    /// The file's length when last looked at (a writer may be appending).
-    pub fn known_len(&self) -> u64 {
-        self.known_len
-    }
-
     /// Reads the next record. After `Bad` the reader's position is unspecified.
     pub fn next_frame(&mut self) -> io::Result<Frame> {
         let offset = self.offset;

@@ -15,8 +15,9 @@ use prost::Message;
 
 use super::JournalError;
 use super::chain::ChainHead;
-use super::recovery::{TornTail, recover};
+use super::recovery::recover;
 use super::segment::{SegmentFile, sync_dir, write_frame};
+use super::tail::TornTail;
 use crate::pb;
 
 /// How the journal lays out its files.
@@ -60,10 +61,23 @@ impl Journal {
     /// Opens the journal in `dir` (creating the folder if missing), runs the recovery
     /// scan and returns the writer with the chain head to continue from.
     ///
-    /// A torn tail is cut off, logged, and kept for [`Journal::torn_tail`]; any other
-    /// damage is an error that names the segment, byte offset and seq.
+    /// A torn tail is cut off into the quarantine folder, logged, and kept for
+    /// [`Journal::torn_tail`]; any other damage is an error that names the segment,
+    /// byte offset and seq, and nothing is changed. For a journal that backs a store,
+    /// use [`Journal::recover`], which also protects what the store has applied.
     pub fn open(dir: &Path, options: JournalOptions) -> Result<(Journal, ChainHead), JournalError> {
-        let recovered = recover(dir)?;
+        Self::recover(dir, options, 0)
+    }
+
+    /// As [`Journal::open`], for a journal whose store says it applied every entry up
+    /// to `applied_seq`: those entries were acknowledged, so a damaged record among
+    /// them is never cut off as a torn tail, however it looks.
+    pub fn recover(
+        dir: &Path,
+        options: JournalOptions,
+        applied_seq: u64,
+    ) -> Result<(Journal, ChainHead), JournalError> {
+        let recovered = recover(dir, applied_seq)?;
         let current = match recovered.tail {
             Some((segment, len)) => {
                 let file = OpenOptions::new()

@@ -1,6 +1,6 @@
-//! Start-up: open the journal (which checks it and cuts a torn tail), open sled, and
-//! replay every journal entry sled has not applied yet. `rebuild` does the same from
-//! an empty sled, for when sled itself is lost or damaged.
+//! Start-up: open sled, open the journal (which checks it and cuts a torn tail beyond
+//! what sled applied), and replay every journal entry sled has not applied yet.
+//! `rebuild` does the same from an empty sled, for when sled itself is lost or damaged.
 
 use std::path::{Path, PathBuf};
 
@@ -52,8 +52,10 @@ pub fn open_state(
     cache_capacity: u64,
     options: JournalOptions,
 ) -> Result<OpenedState, RecoveryError> {
-    let (journal, head) = Journal::open(&journal_dir(data_dir), options)?;
+    // sled first: what it has applied was acknowledged, and recovery must not cut it
+    // off the journal as a torn tail.
     let mut store = Store::open(&sled_dir(data_dir), cache_capacity)?;
+    let (journal, head) = Journal::recover(&journal_dir(data_dir), options, store.applied_seq()?)?;
     if store.schema_outdated()? {
         // An older takedown laid out the indexes differently: the journal is the
         // record, so sled is simply rebuilt from it.
@@ -107,9 +109,26 @@ pub fn rebuild(
     cache_capacity: u64,
     options: JournalOptions,
 ) -> Result<u64, RecoveryError> {
-    let (_journal, head) = Journal::open(&journal_dir(data_dir), options)?;
+    let applied = old_applied_seq(data_dir, cache_capacity);
+    let (_journal, head) = Journal::recover(&journal_dir(data_dir), options, applied)?;
     let store = empty_store(data_dir, cache_capacity)?;
     replay(&journal_dir(data_dir), &store, 0, head.seq)
+}
+
+/// What the sled store about to be thrown away says it applied, so that recovery does
+/// not cut an acknowledged entry; 0 if there is no store or it cannot be read.
+fn old_applied_seq(data_dir: &Path, cache_capacity: u64) -> u64 {
+    let sled = sled_dir(data_dir);
+    if !sled.exists() {
+        return 0;
+    }
+    match Store::open(&sled, cache_capacity).and_then(|store| store.applied_seq()) {
+        Ok(applied) => applied,
+        Err(e) => {
+            tracing::warn!(error = %e, "the old sled store cannot be read; rebuilding without its applied seq");
+            0
+        }
+    }
 }
 
 /// Removes the sled folder and opens a new, empty store in its place.
