@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -13,6 +13,8 @@ use tonic_health::ServingStatus;
 
 use crate::api::{Context, Services, auth, limits, telemetry};
 use crate::clock::{Clock, SystemClock};
+pub use crate::data_dir::admin_token_path;
+use crate::data_dir::{DataDir, DataDirError};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
 use crate::pb::{self, Role};
@@ -81,34 +83,8 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error(transparent)]
     Tls(#[from] crate::listener::TlsFileError),
-    #[error("could not create the data folder {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
-}
-
-/// Where the first admin's token is written.
-pub fn admin_token_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("admin.token")
-}
-
-/// Writes the token with mode 0600, atomically (temp file, fsync, rename).
-fn write_admin_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = admin_token_path(data_dir);
-    let tmp = path.with_extension("token.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut f = options.open(&tmp)?;
-    f.write_all(format!("{token}\n").as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    std::fs::File::open(data_dir)?.sync_all()
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -126,6 +102,8 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 /// place: ready to serve.
 pub struct Server {
     config: Config,
+    /// Holds the data folder's lock until the server has stopped.
+    data_dir: DataDir,
     store: crate::store::Store,
     writer: Writer,
     handle: writer::WriterHandle,
@@ -135,15 +113,8 @@ impl Server {
     /// Opens the data folder: recovery (journal check, torn tail cut, replay into
     /// sled), the writer, and the first admin on an empty store.
     pub async fn open(config: Config) -> Result<Server, ServerError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
-        let state = writer::open_state(
-            &config.data_dir,
-            config.cache_capacity,
-            config.journal_options(),
-        )?;
+        let data_dir = DataDir::open(&config.data_dir)?;
+        let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
         let store = state.store.clone();
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
@@ -155,6 +126,7 @@ impl Server {
         );
         let server = Server {
             config,
+            data_dir,
             store,
             writer,
             handle,
@@ -167,7 +139,7 @@ impl Server {
     /// if the process dies before the principal is journaled, the next start finds no
     /// principal and writes a new token.
     async fn bootstrap_admin(&self) -> Result<(), ServerError> {
-        let data_dir = &self.config.data_dir;
+        let data_dir = &self.data_dir;
         if self
             .store
             .has_principals()
@@ -176,10 +148,12 @@ impl Server {
             return Ok(());
         }
         let token = auth::new_token();
-        write_admin_token(data_dir, &token).map_err(|source| ServerError::AdminToken {
-            path: admin_token_path(data_dir).display().to_string(),
-            source,
-        })?;
+        data_dir
+            .write_admin_token(&token)
+            .map_err(|source| ServerError::AdminToken {
+                path: data_dir.admin_token().display().to_string(),
+                source,
+            })?;
         self.handle
             .submit(WriteCommand::CreatePrincipal {
                 display_name: "admin".to_string(),
@@ -191,7 +165,7 @@ impl Server {
             .await
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
         tracing::info!(
-            path = %admin_token_path(data_dir).display(),
+            path = %data_dir.admin_token().display(),
             "created the first admin principal; its token is in this file"
         );
         Ok(())
@@ -214,6 +188,7 @@ impl Server {
     ) -> Result<(), ServerError> {
         let Server {
             config,
+            data_dir,
             store,
             writer,
             handle,
@@ -316,6 +291,7 @@ impl Server {
             grace
         };
         wait_for_writer(writer, writer_wait).await;
+        drop(data_dir);
         result?;
         Ok(())
     }

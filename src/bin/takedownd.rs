@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use takedown::data_dir::DataDir;
 use takedown::domain::policy::{Policy, Timer, TimerName, days_from_date};
 use takedown::server::{Config, Server};
 use takedown::telemetry::{self, LogFormat};
@@ -227,7 +228,8 @@ impl SecurityArgs {
 enum Command {
     /// Serve gRPC (the default).
     Serve,
-    /// Throw away the sled store and rebuild it from the journal, then exit.
+    /// Throw away the sled store and rebuild it from the journal, then exit. Refused
+    /// while another takedownd process uses the data folder.
     Rebuild,
 }
 
@@ -241,6 +243,14 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.limits = cli.security.limits();
     config.tls = cli.security.tls();
     Ok(config)
+}
+
+/// `takedownd rebuild`: with the data folder locked (so never beside a server), throws
+/// sled away and replays the journal into a new one.
+fn rebuild(config: &Config) -> Result<u64, String> {
+    let data_dir = DataDir::open(&config.data_dir).map_err(|e| e.to_string())?;
+    takedown::writer::rebuild(&data_dir, config.cache_capacity, config.journal_options())
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {
@@ -277,19 +287,16 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Rebuild) => {
-            let options = config.journal_options();
-            match takedown::writer::rebuild(&config.data_dir, config.cache_capacity, options) {
-                Ok(n) => {
-                    eprintln!("rebuilt the sled store from {n} journal entries");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("takedownd rebuild: {e}");
-                    ExitCode::FAILURE
-                }
+        Some(Command::Rebuild) => match rebuild(&config) {
+            Ok(n) => {
+                eprintln!("rebuilt the sled store from {n} journal entries");
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("takedownd rebuild: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Serve) | None => {
             if let Some(addr) = cli.metrics_listen {
                 if let Err(e) = telemetry::install_metrics(addr) {
