@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -140,4 +140,82 @@ async fn rebuild_beside_a_live_server_is_refused_and_leaves_sled_alone() {
         })
         .await
         .expect("the server still writes");
+}
+
+/// Every path under `root` (and `root`) that group or others can access, with its mode.
+fn loose_modes(root: &Path) -> Vec<(std::path::PathBuf, u32)> {
+    let mut loose = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(path) = todo.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue; // sled renames files as it works
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            loose.push((path.clone(), mode));
+        }
+        if meta.is_dir() {
+            for dirent in std::fs::read_dir(&path).expect("list") {
+                todo.push(dirent.expect("entry").path());
+            }
+        }
+    }
+    loose
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn first_segment(data: &Path) -> std::path::PathBuf {
+    data.join("journal").join("00000000000000000001.wal")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_is_private_and_looser_modes_are_tightened_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut d = Daemon::start(&data, &dir.path().join("first.log"), &[]).await;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&first_segment(&data)), 0o600);
+    assert_eq!(mode(&data.join("admin.token")), 0o600);
+    assert_eq!(mode(&data.join("takedownd.lock")), 0o600);
+    assert_eq!(loose_modes(&data), Vec::new(), "everything is owner-only");
+    d.signal(Signal::SIGTERM);
+    d.wait_exit(Duration::from_secs(30)).await.expect("stops");
+
+    // An older build, or an operator, left things readable to others.
+    let loosened = [
+        (data.clone(), 0o755),
+        (data.join("journal"), 0o755),
+        (first_segment(&data), 0o644),
+        (data.join("sled").join("db"), 0o644),
+        (data.join("admin.token"), 0o644),
+    ];
+    for (path, m) in &loosened {
+        chmod(path, *m);
+    }
+    let _d = Daemon::start(&data, &dir.path().join("second.log"), &[]).await;
+    assert_eq!(loose_modes(&data), Vec::new(), "tightened at start");
+    let log = std::fs::read_to_string(dir.path().join("second.log")).expect("log");
+    for (path, m) in &loosened {
+        let line = log
+            .lines()
+            .find(|l| l.contains("WARN") && l.contains(&format!("path={}", path.display())))
+            .unwrap_or_else(|| panic!("no warning for {}:\n{log}", path.display()));
+        assert!(line.contains(&format!("{m:04o}")), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn an_in_process_server_leaves_no_file_readable_to_others() {
+    // No umask here (the test process keeps its own): the server makes sled's files
+    // private after opening it.
+    let s = TestServer::start().await;
+    assert_eq!(loose_modes(s.dir.path()), Vec::new());
+    s.stop().await;
 }

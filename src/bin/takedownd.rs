@@ -278,6 +278,9 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Everything this process creates (sled's files included) is for its owner only:
+    // the journal and the store hold claimants' postal addresses.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     telemetry::init_logs(cli.log_format);
     let config = match config(&cli) {
         Ok(c) => c,

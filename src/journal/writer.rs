@@ -9,6 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
@@ -241,13 +242,15 @@ fn sync_segment(current: &mut OpenSegment) -> Result<(), JournalError> {
         .map_err(io_err("fdatasync"))
 }
 
-/// Creates the segment whose first entry is `first_seq`, and fsyncs the folder so that
-/// the new file survives a crash.
+/// Creates the segment whose first entry is `first_seq`, readable by the owner only
+/// (it holds claimants' addresses), and fsyncs the folder so that the new file
+/// survives a crash.
 fn create_segment(dir: &Path, first_seq: u64) -> Result<OpenSegment, JournalError> {
     let segment = SegmentFile::new(dir, first_seq);
     let file = OpenOptions::new()
         .append(true)
         .create_new(true)
+        .mode(0o600)
         .open(&segment.path)
         .map_err(|source| JournalError::Io {
             action: "create",
@@ -297,6 +300,20 @@ mod tests {
         assert_eq!(journal.size_bytes(), on_disk);
         assert_eq!(read_all(dir.path(), 0, 6), written);
         assert_eq!(read_all(dir.path(), 2, 4), written[2..4]);
+    }
+
+    #[test]
+    fn segments_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_journal(dir.path(), 6, 200);
+        for segment in super::super::segment::list_segments(dir.path()).expect("list") {
+            let mode = std::fs::metadata(&segment.path)
+                .expect("stat")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", segment.name());
+        }
     }
 
     #[test]
