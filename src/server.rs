@@ -154,21 +154,46 @@ impl Server {
                 path: data_dir.admin_token().display().to_string(),
                 source,
             })?;
-        self.handle
-            .submit(WriteCommand::CreatePrincipal {
-                display_name: "admin".to_string(),
-                roles: vec![Role::Admin],
-                trusted_flagger: false,
-                token_sha256: auth::token_sha256(&token),
-                actor: "system".to_string(),
-            })
-            .await
-            .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+        create_admin(&self.handle, "admin", &token).await?;
         tracing::info!(
             path = %data_dir.admin_token().display(),
             "created the first admin principal; its token is in this file"
         );
         Ok(())
+    }
+
+    /// `takedownd admin-token`: recovers admin access when no admin token works. With
+    /// the data folder locked (so only while no server runs), creates a new admin
+    /// principal, journaled and audited as created by `system`, and writes its token
+    /// into `admin.token`; returns that file's path.
+    ///
+    /// Unlike the first start, the principal is journaled before the token file is
+    /// replaced: if anything fails, `admin.token` still holds what it held, and a
+    /// principal whose token nobody has is harmless.
+    pub async fn mint_admin_token(config: &Config) -> Result<PathBuf, ServerError> {
+        let data_dir = DataDir::open(&config.data_dir)?;
+        let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
+        let (writer, handle) = Writer::start(
+            state.journal,
+            state.head,
+            state.store,
+            config.clock.clone(),
+            config.policy.clone(),
+        );
+        let token = auth::new_token();
+        let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;
+        drop(handle);
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        created?;
+        let path = data_dir.admin_token();
+        data_dir
+            .write_admin_token(&token)
+            .map_err(|source| ServerError::AdminToken {
+                path: path.display().to_string(),
+                source,
+            })?;
+        tracing::info!(path = %path.display(), "created a new admin principal; its token is in this file");
+        Ok(path)
     }
 
     /// A sweeper over this server's store and writer (for tests that move the clock).
@@ -295,6 +320,26 @@ impl Server {
         result?;
         Ok(())
     }
+}
+
+/// Creates an admin principal whose token is `token`, as `system` does: journaled and
+/// audited like any CreatePrincipal.
+async fn create_admin(
+    handle: &writer::WriterHandle,
+    display_name: &str,
+    token: &str,
+) -> Result<(), ServerError> {
+    handle
+        .submit(WriteCommand::CreatePrincipal {
+            display_name: display_name.to_string(),
+            roles: vec![Role::Admin],
+            trusted_flagger: false,
+            token_sha256: auth::token_sha256(token),
+            actor: "system".to_string(),
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| ServerError::Bootstrap(e.to_string()))
 }
 
 /// Sets every `takedown.v1` service, and the server as a whole (""), to `status`.

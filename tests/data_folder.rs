@@ -219,3 +219,101 @@ async fn an_in_process_server_leaves_no_file_readable_to_others() {
     assert_eq!(loose_modes(s.dir.path()), Vec::new());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takedownd_admin_token_recovers_admin_access_offline() {
+    let mut s = TestServer::start().await;
+    let first_admin = s.admin_token.clone();
+    let first_admin_id = s
+        .admin(&first_admin)
+        .await
+        .list_principals(pb::ListPrincipalsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .principals
+        .into_iter()
+        .find(|p| p.roles.contains(&(Role::Admin as i32)))
+        .expect("the first admin")
+        .id;
+    // A second admin revokes the first, and then its own token is lost: no admin
+    // token works any more.
+    let (_, second_admin) = s.principal("Second admin", &[Role::Admin]).await;
+    s.admin(&second_admin)
+        .await
+        .revoke_principal(pb::RevokePrincipalRequest {
+            principal_id: first_admin_id,
+        })
+        .await
+        .expect("revoke the first admin");
+    drop(second_admin);
+    let refused = s
+        .admin(&first_admin)
+        .await
+        .list_principals(pb::ListPrincipalsRequest::default())
+        .await;
+    assert_eq!(common::code(refused), tonic::Code::Unauthenticated);
+
+    // Not while the server runs.
+    let (ok, stderr) = takedownd(s.dir.path(), &["admin-token"]);
+    assert!(!ok, "admin-token must refuse beside a server: {stderr}");
+    assert_refused_for_lock(&stderr, std::process::id());
+    let token_file = s.dir.path().join("admin.token");
+    assert_eq!(
+        std::fs::read_to_string(&token_file).expect("read").trim(),
+        first_admin,
+        "a refused admin-token changes nothing"
+    );
+
+    if let Some(server) = s.server.take() {
+        server.stop().await.expect("stop");
+    }
+    let (ok, stderr) = takedownd(s.dir.path(), &["admin-token"]);
+    assert!(ok, "admin-token with the server stopped: {stderr}");
+    assert!(stderr.contains("admin.token"), "says where: {stderr}");
+    assert_eq!(mode(&token_file), 0o600);
+
+    let server = RunningServer::start(TestServer::config(s.dir.path(), s.clock.clone()))
+        .await
+        .expect("start again");
+    let new_admin = server.admin_token.clone();
+    assert_ne!(new_admin, first_admin);
+    s.server = Some(server);
+    s.admin_token = new_admin.clone();
+    let (_, auditor) = s.principal("Auditor", &[Role::Auditor]).await;
+    assert_eq!(
+        common::code(
+            s.admin(&first_admin)
+                .await
+                .list_principals(pb::ListPrincipalsRequest::default())
+                .await
+        ),
+        tonic::Code::Unauthenticated,
+        "the revoked token stays revoked"
+    );
+
+    // Journaled and audited as created by `system`, and the chain verifies.
+    let mut audit = s.audit(&auditor).await;
+    let entries = audit
+        .list_audit_entries(pb::ListAuditEntriesRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit entries")
+        .into_inner()
+        .entries;
+    let minted = &entries[entries.len() - 2];
+    assert_eq!(
+        (minted.actor.as_str(), minted.action.as_str()),
+        ("system", "CreatePrincipal"),
+        "{minted:?}"
+    );
+    let verify = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(verify.ok, "{verify:?}");
+    s.stop().await;
+}

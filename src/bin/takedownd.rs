@@ -1,6 +1,7 @@
 //! `takedownd`: the takedown gRPC server. Flags (each with an environment variable)
 //! become a `server::Config`; SIGINT or SIGTERM stop it gracefully. `takedownd
-//! rebuild` recreates the sled store from the journal.
+//! rebuild` recreates the sled store from the journal; `takedownd admin-token` mints
+//! a new admin token. Each locks the data folder for as long as it runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -231,6 +232,11 @@ enum Command {
     /// Throw away the sled store and rebuild it from the journal, then exit. Refused
     /// while another takedownd process uses the data folder.
     Rebuild,
+    /// Create a new admin principal (journaled and audited as created by `system`)
+    /// and write its token into admin.token, then exit: for when no admin token works.
+    /// Refused while another takedownd process uses the data folder: stop the server
+    /// first.
+    AdminToken,
 }
 
 fn config(cli: &Cli) -> Result<Config, String> {
@@ -297,6 +303,19 @@ async fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("takedownd rebuild: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::AdminToken) => match Server::mint_admin_token(&config).await {
+            Ok(path) => {
+                eprintln!(
+                    "created a new admin principal; its token is in {}",
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("takedownd admin-token: {e}");
                 ExitCode::FAILURE
             }
         },
