@@ -292,3 +292,54 @@ async fn takedownd_rebuild_recreates_sled_from_the_journal() {
     assert_claims_present(&s, &desk, &ids).await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_journal_written_by_the_build_before_stored_bytes_hashing_starts_and_verifies() {
+    // 34 entries written through the server by the build that still hashed
+    // re-encoded entries; no sled, no token: the journal alone.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/journal-before-stored-bytes-hash/00000000000000000001.wal");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("journal")).expect("journal folder");
+    std::fs::copy(
+        &fixture,
+        dir.path().join("journal/00000000000000000001.wal"),
+    )
+    .expect("copy the old journal");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_takedownd"))
+        .arg("admin-token")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run takedownd admin-token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let clock = std::sync::Arc::new(takedown::clock::ManualClock::new(common::start_time()));
+    let server = RunningServer::start(TestServer::config(dir.path(), clock.clone()))
+        .await
+        .expect("the old journal opens");
+    let s = TestServer {
+        admin_token: server.admin_token.clone(),
+        server: Some(server),
+        dir,
+        clock,
+    };
+    let (_, auditor) = s.principal("Auditor", &[pb::Role::Auditor]).await;
+    let verify = s
+        .audit(&auditor)
+        .await
+        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(verify.ok, "{verify:?}");
+    assert_eq!(
+        verify.head_seq, 36,
+        "34 old entries, the new admin, the auditor"
+    );
+    s.stop().await;
+}

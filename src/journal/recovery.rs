@@ -37,9 +37,9 @@ pub(super) fn recover(dir: &Path, applied_seq: u64) -> Result<Recovered, Journal
     };
     let torn_tail = loop {
         match cursor.next_step()? {
-            Step::Entry(mut located) => {
+            Step::Entry(located) => {
                 let seq = located.seq();
-                match check_link(&head.hash, &mut located.entry) {
+                match check_link(&head.hash, &located.entry, &located.payload) {
                     Ok(hash) => head = ChainHead { seq, hash },
                     Err(damage) => {
                         let segment = located.segment.name();

@@ -33,6 +33,8 @@ pub(crate) struct Located {
     pub segment: SegmentFile,
     pub offset: u64,
     pub entry: pb::JournalEntry,
+    /// The entry exactly as stored (the record's payload).
+    pub payload: Vec<u8>,
 }
 
 impl Located {
@@ -135,7 +137,12 @@ impl Cursor {
                     end,
                     damage,
                 } => (offset, end, damage),
-                Frame::Entry { offset, end, entry } => match entry.audit.as_ref().map(|a| a.seq) {
+                Frame::Entry {
+                    offset,
+                    end,
+                    entry,
+                    payload,
+                } => match entry.audit.as_ref().map(|a| a.seq) {
                     Some(found) if found == self.next_seq => {
                         self.next_seq += 1;
                         let segment = segment.clone();
@@ -143,6 +150,7 @@ impl Cursor {
                             segment,
                             offset,
                             entry,
+                            payload,
                         }));
                     }
                     Some(found) => (

@@ -54,9 +54,9 @@ pub fn verify(dir: &Path, up_to_seq: u64) -> VerifyReport {
     loop {
         match cursor.next_step() {
             Err(e) => return fail(report, e.to_string()),
-            Ok(Step::Entry(mut located)) => {
+            Ok(Step::Entry(located)) => {
                 let seq = located.seq();
-                match check_link(&report.head_hash, &mut located.entry) {
+                match check_link(&report.head_hash, &located.entry, &located.payload) {
                     Ok(hash) => {
                         report.entries_checked += 1;
                         report.head_seq = seq;
