@@ -36,6 +36,9 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// How often the deadline sweeper looks for due timed transitions.
     pub sweep_interval: std::time::Duration,
+    /// How often the newest journal segment is verified while serving; zero turns
+    /// the check off.
+    pub verify_interval: std::time::Duration,
     /// On shutdown, how long in-flight requests may take to finish before their
     /// connections are abandoned.
     pub shutdown_grace: std::time::Duration,
@@ -54,6 +57,7 @@ impl Config {
             max_request_bytes: 256 * 1024,
             policy: Policy::default(),
             sweep_interval: std::time::Duration::from_secs(1),
+            verify_interval: std::time::Duration::from_secs(300),
             shutdown_grace: std::time::Duration::from_secs(10),
             limits: crate::api::limits::Limits::default(),
             tls: None,
@@ -228,6 +232,17 @@ impl Server {
         let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
         let (health_reporter, health) = tonic_health::server::health_reporter();
         set_health(&health_reporter, ServingStatus::Serving).await;
+        // Damage under the running server turns health NOT_SERVING.
+        let patrol = tokio::spawn({
+            let (reporter, durable) = (health_reporter.clone(), handle.watch_durable());
+            let dir = data_dir.journal();
+            let patrolling = crate::journal::patrol(dir, config.verify_interval, durable);
+            async move {
+                if patrolling.await.is_some() {
+                    set_health(&reporter, ServingStatus::NotServing).await;
+                }
+            }
+        });
         // Shutdown, in order: health says NOT_SERVING (load balancers stop sending),
         // streams end, tonic stops accepting (the listen socket closes) and lets
         // in-flight requests finish; `shutdown_grace` bounds that wait below.
@@ -308,6 +323,7 @@ impl Server {
         // drain and exit.
         let _ = stop_sweeper.send(());
         let _ = sweeper.await;
+        patrol.abort();
         // Abandoned connections still hold writer handles, so the writer cannot see
         // its queue close: give whatever it is committing a moment, no more.
         let writer_wait = if abandoned {

@@ -5,7 +5,7 @@
 //!
 //! Series: `takedown_rpc_requests_total{rpc,code}`, `takedown_rpc_duration_seconds{rpc}`,
 //! `takedown_claims{state}`, `takedown_writer_group_size`, `takedown_writer_fsync_seconds`,
-//! `takedown_journal_bytes`.
+//! `takedown_journal_bytes`, `takedown_journal_verify_failures_total`.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -106,6 +106,10 @@ fn describe() {
         "takedown_journal_bytes",
         Unit::Bytes,
         "Bytes in all journal segments."
+    );
+    describe_counter!(
+        crate::journal::VERIFY_FAILURES,
+        "Periodic checks of the newest journal segment that found damage (health is then NOT_SERVING)."
     );
 }
 

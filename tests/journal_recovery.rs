@@ -2,8 +2,10 @@
 //! zero fill) is cut into the quarantine folder, never deleted; a complete but damaged
 //! last record, a damaged record that sled already applied, and damage in the middle
 //! of the journal refuse to start with a message naming the segment and offset,
-//! changing nothing; a store that is ahead of its journal refuses to start; and
-//! `takedownd rebuild` recreates sled from the journal.
+//! changing nothing; a store that is ahead of its journal refuses to start;
+//! `takedownd rebuild` recreates sled from the journal; a journal written by the
+//! previous build still verifies; and damage under a running server turns its health
+//! NOT_SERVING, with an error line and a metric.
 
 mod common;
 
@@ -342,4 +344,89 @@ async fn a_journal_written_by_the_build_before_stored_bytes_hashing_starts_and_v
         "34 old entries, the new admin, the auditor"
     );
     s.stop().await;
+}
+
+/// GET /metrics over a plain TCP connection; returns the body.
+fn scrape(port: u16) -> String {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
+fn verify_failures(body: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix("takedown_journal_verify_failures_total "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn health_status(d: &common::daemon::Daemon) -> i32 {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    HealthClient::new(d.channel().await)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health answers")
+        .into_inner()
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damage_under_a_running_server_turns_health_not_serving() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let metrics_port = common::daemon::free_port();
+    let args = [
+        "--verify-interval-secs".to_string(),
+        "1".to_string(),
+        "--metrics-listen".to_string(),
+        format!("127.0.0.1:{metrics_port}"),
+    ];
+    let log = dir.path().join("server.log");
+    let d = common::daemon::Daemon::start(&data, &log, &args).await;
+    // A few intact periodic checks first.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(health_status(&d).await, ServingStatus::Serving as i32);
+    assert_eq!(verify_failures(&scrape(metrics_port)), Some(0.0));
+
+    // A stray write flips a byte of the first entry, under the server's feet.
+    let segment = segments(&data).pop().expect("a segment");
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&segment)
+        .expect("open segment");
+    use std::os::unix::fs::FileExt;
+    let mut byte = [0u8; 1];
+    f.read_exact_at(&mut byte, 20).expect("read");
+    f.write_all_at(&[byte[0] ^ 0x01], 20).expect("damage");
+    drop(f);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while health_status(&d).await != ServingStatus::NotServing as i32 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "health still SERVING after the damage:\n{}",
+            d.log_tail()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(verify_failures(&scrape(metrics_port)), Some(1.0));
+    let text = d.log_text();
+    assert!(
+        text.contains("ERROR") && text.contains("no longer verifies") && text.contains("seq 1"),
+        "{text}"
+    );
 }

@@ -69,6 +69,15 @@ struct Cli {
         global = true
     )]
     log_format: LogFormat,
+    /// Seconds between checks of the newest journal segment while serving (health
+    /// turns NOT_SERVING if it no longer verifies); 0 turns the check off.
+    #[arg(
+        long,
+        env = "TAKEDOWN_VERIFY_INTERVAL_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    verify_interval_secs: u64,
     /// Serve Prometheus metrics over HTTP on this address (such as 127.0.0.1:9464);
     /// off when unset.
     #[arg(long, env = "TAKEDOWN_METRICS_LISTEN", global = true)]
@@ -245,6 +254,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.max_request_bytes = cli.max_request_kib * 1024;
     config.policy = cli.policy.policy()?;
     config.sweep_interval = cli.policy.sweep_interval;
+    config.verify_interval = std::time::Duration::from_secs(cli.verify_interval_secs);
     config.shutdown_grace = std::time::Duration::from_secs(cli.shutdown_grace_secs);
     config.limits = cli.security.limits();
     config.tls = cli.security.tls();

@@ -126,12 +126,12 @@ impl<'a> StoredParts<'a> {
                 skip_field(wire_type, tag, &mut buf, DecodeContext::default())?;
                 continue;
             }
-            let len = usize::try_from(decode_varint(&mut buf)?).unwrap_or(usize::MAX);
-            if len > buf.len() {
-                return Err(prost::DecodeError::new("a field runs past the entry's end"));
-            }
-            let (field, rest) = buf.split_at(len);
-            buf = rest;
+            // skip_field checks the length against what is left; the field is what
+            // it skipped, less the length prefix.
+            let before = buf;
+            skip_field(wire_type, tag, &mut buf, DecodeContext::default())?;
+            let mut field = &before[..before.len() - buf.len()];
+            decode_varint(&mut field)?;
             if tag == ENTRY_AUDIT {
                 without_field(field, AUDIT_HASH, &mut unsealed_audit)?;
             } else {

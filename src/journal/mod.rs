@@ -3,19 +3,21 @@
 //! sled alone cannot back an acknowledgement (it flushes its own log in the background;
 //! see `docs/architecture.md`, "The write path"), so every accepted command is first
 //! appended here as one `JournalEntry` (its audit entry plus the after-images of the
-//! records it changed) and `fdatasync`ed. Replaying
-//! the journal rebuilds the store; recomputing its hash chain proves that no entry was
-//! altered, dropped or reordered.
+//! records it changed) and `fdatasync`ed. Replaying the journal rebuilds the store;
+//! recomputing its hash chain proves that no entry was altered, dropped or reordered.
 //!
 //! - [`chain`]: the hash chain (`seal`, `entry_hash`, `records_digest`).
 //! - [`Journal`]: the single writer (`open` runs recovery, then `append`/`sync`).
 //! - [`read_entries`]: streams a seq range while the writer keeps appending.
 //! - [`verify()`]: recomputes the chain and reports the first bad seq.
+//! - [`patrol`]: re-verifies the newest segment every few minutes while the server runs.
 //!
 //! On disk: `<journal dir>/{first_seq:020}.wal` segments of records framed as
-//! `[u32 LE payload length][u32 LE CRC32C of payload][prost-encoded JournalEntry]`.
+//! `[u32 LE payload length][u32 LE CRC32C of payload][prost-encoded JournalEntry]`, and
+//! `<journal dir>/quarantine/`, which keeps whatever recovery cut off as a torn tail.
 
 pub mod chain;
+mod patrol;
 mod reader;
 mod recovery;
 mod scan;
@@ -34,9 +36,10 @@ mod testkit;
 use std::path::PathBuf;
 
 pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
+pub use patrol::{VERIFY_FAILURES, patrol};
 pub use reader::{EntryReader, read_entries};
 pub use tail::{QUARANTINE_DIR, TornTail};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyReport, verify, verify_newest_segment};
 pub use writer::{Journal, JournalOptions};
 
 /// Everything that can go wrong with the journal. Each message names what is wrong
