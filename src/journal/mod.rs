@@ -32,6 +32,8 @@ mod damage_tests;
 mod recovery_tests;
 #[cfg(test)]
 mod testkit;
+#[cfg(test)]
+mod writer_tests;
 
 use std::path::PathBuf;
 
