@@ -83,6 +83,8 @@ pub enum ServerError {
     },
     #[error("could not create the first admin principal: {0}")]
     Bootstrap(String),
+    #[error("could not create a new admin principal: {0}; admin.token is unchanged")]
+    AdminPrincipal(String),
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error(transparent)]
@@ -114,8 +116,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the data folder: recovery (journal check, torn tail cut, replay into
-    /// sled), the writer, and the first admin on an empty store.
+    /// Opens the data folder: its lock (refused while another process holds it),
+    /// recovery (journal check, torn tail cut, replay into sled), the writer, and the
+    /// first admin on an empty store.
     pub async fn open(config: Config) -> Result<Server, ServerError> {
         let data_dir = DataDir::open(&config.data_dir)?;
         let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
@@ -158,7 +161,9 @@ impl Server {
                 path: data_dir.admin_token().display().to_string(),
                 source,
             })?;
-        create_admin(&self.handle, "admin", &token).await?;
+        create_admin(&self.handle, "admin", &token)
+            .await
+            .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
         tracing::info!(
             path = %data_dir.admin_token().display(),
             "created the first admin principal; its token is in this file"
@@ -188,7 +193,7 @@ impl Server {
         let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;
         drop(handle);
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-        created?;
+        created.map_err(|e| ServerError::AdminPrincipal(e.to_string()))?;
         let path = data_dir.admin_token();
         data_dir
             .write_admin_token(&token)
@@ -344,7 +349,7 @@ async fn create_admin(
     handle: &writer::WriterHandle,
     display_name: &str,
     token: &str,
-) -> Result<(), ServerError> {
+) -> Result<(), writer::WriteError> {
     handle
         .submit(WriteCommand::CreatePrincipal {
             display_name: display_name.to_string(),
@@ -355,7 +360,6 @@ async fn create_admin(
         })
         .await
         .map(|_| ())
-        .map_err(|e| ServerError::Bootstrap(e.to_string()))
 }
 
 /// Sets every `takedown.v1` service, and the server as a whole (""), to `status`.

@@ -1,7 +1,7 @@
 //! The append-only write-ahead journal, which is also the hash-chained audit log.
 //!
 //! sled alone cannot back an acknowledgement (it flushes its own log in the background;
-//! see `docs/architecture.md`, "The write path"), so every accepted command is first
+//! see the write path in `docs/architecture.md`), so every accepted command is first
 //! appended here as one `JournalEntry` (its audit entry plus the after-images of the
 //! records it changed) and `fdatasync`ed. Replaying the journal rebuilds the store;
 //! recomputing its hash chain proves that no entry was altered, dropped or reordered.

@@ -128,10 +128,21 @@ fn old_applied_seq(data_dir: &DataDir, cache_capacity: u64) -> u64 {
     if !sled.exists() {
         return 0;
     }
-    match Store::open(&sled, cache_capacity).and_then(|store| store.applied_seq()) {
-        Ok(applied) => applied,
-        Err(e) => {
+    // The store is being rebuilt because it may be damaged, and sled can panic on a
+    // damaged store: that must not stop the rebuild.
+    let read = std::panic::catch_unwind(|| {
+        Store::open(&sled, cache_capacity).and_then(|store| store.applied_seq())
+    });
+    match read {
+        Ok(Ok(applied)) => applied,
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "the old sled store cannot be read; rebuilding without its applied seq");
+            0
+        }
+        Err(_) => {
+            tracing::warn!(
+                "the old sled store panicked when read; rebuilding without its applied seq"
+            );
             0
         }
     }
