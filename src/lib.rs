@@ -7,7 +7,8 @@
 //! - [`journal`]: the write-ahead journal that is also the hash-chained audit log;
 //! - [`domain`]: the pure workflow rules (state machine, validation, policy).
 //!
-//! [`server`] puts them together; `takedownd` and the tests both start it. [`cli`] is
+//! [`server`] puts them together over a [`data_dir`], the data folder that one process
+//! at a time locks; `takedownd` and the tests both start it. [`cli`] is
 //! `takedownctl`, a client of the generated [`pb`] services.
 
 pub mod pb {
@@ -23,6 +24,7 @@ pub mod pb {
 pub mod api;
 pub mod cli;
 pub mod clock;
+pub mod data_dir;
 pub mod domain;
 pub mod journal;
 pub mod listener;

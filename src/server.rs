@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -13,6 +13,8 @@ use tonic_health::ServingStatus;
 
 use crate::api::{Context, Services, auth, limits, telemetry};
 use crate::clock::{Clock, SystemClock};
+pub use crate::data_dir::admin_token_path;
+use crate::data_dir::{DataDir, DataDirError};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
 use crate::pb::{self, Role};
@@ -35,6 +37,9 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// How often the deadline sweeper looks for due timed transitions.
     pub sweep_interval: std::time::Duration,
+    /// How often the newest journal segment is verified while serving; zero turns
+    /// the check off.
+    pub verify_interval: std::time::Duration,
     /// On shutdown, how long in-flight requests may take to finish before their
     /// connections are abandoned.
     pub shutdown_grace: std::time::Duration,
@@ -53,6 +58,7 @@ impl Config {
             max_request_bytes: 256 * 1024,
             policy: Policy::default(),
             sweep_interval: std::time::Duration::from_secs(1),
+            verify_interval: std::time::Duration::from_secs(300),
             shutdown_grace: std::time::Duration::from_secs(10),
             limits: crate::api::limits::Limits::default(),
             tls: None,
@@ -78,38 +84,14 @@ pub enum ServerError {
     },
     #[error("could not create the first admin principal: {0}")]
     Bootstrap(String),
+    #[error("could not create a new admin principal: {0}; admin.token is unchanged")]
+    AdminPrincipal(String),
     #[error("the gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error(transparent)]
     Tls(#[from] crate::listener::TlsFileError),
-    #[error("could not create the data folder {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
-}
-
-/// Where the first admin's token is written.
-pub fn admin_token_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("admin.token")
-}
-
-/// Writes the token with mode 0600, atomically (temp file, fsync, rename).
-fn write_admin_token(data_dir: &Path, token: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = admin_token_path(data_dir);
-    let tmp = path.with_extension("token.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut f = options.open(&tmp)?;
-    f.write_all(format!("{token}\n").as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    std::fs::File::open(data_dir)?.sync_all()
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -127,24 +109,20 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 /// place: ready to serve.
 pub struct Server {
     config: Config,
+    /// Holds the data folder's lock until the server has stopped.
+    data_dir: DataDir,
     store: crate::store::Store,
     writer: Writer,
     handle: writer::WriterHandle,
 }
 
 impl Server {
-    /// Opens the data folder: recovery (journal check, torn tail cut, replay into
-    /// sled), the writer, and the first admin on an empty store.
+    /// Opens the data folder: its lock (refused while another process holds it),
+    /// recovery (journal check, torn tail cut, replay into sled), the writer, and the
+    /// first admin on an empty store.
     pub async fn open(config: Config) -> Result<Server, ServerError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
-        let state = writer::open_state(
-            &config.data_dir,
-            config.cache_capacity,
-            config.journal_options(),
-        )?;
+        let data_dir = DataDir::open(&config.data_dir)?;
+        let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
         let store = state.store.clone();
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
@@ -156,6 +134,7 @@ impl Server {
         );
         let server = Server {
             config,
+            data_dir,
             store,
             writer,
             handle,
@@ -168,7 +147,7 @@ impl Server {
     /// if the process dies before the principal is journaled, the next start finds no
     /// principal and writes a new token.
     async fn bootstrap_admin(&self) -> Result<(), ServerError> {
-        let data_dir = &self.config.data_dir;
+        let data_dir = &self.data_dir;
         if self
             .store
             .has_principals()
@@ -177,25 +156,54 @@ impl Server {
             return Ok(());
         }
         let token = auth::new_token();
-        write_admin_token(data_dir, &token).map_err(|source| ServerError::AdminToken {
-            path: admin_token_path(data_dir).display().to_string(),
-            source,
-        })?;
-        self.handle
-            .submit(CreatePrincipal {
-                display_name: "admin".to_string(),
-                roles: vec![Role::Admin],
-                trusted_flagger: false,
-                token_sha256: auth::token_sha256(&token),
-                actor: "system".to_string(),
-            })
+        data_dir
+            .write_admin_token(&token)
+            .map_err(|source| ServerError::AdminToken {
+                path: data_dir.admin_token().display().to_string(),
+                source,
+            })?;
+        create_admin(&self.handle, "admin", &token)
             .await
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
         tracing::info!(
-            path = %admin_token_path(data_dir).display(),
+            path = %data_dir.admin_token().display(),
             "created the first admin principal; its token is in this file"
         );
         Ok(())
+    }
+
+    /// `takedownd admin-token`: recovers admin access when no admin token works. With
+    /// the data folder locked (so only while no server runs), creates a new admin
+    /// principal, journaled and audited as created by `system`, and writes its token
+    /// into `admin.token`; returns that file's path.
+    ///
+    /// Unlike the first start, the principal is journaled before the token file is
+    /// replaced: if anything fails, `admin.token` still holds what it held, and a
+    /// principal whose token nobody has is harmless.
+    pub async fn mint_admin_token(config: &Config) -> Result<PathBuf, ServerError> {
+        let data_dir = DataDir::open(&config.data_dir)?;
+        let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
+        let (writer, handle) = Writer::start(
+            state.journal,
+            state.head,
+            state.store,
+            config.clock.clone(),
+            config.policy.clone(),
+        );
+        let token = auth::new_token();
+        let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;
+        drop(handle);
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        created.map_err(|e| ServerError::AdminPrincipal(e.to_string()))?;
+        let path = data_dir.admin_token();
+        data_dir
+            .write_admin_token(&token)
+            .map_err(|source| ServerError::AdminToken {
+                path: path.display().to_string(),
+                source,
+            })?;
+        tracing::info!(path = %path.display(), "created a new admin principal; its token is in this file");
+        Ok(path)
     }
 
     /// A sweeper over this server's store and writer (for tests that move the clock).
@@ -215,6 +223,7 @@ impl Server {
     ) -> Result<(), ServerError> {
         let Server {
             config,
+            data_dir,
             store,
             writer,
             handle,
@@ -229,6 +238,17 @@ impl Server {
         let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
         let (health_reporter, health) = tonic_health::server::health_reporter();
         set_health(&health_reporter, ServingStatus::Serving).await;
+        // Damage under the running server turns health NOT_SERVING.
+        let patrol = tokio::spawn({
+            let (reporter, durable) = (health_reporter.clone(), handle.watch_durable());
+            let dir = data_dir.journal();
+            let patrolling = crate::journal::patrol(dir, config.verify_interval, durable);
+            async move {
+                if patrolling.await.is_some() {
+                    set_health(&reporter, ServingStatus::NotServing).await;
+                }
+            }
+        });
         // Shutdown, in order: health says NOT_SERVING (load balancers stop sending),
         // streams end, tonic stops accepting (the listen socket closes) and lets
         // in-flight requests finish; `shutdown_grace` bounds that wait below.
@@ -309,6 +329,7 @@ impl Server {
         // drain and exit.
         let _ = stop_sweeper.send(());
         let _ = sweeper.await;
+        patrol.abort();
         // Abandoned connections still hold writer handles, so the writer cannot see
         // its queue close: give whatever it is committing a moment, no more.
         let writer_wait = if abandoned {
@@ -317,9 +338,29 @@ impl Server {
             grace
         };
         wait_for_writer(writer, writer_wait).await;
+        drop(data_dir);
         result?;
         Ok(())
     }
+}
+
+/// Creates an admin principal whose token is `token`, as `system` does: journaled and
+/// audited like any CreatePrincipal.
+async fn create_admin(
+    handle: &writer::WriterHandle,
+    display_name: &str,
+    token: &str,
+) -> Result<(), writer::WriteError> {
+    handle
+        .submit(CreatePrincipal {
+            display_name: display_name.to_string(),
+            roles: vec![Role::Admin],
+            trusted_flagger: false,
+            token_sha256: auth::token_sha256(token),
+            actor: "system".to_string(),
+        })
+        .await
+        .map(|_| ())
 }
 
 /// Sets every `takedown.v1` service, and the server as a whole (""), to `status`.

@@ -5,7 +5,7 @@
 //!
 //! Series: `takedown_rpc_requests_total{rpc,code}`, `takedown_rpc_duration_seconds{rpc}`,
 //! `takedown_claims{state}`, `takedown_writer_group_size`, `takedown_writer_fsync_seconds`,
-//! `takedown_journal_bytes`.
+//! `takedown_journal_bytes`, `takedown_journal_verify_failures_total`.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -119,6 +119,10 @@ fn describe() {
     describe_counter!(
         "takedown_deadlines_fired_total",
         "Timed transitions fired by the sweeper, by the state they led to."
+    );
+    describe_counter!(
+        crate::journal::VERIFY_FAILURES,
+        "Periodic checks of the newest journal segment that found damage (health is then NOT_SERVING)."
     );
 }
 

@@ -1,12 +1,14 @@
 //! `takedownd`: the takedown gRPC server. Flags (each with an environment variable)
 //! become a `server::Config`; SIGINT or SIGTERM stop it gracefully. `takedownd
-//! rebuild` recreates the sled store from the journal.
+//! rebuild` recreates the sled store from the journal; `takedownd admin-token` mints
+//! a new admin token. Each locks the data folder for as long as it runs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use takedown::data_dir::DataDir;
 use takedown::domain::policy::{Policy, Timer, TimerName, days_from_date};
 use takedown::server::{Config, Server};
 use takedown::telemetry::{self, LogFormat};
@@ -67,6 +69,15 @@ struct Cli {
         global = true
     )]
     log_format: LogFormat,
+    /// Seconds between checks of the newest journal segment while serving (health
+    /// turns NOT_SERVING if it no longer verifies); 0 turns the check off.
+    #[arg(
+        long,
+        env = "TAKEDOWN_VERIFY_INTERVAL_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    verify_interval_secs: u64,
     /// Serve Prometheus metrics over HTTP on this address (such as 127.0.0.1:9464);
     /// off when unset.
     #[arg(long, env = "TAKEDOWN_METRICS_LISTEN", global = true)]
@@ -227,8 +238,14 @@ impl SecurityArgs {
 enum Command {
     /// Serve gRPC (the default).
     Serve,
-    /// Throw away the sled store and rebuild it from the journal, then exit.
+    /// Throw away the sled store and rebuild it from the journal, then exit. Refused
+    /// while another takedownd process uses the data folder.
     Rebuild,
+    /// Create a new admin principal (journaled and audited as created by `system`)
+    /// and write its token into admin.token, then exit: for when no admin token works.
+    /// Refused while another takedownd process uses the data folder: stop the server
+    /// first.
+    AdminToken,
 }
 
 fn config(cli: &Cli) -> Result<Config, String> {
@@ -237,10 +254,19 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.max_request_bytes = cli.max_request_kib * 1024;
     config.policy = cli.policy.policy()?;
     config.sweep_interval = cli.policy.sweep_interval;
+    config.verify_interval = std::time::Duration::from_secs(cli.verify_interval_secs);
     config.shutdown_grace = std::time::Duration::from_secs(cli.shutdown_grace_secs);
     config.limits = cli.security.limits();
     config.tls = cli.security.tls();
     Ok(config)
+}
+
+/// `takedownd rebuild`: with the data folder locked (so never beside a server), throws
+/// sled away and replays the journal into a new one.
+fn rebuild(config: &Config) -> Result<u64, String> {
+    let data_dir = DataDir::open(&config.data_dir).map_err(|e| e.to_string())?;
+    takedown::writer::rebuild(&data_dir, config.cache_capacity, config.journal_options())
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {
@@ -268,6 +294,9 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Everything this process creates (sled's files included) is for its owner only:
+    // the journal and the store hold claimants' postal addresses.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     telemetry::init_logs(cli.log_format);
     let config = match config(&cli) {
         Ok(c) => c,
@@ -277,19 +306,29 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Rebuild) => {
-            let options = config.journal_options();
-            match takedown::writer::rebuild(&config.data_dir, config.cache_capacity, options) {
-                Ok(n) => {
-                    eprintln!("rebuilt the sled store from {n} journal entries");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("takedownd rebuild: {e}");
-                    ExitCode::FAILURE
-                }
+        Some(Command::Rebuild) => match rebuild(&config) {
+            Ok(n) => {
+                eprintln!("rebuilt the sled store from {n} journal entries");
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("takedownd rebuild: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::AdminToken) => match Server::mint_admin_token(&config).await {
+            Ok(path) => {
+                eprintln!(
+                    "created a new admin principal; its token is in {}",
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("takedownd admin-token: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Serve) | None => {
             if let Some(addr) = cli.metrics_listen {
                 if let Err(e) = telemetry::install_metrics(addr) {

@@ -1,39 +1,48 @@
 //! The append-only write-ahead journal, which is also the hash-chained audit log.
 //!
-//! sled alone cannot back an acknowledgement (see DESIGN.md, "Data and storage"), so
-//! every accepted command is first appended here as one `JournalEntry` (its audit
-//! entry plus the after-images of the records it changed) and `fdatasync`ed. Replaying
-//! the journal rebuilds the store; recomputing its hash chain proves that no entry was
-//! altered, dropped or reordered.
+//! sled alone cannot back an acknowledgement (it flushes its own log in the background;
+//! see the write path in `docs/architecture.md`), so every accepted command is first
+//! appended here as one `JournalEntry` (its audit entry plus the after-images of the
+//! records it changed) and `fdatasync`ed. Replaying the journal rebuilds the store;
+//! recomputing its hash chain proves that no entry was altered, dropped or reordered.
 //!
 //! - [`chain`]: the hash chain (`seal`, `entry_hash`, `records_digest`).
 //! - [`Journal`]: the single writer (`open` runs recovery, then `append`/`sync`).
 //! - [`read_entries`]: streams a seq range while the writer keeps appending.
 //! - [`verify()`]: recomputes the chain and reports the first bad seq.
+//! - [`patrol`]: re-verifies the newest segment every few minutes while the server runs.
 //!
 //! On disk: `<journal dir>/{first_seq:020}.wal` segments of records framed as
-//! `[u32 LE payload length][u32 LE CRC32C of payload][prost-encoded JournalEntry]`.
+//! `[u32 LE payload length][u32 LE CRC32C of payload][prost-encoded JournalEntry]`, and
+//! `<journal dir>/quarantine/`, which keeps whatever recovery cut off as a torn tail.
 
 pub mod chain;
+mod patrol;
 mod reader;
 mod recovery;
 mod scan;
 mod segment;
+mod tail;
 mod verify;
 mod writer;
 
 #[cfg(test)]
 mod damage_tests;
 #[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
 mod testkit;
+#[cfg(test)]
+mod writer_tests;
 
 use std::path::PathBuf;
 
-pub use chain::{GENESIS, entry_hash, records_digest, seal};
+pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
+pub use patrol::{VERIFY_FAILURES, patrol};
 pub use reader::{EntryReader, read_entries};
-pub use recovery::TornTail;
-pub use verify::{VerifyReport, verify};
-pub use writer::{ChainHead, Journal, JournalOptions};
+pub use tail::{QUARANTINE_DIR, TornTail};
+pub use verify::{VerifyReport, verify, verify_newest_segment};
+pub use writer::{Journal, JournalOptions};
 
 /// Everything that can go wrong with the journal. Each message names what is wrong
 /// and where, and says what to do about it.
@@ -184,6 +193,19 @@ pub enum Damage {
     /// A record follows a bad record in the last segment, so it is no torn tail.
     #[error("{0}, and valid records follow it at byte offset {1}")]
     FollowedByValid(Box<Damage>, u64),
+    /// The last record is complete but damaged: a crash cannot leave that behind.
+    #[error(
+        "{0}; the record is complete and ends where the file ends, so it is damage, not a \
+         write cut short by a crash"
+    )]
+    CompleteRecord(Box<Damage>),
+    /// A torn-looking last record whose entry sled has already applied, so it was
+    /// acknowledged.
+    #[error(
+        "{0}; the sled store has applied entries up to seq {1}, so this entry was \
+         acknowledged and must not be cut off"
+    )]
+    Applied(Box<Damage>, u64),
     /// `prev_hash` is not the previous entry's hash.
     #[error(
         "prev_hash does not match the previous entry's hash: the chain is broken (an earlier \

@@ -1,11 +1,12 @@
 //! Streams a seq range of the journal while the writer keeps appending.
 //!
-//! Replay after a crash, `WatchEvents` and `ListAuditEntries` read entries here, each
-//! with its own file handles. A reader checks framing, checksums and seq continuity
-//! but not the hash chain (recovery and [`super::verify()`] do that). It stops at
-//! `up_to_seq` without reading further, so a record the writer is half-way through
-//! writing after it is never seen; `up_to_seq` must therefore be an entry that was
-//! appended and synced (or at least written out).
+//! Start-up replay (`writer::open_state` and `rebuild`) reads the entries that sled has
+//! not applied yet through here; API reads (`ListAuditEntries`, `WatchEvents`) come from
+//! sled, not from the journal. A reader has its own file handles and checks framing,
+//! checksums and seq continuity but not the hash chain (recovery and [`super::verify()`]
+//! do that). It stops at `up_to_seq` without reading further, so a record the writer is
+//! half-way through writing after it is never seen; `up_to_seq` must therefore be an
+//! entry that was appended and synced (or at least written out).
 
 use std::path::{Path, PathBuf};
 

@@ -33,6 +33,8 @@ pub(crate) struct Located {
     pub segment: SegmentFile,
     pub offset: u64,
     pub entry: pb::JournalEntry,
+    /// The entry exactly as stored (the record's payload).
+    pub payload: Vec<u8>,
 }
 
 impl Located {
@@ -48,8 +50,6 @@ pub(crate) struct Fault {
     pub offset: u64,
     /// Where the bad record claims to end (its header's length).
     pub end: u64,
-    /// The segment file's length as last seen.
-    pub file_len: u64,
     pub seq: u64,
     pub damage: Damage,
     /// Whether no later segment was known when the fault was found.
@@ -137,7 +137,12 @@ impl Cursor {
                     end,
                     damage,
                 } => (offset, end, damage),
-                Frame::Entry { offset, end, entry } => match entry.audit.as_ref().map(|a| a.seq) {
+                Frame::Entry {
+                    offset,
+                    end,
+                    entry,
+                    payload,
+                } => match entry.audit.as_ref().map(|a| a.seq) {
                     Some(found) if found == self.next_seq => {
                         self.next_seq += 1;
                         let segment = segment.clone();
@@ -145,6 +150,7 @@ impl Cursor {
                             segment,
                             offset,
                             entry,
+                            payload,
                         }));
                     }
                     Some(found) => (
@@ -163,7 +169,6 @@ impl Cursor {
                 segment: segment.clone(),
                 offset,
                 end,
-                file_len: frames.known_len(),
                 seq: self.next_seq,
                 damage,
                 in_last_segment: self.index + 1 >= self.segments.len(),
@@ -198,7 +203,6 @@ impl Cursor {
                 segment,
                 offset: 0,
                 end: 0,
-                file_len: 0,
                 seq: self.next_seq,
                 damage,
                 in_last_segment,

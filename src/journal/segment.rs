@@ -102,11 +102,13 @@ pub(crate) fn write_frame(out: &mut impl Write, payload: &[u8]) -> io::Result<()
     reason = "the entry is the common case; boxing it would cost an allocation per record"
 )]
 pub(crate) enum Frame {
-    /// A record whose checksum matches, decoded; it spans `offset..end`.
+    /// A record whose checksum matches, decoded; it spans `offset..end`. `payload`
+    /// is the entry exactly as stored, which the hash chain covers.
     Entry {
         offset: u64,
         end: u64,
         entry: pb::JournalEntry,
+        payload: Vec<u8>,
     },
     /// The file ends exactly here.
     End,
@@ -139,11 +141,6 @@ impl FrameReader {
             known_len,
             payload: Vec::new(),
         })
-    }
-
-    /// The file's length when last looked at (a writer may be appending).
-    pub fn known_len(&self) -> u64 {
-        self.known_len
     }
 
     /// Reads the next record. After `Bad` the reader's position is unspecified.
@@ -211,7 +208,12 @@ impl FrameReader {
             });
         }
         match pb::JournalEntry::decode(self.payload.as_slice()) {
-            Ok(entry) => Ok(Frame::Entry { offset, end, entry }),
+            Ok(entry) => Ok(Frame::Entry {
+                offset,
+                end,
+                entry,
+                payload: std::mem::take(&mut self.payload),
+            }),
             Err(e) => Ok(Frame::Bad {
                 offset,
                 end,

@@ -1,4 +1,5 @@
-//! Verifies the audit chain from the first entry to a given seq, for `VerifyAuditLog`.
+//! Verifies the audit chain, for `VerifyAuditLog` (from the first entry to a given
+//! seq) and for the server's periodic check (the newest segment only).
 //!
 //! It recomputes what recovery checks (framing, checksums, seq continuity, records
 //! digests, hashes and links) but never changes a file and never fails: damage of any
@@ -10,11 +11,12 @@ use std::path::Path;
 
 use super::chain::{GENESIS, check_link};
 use super::scan::{Cursor, Step};
+use super::segment::list_segments;
 
 /// What [`verify()`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
-    /// Whether every entry from 1 to `up_to_seq` is present and chains correctly.
+    /// Whether every entry checked, up to `up_to_seq`, is present and chains correctly.
     pub ok: bool,
     /// How many entries were checked and found good.
     pub entries_checked: u64,
@@ -30,15 +32,51 @@ pub struct VerifyReport {
 
 /// Recomputes the chain of entries `1..=up_to_seq` in `dir`. See the module docs.
 pub fn verify(dir: &Path, up_to_seq: u64) -> VerifyReport {
+    verify_from(dir, 1, Some(GENESIS), up_to_seq)
+}
+
+/// Recomputes the chain of the newest segment that holds entries up to `up_to_seq`,
+/// from its first entry to `up_to_seq`. Its first entry's `prev_hash` is taken as
+/// given: the segments before it were checked when the server started and are no
+/// longer written. Cheap enough to run every few minutes while the server runs.
+pub fn verify_newest_segment(dir: &Path, up_to_seq: u64) -> VerifyReport {
+    let first_seq = match list_segments(dir) {
+        Ok(segments) => segments
+            .iter()
+            .rev()
+            .map(|s| s.first_seq)
+            .find(|&first| first <= up_to_seq)
+            .unwrap_or(1),
+        Err(e) => return VerifyReport::failed(0, GENESIS, e.to_string()),
+    };
+    verify_from(dir, first_seq, None, up_to_seq)
+}
+
+impl VerifyReport {
+    fn failed(head_seq: u64, head_hash: [u8; 32], problem: String) -> VerifyReport {
+        VerifyReport {
+            ok: false,
+            entries_checked: 0,
+            head_seq,
+            head_hash,
+            first_bad_seq: head_seq + 1,
+            problem,
+        }
+    }
+}
+
+/// Checks entries `from_seq..=up_to_seq`; the first links to `prev`, or, if `prev` is
+/// `None`, to whatever its own `prev_hash` says.
+fn verify_from(dir: &Path, from_seq: u64, prev: Option<[u8; 32]>, up_to_seq: u64) -> VerifyReport {
     let mut report = VerifyReport {
         ok: false,
         entries_checked: 0,
-        head_seq: 0,
-        head_hash: GENESIS,
+        head_seq: from_seq.saturating_sub(1),
+        head_hash: prev.unwrap_or(GENESIS),
         first_bad_seq: 0,
         problem: String::new(),
     };
-    if up_to_seq == 0 {
+    if up_to_seq < from_seq {
         report.ok = true;
         return report;
     }
@@ -47,16 +85,29 @@ pub fn verify(dir: &Path, up_to_seq: u64) -> VerifyReport {
         report.problem = problem;
         report
     };
-    let mut cursor = match Cursor::new(dir, 1) {
+    let mut cursor = match Cursor::new(dir, from_seq) {
         Ok(cursor) => cursor,
         Err(e) => return fail(report, e.to_string()),
     };
+    let mut take_prev_from_entry = prev.is_none();
     loop {
         match cursor.next_step() {
             Err(e) => return fail(report, e.to_string()),
-            Ok(Step::Entry(mut located)) => {
+            Ok(Step::Entry(located)) => {
                 let seq = located.seq();
-                match check_link(&report.head_hash, &mut located.entry) {
+                if seq < from_seq {
+                    continue;
+                }
+                if std::mem::take(&mut take_prev_from_entry)
+                    && let Some(prev) = located
+                        .entry
+                        .audit
+                        .as_ref()
+                        .and_then(|a| <[u8; 32]>::try_from(a.prev_hash.as_slice()).ok())
+                {
+                    report.head_hash = prev;
+                }
+                match check_link(&report.head_hash, &located.entry, &located.payload) {
                     Ok(hash) => {
                         report.entries_checked += 1;
                         report.head_seq = seq;
@@ -147,6 +198,40 @@ mod tests {
             "{}",
             report.problem
         );
+    }
+
+    #[test]
+    fn the_newest_segment_verifies_alone_and_its_damage_is_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_journal(dir.path(), 20, 300);
+        let segments = list_segments(dir.path()).expect("list");
+        assert!(segments.len() >= 3, "several segments");
+        let newest = segments.last().expect("a segment");
+
+        let report = verify_newest_segment(dir.path(), 20);
+        assert!(report.ok, "{report:?}");
+        assert_eq!(
+            (report.entries_checked, report.head_seq),
+            (21 - newest.first_seq, 20)
+        );
+        assert_eq!(report.head_hash, verify(dir.path(), 20).head_hash);
+        // Up to a seq in an older segment: that segment is the newest one asked about.
+        let older = &segments[segments.len() - 2];
+        let report = verify_newest_segment(dir.path(), older.first_seq);
+        assert!(report.ok && report.entries_checked == 1, "{report:?}");
+
+        // Damage in an older segment is not this check's business; in the newest it is.
+        let mut bytes = std::fs::read(&segments[0].path).expect("read");
+        bytes[20] ^= 0x01;
+        std::fs::write(&segments[0].path, &bytes).expect("write");
+        assert!(verify_newest_segment(dir.path(), 20).ok);
+        let mut bytes = std::fs::read(&newest.path).expect("read");
+        bytes[20] ^= 0x01;
+        std::fs::write(&newest.path, &bytes).expect("write");
+        let report = verify_newest_segment(dir.path(), 20);
+        assert!(!report.ok);
+        assert_eq!(report.first_bad_seq, newest.first_seq, "{report:?}");
+        assert!(report.problem.contains("checksum"), "{}", report.problem);
     }
 
     #[test]

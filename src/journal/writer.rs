@@ -9,23 +9,17 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
 
 use super::JournalError;
-use super::recovery::{TornTail, recover};
+use super::chain::ChainHead;
+use super::recovery::recover;
 use super::segment::{SegmentFile, sync_dir, write_frame};
+use super::tail::TornTail;
 use crate::pb;
-
-/// The last entry of the chain: the next entry is `seq + 1` with `prev_hash = hash`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChainHead {
-    /// The last entry's seq; 0 for an empty journal.
-    pub seq: u64,
-    /// The last entry's hash; [`super::GENESIS`] for an empty journal.
-    pub hash: [u8; 32],
-}
 
 /// How the journal lays out its files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +62,23 @@ impl Journal {
     /// Opens the journal in `dir` (creating the folder if missing), runs the recovery
     /// scan and returns the writer with the chain head to continue from.
     ///
-    /// A torn tail is cut off, logged, and kept for [`Journal::torn_tail`]; any other
-    /// damage is an error that names the segment, byte offset and seq.
+    /// A torn tail is cut off into the quarantine folder, logged, and kept for
+    /// [`Journal::torn_tail`]; any other damage is an error that names the segment,
+    /// byte offset and seq, and nothing is changed. For a journal that backs a store,
+    /// use [`Journal::recover`], which also protects what the store has applied.
     pub fn open(dir: &Path, options: JournalOptions) -> Result<(Journal, ChainHead), JournalError> {
-        let recovered = recover(dir)?;
+        Self::recover(dir, options, 0)
+    }
+
+    /// As [`Journal::open`], for a journal whose store says it applied every entry up
+    /// to `applied_seq`: those entries were acknowledged, so a damaged record among
+    /// them is never cut off as a torn tail, however it looks.
+    pub fn recover(
+        dir: &Path,
+        options: JournalOptions,
+        applied_seq: u64,
+    ) -> Result<(Journal, ChainHead), JournalError> {
+        let recovered = recover(dir, applied_seq)?;
         let current = match recovered.tail {
             Some((segment, len)) => {
                 let file = OpenOptions::new()
@@ -235,13 +242,15 @@ fn sync_segment(current: &mut OpenSegment) -> Result<(), JournalError> {
         .map_err(io_err("fdatasync"))
 }
 
-/// Creates the segment whose first entry is `first_seq`, and fsyncs the folder so that
-/// the new file survives a crash.
+/// Creates the segment whose first entry is `first_seq`, readable by the owner only
+/// (it holds claimants' addresses), and fsyncs the folder so that the new file
+/// survives a crash.
 fn create_segment(dir: &Path, first_seq: u64) -> Result<OpenSegment, JournalError> {
     let segment = SegmentFile::new(dir, first_seq);
     let file = OpenOptions::new()
         .append(true)
         .create_new(true)
+        .mode(0o600)
         .open(&segment.path)
         .map_err(|source| JournalError::Io {
             action: "create",
@@ -254,116 +263,4 @@ fn create_segment(dir: &Path, first_seq: u64) -> Result<OpenSegment, JournalErro
         out: BufWriter::with_capacity(256 * 1024, file),
         len: 0,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::journal::testkit::{entry, write_journal};
-    use crate::journal::{read_entries, verify};
-
-    fn read_all(dir: &Path, after: u64, up_to: u64) -> Vec<pb::JournalEntry> {
-        read_entries(dir, after, up_to)
-            .collect::<Result<_, _>>()
-            .expect("read entries")
-    }
-
-    #[test]
-    fn append_sync_reopen_and_read_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let written = write_journal(dir.path(), 6, u64::MAX);
-
-        let (journal, head) = Journal::open(dir.path(), JournalOptions::default()).expect("reopen");
-        assert_eq!(head.seq, 6);
-        assert_eq!(
-            head.hash.to_vec(),
-            written[5]
-                .audit
-                .as_ref()
-                .map(|a| a.hash.clone())
-                .unwrap_or_default()
-        );
-        assert_eq!(journal.head(), head);
-        assert_eq!(journal.torn_tail(), None);
-        let on_disk = std::fs::metadata(SegmentFile::new(dir.path(), 1).path)
-            .expect("stat")
-            .len();
-        assert_eq!(journal.size_bytes(), on_disk);
-        assert_eq!(read_all(dir.path(), 0, 6), written);
-        assert_eq!(read_all(dir.path(), 2, 4), written[2..4]);
-    }
-
-    #[test]
-    fn segments_rotate_and_reads_cross_them() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let written = write_journal(dir.path(), 20, 300);
-        let segments = super::super::segment::list_segments(dir.path()).expect("list");
-        assert!(
-            segments.len() >= 4,
-            "expected several segments, got {}",
-            segments.len()
-        );
-        assert_eq!(segments[0].first_seq, 1);
-
-        let options = JournalOptions {
-            segment_max_bytes: 300,
-        };
-        let (mut journal, head) = Journal::open(dir.path(), options).expect("reopen");
-        assert_eq!(head.seq, 20);
-        let mut next = entry(21);
-        crate::journal::seal(&mut next, 21, &head.hash);
-        journal.append(&next).expect("append");
-        journal.sync().expect("sync");
-
-        let all: Vec<_> = written.iter().cloned().chain([next]).collect();
-        assert_eq!(read_all(dir.path(), 0, 21), all);
-        for after in [0, 1, 7, 13, 19, 20] {
-            assert_eq!(
-                read_all(dir.path(), after, 21),
-                all[after as usize..],
-                "after {after}"
-            );
-        }
-        assert_eq!(read_all(dir.path(), 9, 12), all[9..12]);
-        assert!(verify(dir.path(), 21).ok);
-    }
-
-    #[test]
-    fn reading_stops_at_up_to_seq_while_a_record_is_half_written() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let written = write_journal(dir.path(), 3, u64::MAX);
-        let path = SegmentFile::new(dir.path(), 1).path;
-        let mut file = OpenOptions::new().append(true).open(&path).expect("open");
-        file.write_all(&[200, 0, 0, 0, 1, 2]).expect("write");
-
-        assert_eq!(read_all(dir.path(), 1, 3), written[1..]);
-        let beyond: Vec<_> = read_entries(dir.path(), 0, 4).collect();
-        assert!(matches!(
-            beyond.last(),
-            Some(Err(JournalError::EndsEarly {
-                last_seq: 3,
-                wanted: 4
-            }))
-        ));
-    }
-
-    #[test]
-    fn appends_that_do_not_extend_the_head_are_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut journal, head) =
-            Journal::open(dir.path(), JournalOptions::default()).expect("open");
-        let mut skipping = entry(2);
-        crate::journal::seal(&mut skipping, 2, &head.hash);
-        assert!(matches!(
-            journal.append(&skipping),
-            Err(JournalError::NotSealed { seq: 2, .. })
-        ));
-        let mut unlinked = entry(1);
-        crate::journal::seal(&mut unlinked, 1, &[1; 32]);
-        assert!(matches!(
-            journal.append(&unlinked),
-            Err(JournalError::NotSealed { seq: 1, .. })
-        ));
-        assert_eq!((journal.head(), journal.size_bytes()), (head, 0));
-    }
 }

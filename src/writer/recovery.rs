@@ -1,9 +1,11 @@
-//! Start-up: open the journal (which checks it and cuts a torn tail), open sled, and
-//! replay every journal entry sled has not applied yet. `rebuild` does the same from
-//! an empty sled, for when sled itself is lost or damaged.
+//! Start-up: open sled, open the journal (which checks it and cuts a torn tail beyond
+//! what sled applied), and replay every journal entry sled has not applied yet.
+//! `rebuild` does the same from an empty sled, for when sled itself is lost or damaged.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::data_dir::DataDir;
+pub use crate::data_dir::{journal_dir, sled_dir};
 use crate::journal::{self, ChainHead, Journal, JournalOptions};
 use crate::store::Store;
 
@@ -22,6 +24,8 @@ pub enum RecoveryError {
          from backup, or run `takedownd rebuild` to rebuild sled from the journal as it is"
     )]
     StoreAhead { applied: u64, journal: u64 },
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::DataDirError),
     #[error("could not remove the old sled folder {path}: {source}")]
     Remove {
         path: String,
@@ -38,22 +42,16 @@ pub struct OpenedState {
     pub replayed: u64,
 }
 
-pub fn journal_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("journal")
-}
-
-pub fn sled_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("sled")
-}
-
-/// Opens the data folder and brings sled up to the journal's head.
+/// Opens the (locked) data folder and brings sled up to the journal's head.
 pub fn open_state(
-    data_dir: &Path,
+    data_dir: &DataDir,
     cache_capacity: u64,
     options: JournalOptions,
 ) -> Result<OpenedState, RecoveryError> {
-    let (journal, head) = Journal::open(&journal_dir(data_dir), options)?;
-    let mut store = Store::open(&sled_dir(data_dir), cache_capacity)?;
+    // sled first: what it has applied was acknowledged, and recovery must not cut it
+    // off the journal as a torn tail.
+    let mut store = open_store(data_dir, cache_capacity)?;
+    let (journal, head) = Journal::recover(&data_dir.journal(), options, store.applied_seq()?)?;
     if store.schema_outdated()? {
         // An older takedown laid out the indexes differently: the journal is the
         // record, so sled is simply rebuilt from it.
@@ -68,7 +66,7 @@ pub fn open_state(
             journal: head.seq,
         });
     }
-    let replayed = replay(&journal_dir(data_dir), &store, applied, head.seq)?;
+    let replayed = replay(&data_dir.journal(), &store, applied, head.seq)?;
     if replayed > 0 {
         tracing::info!(
             replayed,
@@ -103,23 +101,61 @@ fn replay(dir: &Path, store: &Store, after: u64, up_to: u64) -> Result<u64, Reco
 
 /// Throws sled away and rebuilds it from the journal. Returns the entries replayed.
 pub fn rebuild(
-    data_dir: &Path,
+    data_dir: &DataDir,
     cache_capacity: u64,
     options: JournalOptions,
 ) -> Result<u64, RecoveryError> {
-    let (_journal, head) = Journal::open(&journal_dir(data_dir), options)?;
+    let applied = old_applied_seq(data_dir, cache_capacity);
+    let (_journal, head) = Journal::recover(&data_dir.journal(), options, applied)?;
     let store = empty_store(data_dir, cache_capacity)?;
-    replay(&journal_dir(data_dir), &store, 0, head.seq)
+    replay(&data_dir.journal(), &store, 0, head.seq)
+}
+
+/// Opens sled and makes the files it just created private (sled creates them with the
+/// process's umask).
+fn open_store(data_dir: &DataDir, cache_capacity: u64) -> Result<Store, RecoveryError> {
+    let store = Store::open(&data_dir.sled(), cache_capacity)?;
+    for (path, old) in data_dir.make_private(&data_dir.sled())? {
+        tracing::debug!(path = %path.display(), old_mode = format!("{old:04o}"), "made a sled file private");
+    }
+    Ok(store)
+}
+
+/// What the sled store about to be thrown away says it applied, so that recovery does
+/// not cut an acknowledged entry; 0 if there is no store or it cannot be read.
+fn old_applied_seq(data_dir: &DataDir, cache_capacity: u64) -> u64 {
+    let sled = data_dir.sled();
+    if !sled.exists() {
+        return 0;
+    }
+    // The store is being rebuilt because it may be damaged, and sled can panic on a
+    // damaged store: that must not stop the rebuild.
+    let read = std::panic::catch_unwind(|| {
+        Store::open(&sled, cache_capacity).and_then(|store| store.applied_seq())
+    });
+    match read {
+        Ok(Ok(applied)) => applied,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the old sled store cannot be read; rebuilding without its applied seq");
+            0
+        }
+        Err(_) => {
+            tracing::warn!(
+                "the old sled store panicked when read; rebuilding without its applied seq"
+            );
+            0
+        }
+    }
 }
 
 /// Removes the sled folder and opens a new, empty store in its place.
-fn empty_store(data_dir: &Path, cache_capacity: u64) -> Result<Store, RecoveryError> {
-    let sled = sled_dir(data_dir);
+fn empty_store(data_dir: &DataDir, cache_capacity: u64) -> Result<Store, RecoveryError> {
+    let sled = data_dir.sled();
     if sled.exists() {
         std::fs::remove_dir_all(&sled).map_err(|source| RecoveryError::Remove {
             path: sled.display().to_string(),
             source,
         })?;
     }
-    Ok(Store::open(&sled, cache_capacity)?)
+    open_store(data_dir, cache_capacity)
 }
