@@ -7,6 +7,7 @@ pub mod auth;
 pub mod caller;
 mod claim_api;
 mod events;
+pub mod health;
 pub mod limits;
 pub use claim_api::ClaimApi;
 mod paging;
@@ -14,6 +15,7 @@ mod publisher_api;
 mod review_api;
 pub mod status;
 pub mod telemetry;
+pub mod wire;
 
 use std::path::PathBuf;
 
