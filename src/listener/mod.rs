@@ -1,160 +1,72 @@
-//! What the server listens with: optional TLS (rustls through tonic, with client
-//! certificates required when a client CA is given) and a bound on open connections.
+//! What the server listens with: optional TLS, and the rules that keep its connection
+//! slots for clients that use them.
+//!
 //! Plaintext stays the default, for a server on localhost behind its operator's
-//! proxy; anything reachable from elsewhere should serve TLS.
+//! proxy; anything reachable from elsewhere should serve TLS ([`tls`]).
+//!
+//! A TCP connection costs its peer nothing, so an open socket must earn its slot:
+//! - [`admission`] bounds open connections (all together and per client IP) and,
+//!   when every slot is taken, gives a newcomer the slot of the oldest connection
+//!   that has not sent a request yet;
+//! - [`connection`] closes a connection that sends no request within the handshake
+//!   deadline, or that has had no open request for the idle timeout;
+//! - [`activity`] is the tower layer that tells a connection when a request starts
+//!   and when its response ends;
+//! - HTTP/2 keepalive pings (set on tonic's server builder) close peers that stopped
+//!   answering while a request is open.
 
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+pub mod activity;
+pub mod admission;
+pub mod connection;
+pub mod tls;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_stream::{Stream, StreamExt};
-use tonic::transport::server::Connected;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use std::time::Duration;
 
-/// PEM files for serving TLS.
+pub use activity::ActivityLayer;
+pub use admission::admit;
+pub use tls::{TlsFileError, TlsFiles};
+
+/// How long an unanswered keepalive ping may wait before the connection is closed,
+/// at most (tonic's default).
+pub const MAX_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How many connections the server keeps open, and for how long.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TlsFiles {
-    /// The server's certificate chain.
-    pub cert: PathBuf,
-    /// Its private key.
-    pub key: PathBuf,
-    /// If set, clients must present a certificate signed by this CA (mTLS).
-    pub client_ca: Option<PathBuf>,
+pub struct ConnectionLimits {
+    /// Open connections at most. When all are taken, a new connection takes the slot
+    /// of the oldest one that has not sent a request yet; when every open connection
+    /// has, the new one waits in the listen backlog.
+    pub max_connections: usize,
+    /// Open connections from one client IP address at most; more are closed at once.
+    /// 0: no cap of its own.
+    pub max_per_ip: usize,
+    /// Time from accepting a connection to its first request (TLS handshake, HTTP/2
+    /// preface and settings, request headers); a connection that takes longer is
+    /// closed.
+    pub handshake_timeout: Duration,
+    /// A connection with no open request for this long is closed; `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// An HTTP/2 PING goes out after this much silence on a connection; a peer that
+    /// does not answer within the same time (at most [`MAX_KEEPALIVE_TIMEOUT`]) is
+    /// closed. `None`: no pings.
+    pub keepalive: Option<Duration>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "could not read the TLS file {path}: {source}; check --tls-cert, --tls-key and --tls-client-ca"
-)]
-pub struct TlsFileError {
-    path: String,
-    source: std::io::Error,
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, TlsFileError> {
-    std::fs::read(path).map_err(|source| TlsFileError {
-        path: path.display().to_string(),
-        source,
-    })
-}
-
-impl TlsFiles {
-    /// Reads the files into tonic's TLS settings. Whether the PEM is usable is
-    /// checked when the server starts (`Server::tls_config`).
-    pub fn server_config(&self) -> Result<ServerTlsConfig, TlsFileError> {
-        let identity = Identity::from_pem(read(&self.cert)?, read(&self.key)?);
-        let mut config = ServerTlsConfig::new().identity(identity);
-        if let Some(ca) = &self.client_ca {
-            config = config
-                .client_ca_root(Certificate::from_pem(read(ca)?))
-                .client_auth_optional(false);
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1_024,
+            max_per_ip: 64,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(300)),
+            keepalive: Some(Duration::from_secs(60)),
         }
-        Ok(config)
     }
 }
 
-/// A connection that holds one of the server's connection permits until it closes.
-pub struct Bounded<IO> {
-    io: IO,
-    _permit: OwnedSemaphorePermit,
-}
-
-/// Lets at most `max` accepted connections be open at once: the next one is taken
-/// from the listen backlog only when one closes, as mini-redis does.
-pub fn bounded<S, IO, E>(incoming: S, max: usize) -> impl Stream<Item = Result<Bounded<IO>, E>>
-where
-    S: Stream<Item = Result<IO, E>>,
-{
-    let permits = Arc::new(Semaphore::new(max.max(1)));
-    incoming.then(move |accepted| {
-        let permits = permits.clone();
-        async move {
-            let io = accepted?;
-            // The semaphore is never closed, so acquiring only waits.
-            let permit = loop {
-                if let Ok(p) = permits.clone().acquire_owned().await {
-                    break p;
-                }
-            };
-            Ok(Bounded {
-                io,
-                _permit: permit,
-            })
-        }
-    })
-}
-
-impl<IO: Connected> Connected for Bounded<IO> {
-    type ConnectInfo = IO::ConnectInfo;
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
-    }
-}
-
-impl<IO: AsyncRead + Unpin> AsyncRead for Bounded<IO> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Bounded<IO> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[tokio::test]
-    async fn at_most_max_connections_are_open_at_once() {
-        let (conns, mut ends): (Vec<_>, Vec<_>) = (0..3).map(|_| tokio::io::duplex(64)).unzip();
-        let incoming = tokio_stream::iter(conns.into_iter().map(Ok::<_, std::io::Error>));
-        let mut open = Box::pin(bounded(incoming, 2));
-        let first = open.next().await.expect("first").expect("ok");
-        let _second = open.next().await.expect("second").expect("ok");
-        let third = tokio::time::timeout(Duration::from_millis(50), open.next()).await;
-        assert!(
-            third.is_err(),
-            "a third connection waits while two are open"
-        );
-        drop(first);
-        let third = tokio::time::timeout(Duration::from_secs(5), open.next()).await;
-        assert!(matches!(third, Ok(Some(Ok(_)))), "taken once one closes");
-        ends.clear();
+impl ConnectionLimits {
+    /// How long a keepalive ping may go unanswered.
+    pub fn keepalive_timeout(&self) -> Option<Duration> {
+        self.keepalive.map(|k| k.min(MAX_KEEPALIVE_TIMEOUT))
     }
 }
