@@ -11,12 +11,13 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
-use crate::api::{Context, Services, auth, limits, telemetry};
+use crate::api::{Context, Services, auth, health, limits, telemetry, wire};
 use crate::clock::{Clock, SystemClock};
 pub use crate::data_dir::admin_token_path;
 use crate::data_dir::{DataDir, DataDirError};
 use crate::domain::Policy;
 use crate::journal::JournalOptions;
+use crate::listener::{ActivityLayer, ConnectionLimits};
 use crate::pb::{self, Role};
 use crate::writer::commands::CreatePrincipal;
 use crate::writer::sweeper::Sweeper;
@@ -43,8 +44,10 @@ pub struct Config {
     /// On shutdown, how long in-flight requests may take to finish before their
     /// connections are abandoned.
     pub shutdown_grace: std::time::Duration,
-    /// Abuse limits: request deadline, concurrency, connections, FileClaim rate.
+    /// Abuse limits: request deadline, concurrency, FileClaim rate.
     pub limits: crate::api::limits::Limits,
+    /// How many connections stay open, and for how long.
+    pub connections: ConnectionLimits,
     /// Serve TLS (and require client certificates) instead of plaintext.
     pub tls: Option<crate::listener::TlsFiles>,
 }
@@ -61,6 +64,7 @@ impl Config {
             verify_interval: std::time::Duration::from_secs(300),
             shutdown_grace: std::time::Duration::from_secs(10),
             limits: crate::api::limits::Limits::default(),
+            connections: ConnectionLimits::default(),
             tls: None,
             clock: Arc::new(SystemClock),
         }
@@ -236,7 +240,7 @@ impl Server {
         // Long-lived streams (WatchEvents) end when shutdown starts, so that the
         // graceful shutdown does not wait for them forever.
         let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
-        let (health_reporter, health) = tonic_health::server::health_reporter();
+        let health_reporter = tonic_health::server::HealthReporter::new();
         set_health(&health_reporter, ServingStatus::Serving).await;
         // Damage under the running server turns health NOT_SERVING.
         let patrol = tokio::spawn({
@@ -249,8 +253,9 @@ impl Server {
                 }
             }
         });
+        let health = health::service(health_reporter.clone(), streams_stopped.clone());
         // Shutdown, in order: health says NOT_SERVING (load balancers stop sending),
-        // streams end, tonic stops accepting (the listen socket closes) and lets
+        // streams (WatchEvents, health Watch) end, tonic stops accepting (the listen socket closes) and lets
         // in-flight requests finish; `shutdown_grace` bounds that wait below.
         let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
@@ -277,16 +282,26 @@ impl Server {
             .build_v1alpha()
             .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
 
-        tracing::info!(addr = ?listener.local_addr().ok(), "takedownd serving");
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServerError::Bootstrap(format!("the listen socket: {e}")))?;
+        tracing::info!(
+            "listening on {addr} with {}",
+            crate::listener::tls::describe(config.tls.as_ref())
+        );
         // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let incoming = crate::listener::bounded(incoming, config.limits.max_connections);
-        let mut builder = tonic::transport::Server::builder();
+        let incoming = crate::listener::admit(incoming, config.connections.clone());
+        let mut builder = tonic::transport::Server::builder()
+            .http2_keepalive_interval(config.connections.keepalive)
+            .http2_keepalive_timeout(config.connections.keepalive_timeout());
         if let Some(tls) = &config.tls {
             builder = builder.tls_config(tls.server_config()?)?;
         }
         let serving = builder
+            .layer(ActivityLayer)
             .layer(telemetry::TelemetryLayer)
+            .layer(wire::WireErrorLayer::new(config.max_request_bytes))
             .layer(limits::DeadlineLayer::new(config.limits.request_timeout))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 config.limits.max_concurrent_requests,
@@ -390,15 +405,6 @@ async fn wait_for_writer(writer: Writer, limit: std::time::Duration) {
     tracing::info!("writer drained and synced");
 }
 
-/// Opens `config`'s data folder and serves on `listener` until `shutdown`.
-pub async fn run(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServerError> {
-    Server::open(config).await?.serve(listener, shutdown).await
-}
-
 /// A server running in this process (for tests and benchmarks).
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -443,7 +449,6 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops serving, drains the writer and waits for the server to finish.
     /// Fires every deadline due by the server's clock now, as the background sweeper
     /// would on its next round; returns how many fired.
     pub async fn sweep(&self) -> Result<usize, crate::writer::WriteError> {
@@ -453,6 +458,7 @@ impl RunningServer {
         }
     }
 
+    /// Stops serving, drains the writer and waits for the server to finish.
     pub async fn stop(mut self) -> Result<(), ServerError> {
         // The sweeper holds a writer handle: drop it so the writer can drain.
         self.sweeper = None;

@@ -1,11 +1,14 @@
 //! Process-wide telemetry for `takedownd`: the log subscriber (`--log-format text|json`,
 //! filtered by `RUST_LOG`) and the Prometheus exporter (`--metrics-listen`). The
 //! per-RPC span and series come from `api::telemetry`; the writer's series from
-//! `writer::instruments`.
+//! `writer::instruments`; the connection series from `listener`.
 //!
 //! Series: `takedown_rpc_requests_total{rpc,code}`, `takedown_rpc_duration_seconds{rpc}`,
 //! `takedown_claims{state}`, `takedown_writer_group_size`, `takedown_writer_fsync_seconds`,
-//! `takedown_journal_bytes`, `takedown_journal_verify_failures_total`.
+//! `takedown_journal_bytes`, `takedown_journal_verify_failures_total`,
+//! `takedown_claims_overdue`, `takedown_sweeper_lag_seconds`,
+//! `takedown_deadlines_fired_total{to}`, `takedown_connections_open`,
+//! `takedown_connections_closed_total{reason}`, `takedown_connections_refused_total{reason}`.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -123,6 +126,15 @@ fn describe() {
     describe_counter!(
         crate::journal::VERIFY_FAILURES,
         "Periodic checks of the newest journal segment that found damage (health is then NOT_SERVING)."
+    );
+    describe_gauge!("takedown_connections_open", "Open client connections.");
+    describe_counter!(
+        "takedown_connections_closed_total",
+        "Connections the server closed itself: handshake_timeout, idle_timeout, evicted."
+    );
+    describe_counter!(
+        "takedown_connections_refused_total",
+        "Connections closed as soon as accepted: per_ip_cap."
     );
 }
 

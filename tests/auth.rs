@@ -1,5 +1,5 @@
-//! Bearer tokens and the role table: missing, unknown, malformed and revoked tokens are
-//! UNAUTHENTICATED; a role that may not call an RPC is PERMISSION_DENIED; every RPC of
+//! Bearer tokens and the role table: missing, unknown, malformed and revoked tokens,
+//! and more than one `authorization` header, are UNAUTHENTICATED; a role that may not call an RPC is PERMISSION_DENIED; every RPC of
 //! the descriptor set has a row in the table.
 
 mod common;
@@ -16,6 +16,35 @@ use tonic::service::interceptor::InterceptedService;
 
 fn list_request() -> pb::ListClaimsRequest {
     pb::ListClaimsRequest::default()
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_unauthenticated_even_when_both_are_valid() {
+    let s = TestServer::start().await;
+    let (_, other_admin) = s.principal("Second admin", &[Role::Admin]).await;
+    let mut claims = ClaimServiceClient::new(s.channel().await);
+    for second in [&s.admin_token, &other_admin] {
+        let mut request = tonic::Request::new(list_request());
+        for token in [&s.admin_token, second] {
+            let value = format!("Bearer {token}").parse().expect("ascii");
+            request.metadata_mut().append("authorization", value);
+        }
+        let e = claims
+            .list_claims(request)
+            .await
+            .expect_err("two authorization headers");
+        assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+        assert!(
+            e.message().contains("more than one authorization header"),
+            "{e:?}"
+        );
+    }
+    // One of them alone is fine.
+    let mut request = tonic::Request::new(list_request());
+    let value = format!("Bearer {}", s.admin_token).parse().expect("ascii");
+    request.metadata_mut().insert("authorization", value);
+    claims.list_claims(request).await.expect("one header");
+    s.stop().await;
 }
 
 #[tokio::test]

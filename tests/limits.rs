@@ -254,22 +254,26 @@ async fn a_request_over_the_size_limit_is_refused_with_a_clear_error() {
     let before = head_seq(&flow).await;
     let mut notice = fixtures::dmca_notice();
     notice.items[0].excerpt = "x".repeat(300 * 1024);
+    let request = pb::FileClaimRequest {
+        request_id: String::new(),
+        claim: Some(notice),
+    };
+    let size = prost::Message::encoded_len(&request);
     let e = flow
         .claimant()
-        .file_claim(pb::FileClaimRequest {
-            request_id: String::new(),
-            claim: Some(notice),
-        })
+        .file_claim(request)
         .await
         .expect_err("300 KiB request");
-    // tonic's own answer: OUT_OF_RANGE naming the size and the limit
-    // (`--max-request-kib`), before any of our code runs.
-    assert_eq!(e.code(), Code::OutOfRange, "{e:?}");
-    assert!(
-        e.message().contains("262144"),
-        "names the limit: {}",
-        e.message()
-    );
+    // RESOURCE_EXHAUSTED, as grpc-go and grpc-java answer (tonic's own answer is
+    // OUT_OF_RANGE), naming the size, the limit and the flag that sets it.
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    for part in [
+        format!("the request is {size} bytes"),
+        "262144 bytes (256 KiB)".to_string(),
+        "--max-request-kib".to_string(),
+    ] {
+        assert!(e.message().contains(&part), "{part:?} in {}", e.message());
+    }
     assert_eq!(head_seq(&flow).await, before, "nothing was written");
     s.stop().await;
 }

@@ -56,6 +56,8 @@ async fn the_metrics_endpoint_has_every_series() {
     let args = vec![
         "--metrics-listen".to_string(),
         format!("127.0.0.1:{metrics_port}"),
+        "--handshake-timeout-secs".to_string(),
+        "1".to_string(),
     ];
     let d = Daemon::start(&data, &dir.path().join("first.log"), &args).await;
     let admin = Daemon::admin_token(&data);
@@ -110,6 +112,21 @@ async fn the_metrics_endpoint_has_every_series() {
         .await;
     assert_eq!(missing.expect_err("unknown").code(), tonic::Code::NotFound);
 
+    // A socket that never sends a request, closed by the handshake deadline.
+    let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", d.port))
+        .await
+        .expect("connect");
+    let mut buf = [0u8; 16];
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(n) = tokio::io::AsyncReadExt::read(&mut silent, &mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the silent socket is closed");
+
     let body = scrape(metrics_port);
     let expect = |series: &str| {
         value(&body, series).unwrap_or_else(|| panic!("{series} missing from:\n{body}"))
@@ -144,6 +161,14 @@ async fn the_metrics_endpoint_has_every_series() {
     assert!(expect(r#"takedown_writer_group_size_bucket{le="+Inf"}"#) >= 1.0);
     assert!(expect("takedown_writer_fsync_seconds_count") >= 1.0);
     assert!(expect(r#"takedown_writer_fsync_seconds_bucket{le="+Inf"}"#) >= 1.0);
+    assert!(
+        expect("takedown_connections_open") >= 1.0,
+        "this test's channel"
+    );
+    assert!(
+        expect(r#"takedown_connections_closed_total{reason="handshake_timeout"}"#) >= 1.0,
+        "the silent socket"
+    );
     let journal = expect("takedown_journal_bytes");
     assert!(journal > 0.0);
     for help in [

@@ -1,7 +1,8 @@
 //! Graceful shutdown of the real `takedownd` process: SIGTERM during writes from
 //! several clients ends with exit code 0 and every acknowledged write is there after
 //! a restart; health turns NOT_SERVING before anything else, the listen socket closes,
-//! and a request that never ends is cut off after `--shutdown-grace-secs`.
+//! health Watch streams end at once, and a request that never ends is cut off after
+//! `--shutdown-grace-secs`.
 
 mod common;
 
@@ -16,9 +17,12 @@ use takedown::pb::{
     audit_service_client::AuditServiceClient, claim_service_client::ClaimServiceClient,
     publisher_service_client::PublisherServiceClient, review_service_client::ReviewServiceClient,
 };
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use tonic_health::pb::{
+    HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus,
+};
 
 /// Clients writing at once.
 const WRITERS: usize = 4;
@@ -189,16 +193,28 @@ async fn sigterm_during_writes_exits_zero_and_keeps_every_acknowledged_write() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_flips_first_and_a_stuck_stream_is_cut_off_after_the_grace() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("data");
-    let args: Vec<String> = vec!["--shutdown-grace-secs".into(), "2".into()];
-    let mut d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
+/// Starts a health check whose request message never comes: the server waits for
+/// it, like a request that hangs, until its connection is abandoned.
+fn hung_request(channel: Channel) -> tokio::task::JoinHandle<Result<(), tonic::Status>> {
+    tokio::spawn(async move {
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let codec = tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckResponse>::default();
+        grpc.client_streaming(
+            tonic::Request::new(tokio_stream::pending::<HealthCheckRequest>()),
+            PathAndQuery::from_static("/grpc.health.v1.Health/Check"),
+            codec,
+        )
+        .await
+        .map(|_| ())
+    })
+}
 
-    // A health watcher: its stream never ends by itself, like a hung request.
-    let ch = d.channel().await;
-    let mut health = tonic_health::pb::health_client::HealthClient::new(ch);
+/// A health watcher on `channel`, after its first status (SERVING).
+async fn watching(channel: Channel) -> tonic::Streaming<HealthCheckResponse> {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let mut watch = health
         .watch(HealthCheckRequest {
             service: "takedown.v1.ClaimService".into(),
@@ -208,6 +224,61 @@ async fn health_flips_first_and_a_stuck_stream_is_cut_off_after_the_grace() {
         .into_inner();
     let first = watch.message().await.expect("stream").expect("a status");
     assert_eq!(first.status, ServingStatus::Serving as i32);
+    watch
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_health_watch_ends_at_shutdown_instead_of_holding_the_grace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let args: Vec<String> = vec!["--shutdown-grace-secs".into(), "10".into()];
+    let mut d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
+    // The start-up line names the address as it is, and says how clients connect.
+    let listening = format!("listening on 127.0.0.1:{} with plaintext (no TLS)", d.port);
+    assert!(d.log_text().contains(&listening), "{}", d.log_text());
+    let mut watch = watching(d.channel().await).await;
+
+    d.signal(Signal::SIGTERM);
+    let signalled = Instant::now();
+    // NOT_SERVING first, so that a load balancer stops sending; then the end, with
+    // UNAVAILABLE (watch elsewhere, or again once the server is back).
+    let next = tokio::time::timeout(Duration::from_secs(5), watch.message())
+        .await
+        .expect("a status change within 5 s")
+        .expect("stream")
+        .expect("a status");
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+    let end = tokio::time::timeout(Duration::from_secs(5), watch.message())
+        .await
+        .expect("the stream ends within 5 s");
+    let e = end.expect_err("the stream ends with a status");
+    assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+    assert!(e.message().contains("shutting down"), "{e:?}");
+
+    let status = d
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("takedownd exits");
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "log:\n{}", d.log_text());
+    assert!(
+        took < Duration::from_secs(3),
+        "a watcher held the shutdown for {took:?} of the 10 s grace"
+    );
+    assert!(!d.log_text().contains("abandoning"), "{}", d.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_flips_first_and_a_stuck_request_is_cut_off_after_the_grace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let args: Vec<String> = vec!["--shutdown-grace-secs".into(), "2".into()];
+    let mut d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
+
+    let mut watch = watching(d.channel().await).await;
+    let stuck = hung_request(d.channel().await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!stuck.is_finished(), "the request hangs");
 
     d.signal(Signal::SIGTERM);
     let signalled = Instant::now();
@@ -250,4 +321,9 @@ async fn health_flips_first_and_a_stuck_stream_is_cut_off_after_the_grace() {
         "waited {took:?} for a 2 s grace"
     );
     assert!(d.log_text().contains("abandoning"), "{}", d.log_text());
+    let cut = tokio::time::timeout(Duration::from_secs(5), stuck)
+        .await
+        .expect("the stuck request ends with its connection")
+        .expect("task");
+    assert!(cut.is_err(), "the stuck request was cut off: {cut:?}");
 }

@@ -1,6 +1,7 @@
 //! TLS through the server: a throwaway CA made at run time with rcgen, a server
 //! certificate for localhost, and clients with and without a valid client
-//! certificate. Plaintext clients are refused by a TLS server.
+//! certificate. Plaintext clients are refused by a TLS server. takedownctl trusts the
+//! system roots when it is given no CA.
 
 mod common;
 
@@ -185,4 +186,27 @@ async fn takedownctl_speaks_tls_and_mutual_tls() {
     assert!(!out.status.success(), "no client certificate, no answer");
     tls.stop().await;
     mutual.stop().await;
+}
+
+#[tokio::test]
+async fn takedownctl_over_https_without_a_ca_checks_the_system_roots() {
+    // A server whose CA no system trusts: takedownctl connects and refuses its
+    // certificate (exit 3, unreachable), rather than asking for --tls-ca (exit 2).
+    let ca = Ca::new("takedown test CA");
+    let (s, _pems) = tls_server(&ca, None).await;
+    let addr = s.server.as_ref().expect("running").addr;
+    let out = takedownctl(vec![
+        "--addr".to_string(),
+        format!("https://{addr}"),
+        "--token".to_string(),
+        s.admin_token.clone(),
+        "principals".to_string(),
+        "list".to_string(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+    s.stop().await;
 }

@@ -109,21 +109,32 @@ pub fn token_sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Decides who may call `path`: `Ok(None)` for public paths, the caller for an
-/// allowed call, or the status to answer.
+/// Decides who may call `path`, given every `authorization` header of the request:
+/// `Ok(None)` for public paths, the caller for an allowed call, or the status to
+/// answer.
 pub fn authorize(
     store: &Store,
     path: &str,
-    authorization: Option<&[u8]>,
+    authorization: &[&[u8]],
 ) -> Result<Option<Caller>, Status> {
     if !path.starts_with(OUR_PREFIX) {
         return Ok(None);
     }
-    let header = authorization.ok_or_else(|| {
-        Status::unauthenticated(
-            "missing credentials: send the metadata `authorization: Bearer <token>`",
-        )
-    })?;
+    let header = match authorization {
+        [] => {
+            return Err(Status::unauthenticated(
+                "missing credentials: send the metadata `authorization: Bearer <token>`",
+            ));
+        }
+        [one] => *one,
+        // Proxies and libraries disagree on which of several to use: take none.
+        _ => {
+            return Err(Status::unauthenticated(
+                "more than one authorization header: send exactly one \
+                 `authorization: Bearer <token>`",
+            ));
+        }
+    };
     let token = std::str::from_utf8(header)
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
@@ -212,11 +223,13 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let header = request
+        let headers: Vec<&[u8]> = request
             .headers()
-            .get(http::header::AUTHORIZATION)
-            .map(|v| v.as_bytes());
-        match authorize(&self.store, request.uri().path(), header) {
+            .get_all(http::header::AUTHORIZATION)
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect();
+        match authorize(&self.store, request.uri().path(), &headers) {
             Ok(caller) => {
                 if let Some(caller) = caller {
                     request.extensions_mut().insert(caller);

@@ -3,7 +3,8 @@
 //! `FileClaim` that answers RESOURCE_EXHAUSTED with `google.rpc.RetryInfo`.
 //!
 //! The server-wide concurrency limit itself is tower's `GlobalConcurrencyLimitLayer`;
-//! the bound on connections is in [`crate::listener`].
+//! the bounds on connections are in [`crate::listener`]; a request over the size
+//! limit is answered in [`super::wire`].
 
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -50,8 +51,6 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Requests handled at once across all connections; more wait their turn.
     pub max_concurrent_requests: usize,
-    /// Open connections; more wait in the listen backlog.
-    pub max_connections: usize,
     /// FileClaim per principal; `None` for no limit.
     pub file_claim: Option<RateLimit>,
 }
@@ -63,7 +62,6 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
-            max_connections: 1_024,
             file_claim: None,
         }
     }

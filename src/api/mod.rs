@@ -7,12 +7,14 @@ pub mod auth;
 pub mod caller;
 mod claim_api;
 mod events;
+pub mod health;
 pub mod limits;
 mod paging;
 mod publisher_api;
 mod review_api;
 pub mod status;
 pub mod telemetry;
+pub mod wire;
 
 use std::path::PathBuf;
 

@@ -158,7 +158,7 @@ impl PolicyArgs {
     }
 }
 
-/// TLS and abuse limits. Plaintext is the default, for localhost.
+/// TLS, abuse limits and connection limits. Plaintext is the default, for localhost.
 #[derive(clap::Args, Debug)]
 struct SecurityArgs {
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
@@ -199,7 +199,8 @@ struct SecurityArgs {
         global = true
     )]
     max_concurrent_requests: usize,
-    /// Open connections at most; more wait in the listen backlog.
+    /// Open connections at most. When all are taken, a new one takes the slot of the
+    /// oldest connection that has not sent a request yet, else waits in the backlog.
     #[arg(
         long,
         env = "TAKEDOWN_MAX_CONNECTIONS",
@@ -207,6 +208,41 @@ struct SecurityArgs {
         global = true
     )]
     max_connections: usize,
+    /// Open connections from one client IP at most; more are closed at once. Behind
+    /// a proxy every client has the proxy's address: raise it, or 0 for no cap.
+    #[arg(
+        long,
+        env = "TAKEDOWN_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 64,
+        global = true
+    )]
+    max_connections_per_ip: usize,
+    /// Seconds from accepting a connection to its first request (TLS handshake,
+    /// HTTP/2 preface and settings, request headers) before it is closed.
+    #[arg(
+        long,
+        env = "TAKEDOWN_HANDSHAKE_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    handshake_timeout_secs: u64,
+    /// Seconds a connection with no open request stays open; 0 keeps it forever.
+    #[arg(
+        long,
+        env = "TAKEDOWN_IDLE_TIMEOUT_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    idle_timeout_secs: u64,
+    /// Seconds of silence before an HTTP/2 PING; a peer that does not answer within
+    /// as long (20 s at most) is closed. 0 turns pings off.
+    #[arg(
+        long,
+        env = "TAKEDOWN_KEEPALIVE_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    keepalive_secs: u64,
     /// Longest a request may take, queueing included (DEADLINE_EXCEEDED after).
     #[arg(long, env = "TAKEDOWN_REQUEST_TIMEOUT", default_value = "30s", global = true, value_parser = humantime::parse_duration)]
     request_timeout: std::time::Duration,
@@ -217,11 +253,22 @@ impl SecurityArgs {
         takedown::api::limits::Limits {
             request_timeout: self.request_timeout,
             max_concurrent_requests: self.max_concurrent_requests.max(1),
-            max_connections: self.max_connections.max(1),
             file_claim: takedown::api::limits::RateLimit::per_minute(
                 self.file_claim_rate,
                 self.file_claim_burst,
             ),
+        }
+    }
+
+    fn connections(&self) -> takedown::listener::ConnectionLimits {
+        let secs = |s: u64| (s > 0).then(|| std::time::Duration::from_secs(s));
+        takedown::listener::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            max_per_ip: self.max_connections_per_ip,
+            // A deadline of 0 would close every connection before its first request.
+            handshake_timeout: std::time::Duration::from_secs(self.handshake_timeout_secs.max(1)),
+            idle_timeout: secs(self.idle_timeout_secs),
+            keepalive: secs(self.keepalive_secs),
         }
     }
 
@@ -257,6 +304,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.verify_interval = std::time::Duration::from_secs(cli.verify_interval_secs);
     config.shutdown_grace = std::time::Duration::from_secs(cli.shutdown_grace_secs);
     config.limits = cli.security.limits();
+    config.connections = cli.security.connections();
     config.tls = cli.security.tls();
     Ok(config)
 }

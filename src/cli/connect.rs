@@ -42,7 +42,8 @@ pub struct Connection {
     /// the command line beats the environment; TAKEDOWN_TOKEN beats this variable.
     #[arg(long, env = "TAKEDOWN_TOKEN_FILE", global = true)]
     pub token_file: Option<PathBuf>,
-    /// PEM file of the CA that signed the server's certificate (turns TLS on).
+    /// PEM file of the CA that signed the server's certificate (turns TLS on);
+    /// without it, https:// trusts the system's root certificates.
     #[arg(long, env = "TAKEDOWNCTL_TLS_CA", global = true)]
     pub tls_ca: Option<PathBuf>,
     /// PEM client certificate, for servers that require mTLS (with --tls-key).
@@ -131,16 +132,13 @@ impl Connection {
         if !wanted {
             return Ok(None);
         }
-        let mut tls = ClientTlsConfig::new();
-        match &self.tls_ca {
-            Some(ca) => tls = tls.ca_certificate(Certificate::from_pem(read(ca, "CA file")?)),
-            None => {
-                return Err(CliError::Usage(
-                    "TLS needs --tls-ca: the PEM file of the CA that signed the server's certificate"
-                        .into(),
-                ));
-            }
-        }
+        let tls = ClientTlsConfig::new();
+        // Without a CA of its own, the server's certificate must chain to one of the
+        // system's roots (the platform's store, or SSL_CERT_FILE / SSL_CERT_DIR).
+        let mut tls = match &self.tls_ca {
+            Some(ca) => tls.ca_certificate(Certificate::from_pem(read(ca, "CA file")?)),
+            None => tls.with_native_roots(),
+        };
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
             tls = tls.identity(Identity::from_pem(
                 read(cert, "client certificate")?,
@@ -180,9 +178,12 @@ impl Connection {
             .connect_timeout(Duration::from_secs(self.connect_timeout_secs))
             .tcp_nodelay(true);
         if let Some(tls) = self.tls()? {
-            endpoint = endpoint
-                .tls_config(tls)
-                .map_err(|e| CliError::Usage(format!("TLS settings: {e}")))?;
+            endpoint = endpoint.tls_config(tls).map_err(|e| {
+                CliError::Usage(format!(
+                    "TLS settings: {e}; check --tls-ca (without it, the system's root \
+                         certificates are used), --tls-cert and --tls-key"
+                ))
+            })?;
         }
         let channel = endpoint.connect().await.map_err(|e| {
             let mut message = format!("cannot reach {addr}: {e}");
