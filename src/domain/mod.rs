@@ -8,11 +8,13 @@
 
 pub mod amendment;
 pub mod article_status;
+pub mod audit_action;
 pub mod claim_machine;
 pub mod command;
 mod decision;
 pub mod error;
 pub mod policy;
+pub mod transparency;
 pub mod validation;
 
 pub use claim_machine::{apply, file_claim};
