@@ -24,6 +24,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod grpc_code;
 pub mod journal;
 pub mod listener;
 pub mod server;
