@@ -81,6 +81,8 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error(transparent)]
     Tls(#[from] crate::listener::TlsFileError),
+    #[error(transparent)]
+    PageTokenKey(#[from] crate::api::PageKeyError),
     #[error("could not create the data folder {path}: {source}")]
     DataDir {
         path: String,
@@ -129,6 +131,7 @@ pub struct Server {
     store: crate::store::Store,
     writer: Writer,
     handle: writer::WriterHandle,
+    page_tokens: crate::api::PageTokens,
 }
 
 impl Server {
@@ -145,6 +148,7 @@ impl Server {
             config.journal_options(),
         )?;
         let store = state.store.clone();
+        let page_tokens = crate::api::PageTokens::open(&config.data_dir)?;
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
             state.journal,
@@ -158,6 +162,7 @@ impl Server {
             store,
             writer,
             handle,
+            page_tokens,
         };
         server.bootstrap_admin().await?;
         Ok(server)
@@ -217,6 +222,7 @@ impl Server {
             store,
             writer,
             handle,
+            page_tokens,
         } = self;
         let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
         let sweeper = tokio::spawn(
@@ -247,6 +253,7 @@ impl Server {
             shutdown: streams_stopped,
             writer: handle,
             journal_dir: writer::journal_dir(&config.data_dir),
+            page_tokens,
         };
         let services = Services::new(cx, config.max_request_bytes);
         let reflection_v1 = reflection()

@@ -3,6 +3,7 @@
 
 pub mod indexes;
 pub mod keyspace;
+mod query;
 mod reads;
 mod transparency;
 
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use crate::pb::{self, stored_record::Kind};
 
+pub use query::{AuditQuery, AuditSubject, ClaimOrder, ClaimQuery, PagePosition};
 pub use reads::{Page, PageQuery};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,10 @@ pub enum StoreError {
         "the sled store at {path} could not be opened: {source}; if it is damaged, run `takedownd rebuild` to recreate it from the journal"
     )]
     Open { path: String, source: sled::Error },
+    #[error(
+        "a page position that does not belong to this listing; restart paging from the first page"
+    )]
+    ForeignPosition,
     #[error("sled store error: {0}")]
     Sled(#[from] sled::Error),
     #[error(
