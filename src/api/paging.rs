@@ -100,8 +100,9 @@ impl PageTokens {
         }
     }
 
-    /// Tokens under a given key (for tests).
-    pub fn with_key(key: [u8; KEY_LEN]) -> Self {
+    /// Tokens under a given key.
+    #[cfg(test)]
+    fn with_key(key: [u8; KEY_LEN]) -> Self {
         Self { key }
     }
 
