@@ -26,6 +26,7 @@ pub mod cli;
 pub mod clock;
 pub mod data_dir;
 pub mod domain;
+pub mod grpc_code;
 pub mod journal;
 pub mod listener;
 pub mod server;

@@ -96,6 +96,8 @@ pub enum ServerError {
     Tls(#[from] crate::listener::TlsFileError),
     #[error(transparent)]
     DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    PageTokenKey(#[from] crate::api::PageKeyError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -118,6 +120,7 @@ pub struct Server {
     store: crate::store::Store,
     writer: Writer,
     handle: writer::WriterHandle,
+    page_tokens: crate::api::PageTokens,
 }
 
 impl Server {
@@ -128,6 +131,7 @@ impl Server {
         let data_dir = DataDir::open(&config.data_dir)?;
         let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
         let store = state.store.clone();
+        let page_tokens = crate::api::PageTokens::open(&config.data_dir)?;
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
             state.journal,
@@ -142,6 +146,7 @@ impl Server {
             store,
             writer,
             handle,
+            page_tokens,
         };
         server.bootstrap_admin().await?;
         Ok(server)
@@ -231,6 +236,7 @@ impl Server {
             store,
             writer,
             handle,
+            page_tokens,
         } = self;
         let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
         let sweeper = tokio::spawn(
@@ -273,6 +279,7 @@ impl Server {
             shutdown: streams_stopped,
             writer: handle,
             journal_dir: writer::journal_dir(&config.data_dir),
+            page_tokens,
         };
         let services = Services::new(cx, config.max_request_bytes);
         let reflection_v1 = reflection()

@@ -1,6 +1,7 @@
 //! `PublisherService.WatchEvents` over a real tonic streaming client: replay then
 //! follow, resume after a disconnect with no gap and no duplicate, a stalled consumer
-//! that does not hold filing back, filters, access, and shutdown with a stream open.
+//! that does not hold filing back, filters, what each role sees, access, and shutdown
+//! with a stream open (UNAVAILABLE, so clients reconnect).
 
 mod common;
 
@@ -90,6 +91,22 @@ async fn all_entries(flow: &Flow) -> Vec<pb::AuditEntry> {
     }
 }
 
+/// The principal directory: entries a publisher's feed leaves out.
+const DIRECTORY: [&str; 4] = [
+    "CreatePrincipal",
+    "RevokePrincipal",
+    "SuspendPrincipal",
+    "UnsuspendPrincipal",
+];
+
+/// The entries of `all` that a publisher sees.
+fn publisher_view(all: &[pb::AuditEntry]) -> Vec<pb::AuditEntry> {
+    all.iter()
+        .filter(|e| !DIRECTORY.contains(&e.action.as_str()))
+        .cloned()
+        .collect()
+}
+
 fn seqs(entries: &[pb::AuditEntry]) -> Vec<u64> {
     entries.iter().map(|e| e.seq).collect()
 }
@@ -119,11 +136,16 @@ async fn replays_the_log_in_order_then_follows_live() {
     let head = all.last().expect("entries").seq;
     assert_contiguous(&all, 1, head);
 
+    let visible = publisher_view(&all);
+    assert!(
+        visible.len() < all.len(),
+        "the cast's principals are left out"
+    );
     let mut feed = watch(&s, &flow.desk.publisher, after(0)).await;
-    let replay = take(&mut feed, all.len()).await;
+    let replay = take(&mut feed, visible.len()).await;
     assert_eq!(
-        replay, all,
-        "the replay is ListAuditEntries, entry for entry"
+        replay, visible,
+        "the replay is ListAuditEntries as a publisher may see it, entry for entry"
     );
     quiet(&mut feed).await;
 
@@ -152,7 +174,7 @@ async fn replays_the_log_in_order_then_follows_live() {
     let mut seen = replay;
     seen.push(listed[all.len()].clone());
     seen.extend(live);
-    assert_eq!(seen, listed);
+    assert_eq!(seen, publisher_view(&listed));
 
     // A feed starting mid-log starts right after that seq.
     let mut feed = watch(&s, &flow.desk.publisher, after(head)).await;
@@ -173,11 +195,12 @@ async fn a_consumer_resumes_after_a_disconnect_without_gap_or_duplicate() {
     let s = TestServer::start().await;
     let flow = Flow::new(&s).await;
     history(&flow).await;
+    // The auditor's feed has every seq (a publisher's skips the principal directory).
     let before = all_entries(&flow).await;
     let k = before.len() / 2;
     assert!(k >= 5, "enough history to cut: {}", before.len());
 
-    let mut feed = watch(&s, &flow.desk.publisher, after(0)).await;
+    let mut feed = watch(&s, &flow.desk.auditor, after(0)).await;
     let first = take(&mut feed, k).await;
     drop(feed);
     let last = first.last().unwrap().seq;
@@ -188,7 +211,7 @@ async fn a_consumer_resumes_after_a_disconnect_without_gap_or_duplicate() {
     let all = all_entries(&flow).await;
     let head = all.last().unwrap().seq;
 
-    let mut feed = watch(&s, &flow.desk.publisher, after(last)).await;
+    let mut feed = watch(&s, &flow.desk.auditor, after(last)).await;
     let rest = take(&mut feed, all.len() - k).await;
     quiet(&mut feed).await;
 
@@ -197,12 +220,12 @@ async fn a_consumer_resumes_after_a_disconnect_without_gap_or_duplicate() {
     assert_eq!(union, all);
 
     // Resuming a second time, mid-stream again, live.
-    let mut feed = watch(&s, &flow.desk.publisher, after(head - 2)).await;
+    let mut feed = watch(&s, &flow.desk.auditor, after(head - 2)).await;
     let two = take(&mut feed, 2).await;
     assert_eq!(two, all[all.len() - 2..]);
     drop(feed);
     let c = flow.file_claim().await;
-    let mut feed = watch(&s, &flow.desk.publisher, after(head)).await;
+    let mut feed = watch(&s, &flow.desk.auditor, after(head)).await;
     let e = next(&mut feed).await;
     assert_eq!((e.seq, e.claim_id.as_str()), (head + 1, c.id.as_str()));
     quiet(&mut feed).await;
@@ -217,8 +240,9 @@ async fn a_stalled_consumer_does_not_block_filing() {
     let flow = Flow::new(&s).await;
     let start_head = all_entries(&flow).await.last().unwrap().seq;
 
-    // Opened and never read while the claims are filed.
-    let mut stalled = watch(&s, &flow.desk.publisher, after(0)).await;
+    // Opened and never read while the claims are filed; the auditor's feed has every
+    // seq.
+    let mut stalled = watch(&s, &flow.desk.auditor, after(0)).await;
 
     let started = Instant::now();
     let mut workers = JoinSet::new();
@@ -438,7 +462,21 @@ async fn invalid_filters_are_invalid_argument() {
         ),
         (
             pb::WatchEventsRequest {
-                actions: (0..51).map(|i| format!("Action{i}")).collect(),
+                actions: vec!["DecideClaim".to_string(), "decideclaim".to_string()],
+                ..Default::default()
+            },
+            "actions[1]",
+        ),
+        (
+            pb::WatchEventsRequest {
+                actions: vec!["Action0".to_string()],
+                ..Default::default()
+            },
+            "actions[0]",
+        ),
+        (
+            pb::WatchEventsRequest {
+                actions: (0..51).map(|_| "DecideClaim".to_string()).collect(),
                 ..Default::default()
             },
             "actions",
@@ -454,12 +492,29 @@ async fn invalid_filters_are_invalid_argument() {
             "{field} named in {:?}",
             violated_fields(&status)
         );
+        if field.starts_with("actions[") {
+            // An unknown action is answered with the list of valid ones.
+            assert!(
+                status.message().contains("FileClaim, StartReview")
+                    && status.message().contains("UpsertArticle"),
+                "{status:?}"
+            );
+        }
     }
     // At the limits is fine.
+    let actions = [
+        "FileClaim",
+        "DecideClaim",
+        "RecordCorrection",
+        "ExpireDeadline",
+        "UpsertArticle",
+    ];
     let ok = pb::WatchEventsRequest {
         after_seq: 0,
         article_ids: (0..1000).map(|i| format!("article-{i}")).collect(),
-        actions: (0..50).map(|i| format!("Action{i}")).collect(),
+        actions: (0..50)
+            .map(|i| actions[i % actions.len()].to_string())
+            .collect(),
     };
     let mut feed = watch(&s, &publisher, ok).await;
     quiet(&mut feed).await;
@@ -489,25 +544,26 @@ async fn only_publishers_auditors_and_admins_may_watch() {
         .await;
     assert_eq!(code(bad), Code::Unauthenticated);
 
-    let first = all_entries(&flow).await.remove(0);
-    for (who, token) in [
-        ("publisher", &desk.publisher),
-        ("auditor", &desk.auditor),
-        ("admin", &s.admin_token),
+    let all = all_entries(&flow).await;
+    let first_for_publishers = publisher_view(&all).remove(0);
+    for (who, token, first) in [
+        ("publisher", &desk.publisher, &first_for_publishers),
+        ("auditor", &desk.auditor, &all[0]),
+        ("admin", &s.admin_token, &all[0]),
     ] {
         let mut feed = try_watch(&s, token, after(0))
             .await
             .unwrap_or_else(|e| panic!("{who} may watch: {e:?}"));
-        assert_eq!(next(&mut feed).await, first, "{who}");
+        assert_eq!(next(&mut feed).await, *first, "{who}");
     }
     s.stop().await;
 }
 
 #[tokio::test]
-async fn shutdown_ends_an_open_stream() {
+async fn shutdown_ends_an_open_stream_with_unavailable() {
     let s = TestServer::start().await;
     let flow = Flow::new(&s).await;
-    let n = all_entries(&flow).await.len();
+    let n = publisher_view(&all_entries(&flow).await).len();
     let mut feed = watch(&s, &flow.desk.publisher, after(0)).await;
     take(&mut feed, n).await;
     // The reader waits for the next entry while the server stops.
@@ -528,8 +584,150 @@ async fn shutdown_ends_an_open_stream() {
         .await
         .expect("the stream ends when the server stops")
         .expect("reader task");
-    // A clean end or a transport error: either way the stream is over.
-    eprintln!("stream ended with {ended:?}");
+    // Not OK, which would read as "nothing more will ever come": UNAVAILABLE tells
+    // the client to reconnect from its last seq.
+    let status = ended.expect_err("the stream ends with a status, not OK");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "server shutting down; reconnect with after_seq = the last seq you received"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_unavailable_after_the_entries_it_buffered() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    // Entries pile up unread on the stream, then the server stops: the reader still
+    // gets every one of them, in order, and then UNAVAILABLE.
+    let mut feed = watch(&s, &flow.desk.auditor, after(0)).await;
+    for _ in 0..20 {
+        flow.file_claim().await;
+    }
+    let head = flow.verify().await.head_seq;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::timeout(Duration::from_secs(30), s.stop())
+        .await
+        .expect("the server stops within 30 s");
+    let mut got = Vec::new();
+    let status = loop {
+        match tokio::time::timeout(Duration::from_secs(20), feed.message())
+            .await
+            .expect("the stream moves")
+        {
+            Ok(Some(m)) => got.push(m.entry.expect("entry")),
+            Ok(None) => panic!("the stream ended with OK after {} entries", got.len()),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_contiguous(&got, 1, head);
+}
+
+#[tokio::test]
+async fn publishers_do_not_see_the_principal_directory() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let admin = s.admin(&s.admin_token).await;
+    let until = common::start_time() + Duration::from_secs(30 * 24 * 3600);
+    const REASON: &str = "5 manifestly unfounded notices in January after the warning";
+    admin
+        .clone()
+        .suspend_principal(pb::SuspendPrincipalRequest {
+            principal_id: flow.desk.other_claimant_id.clone(),
+            reason: REASON.to_string(),
+            until: Some(until.into()),
+        })
+        .await
+        .expect("suspend");
+    admin
+        .clone()
+        .unsuspend_principal(pb::UnsuspendPrincipalRequest {
+            principal_id: flow.desk.other_claimant_id.clone(),
+            reason: "the agency explained".to_string(),
+        })
+        .await
+        .expect("unsuspend");
+    let (gone, _) = s.principal("Former CMS", &[Role::Publisher]).await;
+    admin
+        .clone()
+        .revoke_principal(pb::RevokePrincipalRequest { principal_id: gone })
+        .await
+        .expect("revoke");
+    flow.file_claim().await;
+    let all = all_entries(&flow).await;
+    let actions: BTreeSet<&str> = all.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        DIRECTORY.iter().all(|a| actions.contains(a)),
+        "every directory action is in the log: {actions:?}"
+    );
+
+    // The publisher's feed: everything but the directory, replayed and live.
+    let visible = publisher_view(&all);
+    let mut feed = watch(&s, &flow.desk.publisher, after(0)).await;
+    let got = take(&mut feed, visible.len()).await;
+    assert_eq!(got, visible);
+    assert!(
+        got.iter().all(|e| !e.detail.contains(REASON)),
+        "no suspension reason reaches a publisher"
+    );
+    quiet(&mut feed).await;
+    admin
+        .clone()
+        .suspend_principal(pb::SuspendPrincipalRequest {
+            principal_id: flow.desk.other_claimant_id.clone(),
+            reason: REASON.to_string(),
+            until: Some(until.into()),
+        })
+        .await
+        .expect("suspend again");
+    let c = flow.file_claim().await;
+    let e = next(&mut feed).await;
+    assert_eq!(
+        (e.action.as_str(), e.claim_id.as_str()),
+        ("FileClaim", c.id.as_str()),
+        "the live suspension was skipped"
+    );
+
+    // Asking for the directory outright is refused, not answered with silence.
+    for action in DIRECTORY {
+        let r = try_watch(
+            &s,
+            &flow.desk.publisher,
+            pb::WatchEventsRequest {
+                actions: vec!["FileClaim".to_string(), action.to_string()],
+                ..Default::default()
+            },
+        )
+        .await;
+        let status = r.expect_err("a publisher may not ask for the directory");
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{action}: {status:?}"
+        );
+        assert!(status.message().contains(action), "{status:?}");
+    }
+
+    // Auditors and admins see all of it, suspension reasons included.
+    let all = all_entries(&flow).await;
+    for (who, token) in [("auditor", &flow.desk.auditor), ("admin", &s.admin_token)] {
+        let mut feed = watch(&s, token, after(0)).await;
+        assert_eq!(take(&mut feed, all.len()).await, all, "{who}");
+        quiet(&mut feed).await;
+        let mut suspensions = watch(
+            &s,
+            token,
+            pb::WatchEventsRequest {
+                actions: vec!["SuspendPrincipal".to_string()],
+                ..Default::default()
+            },
+        )
+        .await;
+        let e = next(&mut suspensions).await;
+        assert!(e.detail.contains(REASON), "{who}: {e:?}");
+    }
+    s.stop().await;
 }
 
 #[tokio::test]

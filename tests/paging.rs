@@ -5,6 +5,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::fixtures::{self, ARTICLE_ID};
 use common::flow::{Flow, violated_fields};
 use common::{Authed, TestServer};
@@ -281,6 +283,107 @@ async fn a_page_token_only_works_with_its_own_filters() {
     )
     .await;
     assert_eq!(violated_fields(&e), ["page_token"]);
+    s.stop().await;
+}
+
+/// The token with one bit flipped in byte `at` of its decoded form.
+fn altered(token: &str, at: usize) -> String {
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).expect("a token is base64url");
+    bytes[at] ^= 1;
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn page_tokens_are_signed_with_a_key_that_survives_a_restart() {
+    let mut s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let mut filed = Vec::new();
+    for _ in 0..3 {
+        filed.push(flow.file_claim().await.id);
+    }
+    let paged = pb::ListClaimsRequest {
+        page_size: 1,
+        ..Default::default()
+    };
+    let reviewer = flow.reviewer_claims();
+    let token = first_page_token(&reviewer, paged.clone()).await;
+
+    // Every part is signed: the listing's fingerprint, the position, the MAC itself.
+    let len = URL_SAFE_NO_PAD.decode(&token).unwrap().len();
+    for at in [0, 8, len / 2, len - 1] {
+        let e = list_err(
+            &reviewer,
+            pb::ListClaimsRequest {
+                page_token: altered(&token, at),
+                ..paged.clone()
+            },
+        )
+        .await;
+        assert_eq!(e.code(), Code::InvalidArgument, "byte {at}");
+        assert_eq!(violated_fields(&e), ["page_token"]);
+        assert!(e.message().contains("restart paging"), "byte {at}: {e:?}");
+    }
+
+    // The key: 32 bytes, readable by the server's user only.
+    let key_path = s.dir.path().join("page-token.key");
+    let meta = std::fs::metadata(&key_path).expect("the key is in the data folder");
+    assert_eq!(meta.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    let key = std::fs::read(&key_path).unwrap();
+
+    // The key outlives a restart: the token still continues its listing.
+    s.restart().await;
+    assert_eq!(std::fs::read(&key_path).unwrap(), key, "the same key");
+    let flow = flow.reconnect(&s).await;
+    let reviewer = flow.reviewer_claims();
+    let (rest, _) = walk(
+        &reviewer,
+        pb::ListClaimsRequest {
+            page_token: token.clone(),
+            ..paged.clone()
+        },
+    )
+    .await;
+    let (all, _) = walk(&reviewer, paged.clone()).await;
+    assert_eq!(rest, all[1..], "the second page on, after a restart");
+    assert_eq!(
+        all.iter().collect::<BTreeSet<_>>(),
+        filed.iter().collect::<BTreeSet<_>>()
+    );
+
+    // Another server has another key: the token is not its own.
+    let other = TestServer::start().await;
+    let e = list_err(
+        &other.claims(&other.admin_token).await,
+        pb::ListClaimsRequest {
+            page_token: token.clone(),
+            ..paged.clone()
+        },
+    )
+    .await;
+    assert!(e.message().contains("restart paging"), "{e:?}");
+    other.stop().await;
+
+    // A lost key is made anew at the next start; tokens signed with the old one are
+    // refused, and paging restarts.
+    s.restart_with(|dir| std::fs::remove_file(dir.join("page-token.key")).unwrap())
+        .await;
+    assert_ne!(std::fs::read(&key_path).unwrap(), key, "a new key");
+    let reviewer = flow.reconnect(&s).await.reviewer_claims();
+    let e = list_err(
+        &reviewer,
+        pb::ListClaimsRequest {
+            page_token: token,
+            ..paged.clone()
+        },
+    )
+    .await;
+    assert!(e.message().contains("restart paging"), "{e:?}");
+    assert_eq!(walk(&reviewer, paged).await.0, all);
     s.stop().await;
 }
 

@@ -8,7 +8,6 @@ use super::caller::Caller;
 use super::{Context, auth, paging, status};
 use crate::domain::{FieldViolation, validation};
 use crate::pb::{self, Role, admin_service_server::AdminService};
-use crate::store::keyspace;
 use crate::writer::commands::{
     CreatePrincipal, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
 };
@@ -157,15 +156,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::ListPrincipalsRequest>,
     ) -> Result<Response<pb::ListPrincipalsResponse>, Status> {
+        let listing = paging::Listing::new(&Caller::of(&request)?, b"principals");
         let req = request.into_inner();
-        let query = paging::query(
-            req.page_size,
-            &req.page_token,
-            &[keyspace::PRINCIPAL],
-            "principals",
-        )?;
-        let page = self.cx.store.principals_page(&query)?;
-        let next_page_token = paging::next_token(&page, "principals");
+        let tokens = &self.cx.page_tokens;
+        let position = tokens.position(req.page_size, &req.page_token, listing)?;
+        let page = self.cx.store.list_principals(&position)?;
+        let next_page_token = tokens.next_token(&page, listing);
         Ok(Response::new(pb::ListPrincipalsResponse {
             principals: page.items,
             next_page_token,

@@ -3,11 +3,12 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::Caller;
 use super::{Context, claim_api::claim_id, paging, status};
 use crate::domain::validation;
 use crate::journal;
 use crate::pb::{self, audit_service_server::AuditService};
-use crate::store::keyspace;
+use crate::store::{AuditQuery, AuditSubject};
 
 pub struct AuditApi {
     pub(super) cx: Context,
@@ -19,6 +20,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListAuditEntriesRequest>,
     ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
+        let caller = Caller::of(&request)?;
         let req = request.into_inner();
         if !req.claim_id.is_empty() && !req.article_id.is_empty() {
             return Err(status::invalid_field(
@@ -26,8 +28,8 @@ impl AuditService for AuditApi {
                 "filter by claim_id or by article_id, not both",
             ));
         }
-        let prefix = if !req.claim_id.is_empty() {
-            keyspace::audit_by_claim_prefix(&claim_id("claim_id", &req.claim_id)?)
+        let subject = if !req.claim_id.is_empty() {
+            AuditSubject::Claim(claim_id("claim_id", &req.claim_id)?)
         } else if !req.article_id.is_empty() {
             if !validation::is_article_id(&req.article_id) {
                 return Err(status::invalid_field(
@@ -35,21 +37,19 @@ impl AuditService for AuditApi {
                     "must be 1-128 letters, digits or . _ : / -",
                 ));
             }
-            keyspace::audit_by_article_prefix(&req.article_id)
+            AuditSubject::Article(req.article_id)
         } else {
-            vec![keyspace::AUDIT]
+            AuditSubject::Everything
         };
-        let filters = format!(
-            "audit|{}|{}|{}",
-            req.claim_id, req.article_id, req.after_seq
-        );
-        let mut query = paging::query(req.page_size, &req.page_token, &prefix, &filters)?;
-        if query.after.is_none() && prefix == [keyspace::AUDIT] && req.after_seq > 0 {
-            // Seq order is key order: start right after `after_seq`.
-            query.after = Some(keyspace::audit(req.after_seq));
-        }
-        let page = self.cx.store.audit_page(&prefix, &query, req.after_seq)?;
-        let next_page_token = paging::next_token(&page, &filters);
+        let query = AuditQuery {
+            subject,
+            after_seq: req.after_seq,
+        };
+        let listing = paging::Listing::new(&caller, &query.canonical());
+        let tokens = &self.cx.page_tokens;
+        let position = tokens.position(req.page_size, &req.page_token, listing)?;
+        let page = self.cx.store.list_audit_entries(&query, &position)?;
+        let next_page_token = tokens.next_token(&page, listing);
         Ok(Response::new(pb::ListAuditEntriesResponse {
             entries: page.items,
             next_page_token,

@@ -9,20 +9,11 @@ use super::{Context, paging, status};
 use crate::domain::commands::{AmendClaim, FileComplaint, ReportLegalAction, WithdrawClaim};
 use crate::domain::{Command, FieldViolation, Notice, validation};
 use crate::pb::{self, claim_service_server::ClaimService};
-use crate::store::keyspace;
+use crate::store::{ClaimOrder, ClaimQuery};
 use crate::writer::commands::{ClaimChanged, ClaimTransition, FileClaim};
 
 pub struct ClaimApi {
     pub(super) cx: Context,
-}
-
-/// Whether the claim's next deadline has passed at `now_secs`.
-fn is_overdue(claim: &pb::Claim, now_secs: i64) -> bool {
-    claim
-        .next_deadline
-        .as_ref()
-        .and_then(|d| d.due_time)
-        .is_some_and(|due| due.seconds < now_secs)
 }
 
 /// Parses a claim id; a malformed one is INVALID_ARGUMENT.
@@ -160,53 +151,39 @@ impl ClaimService for ClaimApi {
                 ));
             }
         };
-        let now = self.cx.clock.now();
-        let now_secs = prost_types::Timestamp::from(now).seconds;
-        // Read the narrowest index the caller and the filters allow; the other
-        // filters are checked on each claim.
-        let own_only = !caller.sees_all_claims() && !caller.has(pb::Role::Publisher);
-        let own = Uuid::parse_str(&caller.principal_id)
-            .map_err(|_| Status::internal("caller without a principal id"))?;
-        let use_deadlines = by_deadline
-            || (req.overdue
-                && !own_only
-                && req.article_id.is_empty()
-                && assignee.is_none()
-                && state == pb::ClaimState::Unspecified);
-        let prefix = if use_deadlines {
-            vec![keyspace::CLAIM_BY_DEADLINE]
-        } else if own_only {
-            keyspace::claim_by_claimant_prefix(&own)
-        } else if !req.article_id.is_empty() {
-            keyspace::claim_by_article_prefix(&req.article_id)
-        } else if let Some(a) = assignee {
-            keyspace::claim_by_assignee_prefix(&a)
-        } else if state != pb::ClaimState::Unspecified {
-            keyspace::claim_by_state_prefix(state as i32)
-        } else if caller.has(pb::Role::Reviewer) {
-            // The review queue: trusted flaggers' claims first (DSA Art. 22).
-            keyspace::claim_queue_prefix()
+        // What the caller may list: a claimant only its own claims, whatever the
+        // filters; reviewers work the queue when they filter on nothing.
+        let filed_by = if caller.sees_all_claims() || caller.has(pb::Role::Publisher) {
+            None
         } else {
-            vec![keyspace::CLAIM]
+            Some(
+                Uuid::parse_str(&caller.principal_id)
+                    .map_err(|_| Status::internal("caller without a principal id"))?,
+            )
         };
-        let filters = format!(
-            "claims|{}|{}|{}|{}|{}|{}",
-            caller.principal_id, req.state, req.article_id, req.assignee, req.overdue, by_deadline
-        );
-        let mut query = paging::query(req.page_size, &req.page_token, &prefix, &filters)?;
-        if use_deadlines && req.overdue {
-            // The deadline index is in due order: stop at now.
-            query.until = Some(keyspace::claim_by_deadline_until(now_secs));
-        }
-        let assignee_str = assignee.map(|a| a.to_string());
-        let page = self.cx.store.claims_page(&prefix, &query, |c| {
-            (state == pb::ClaimState::Unspecified || c.state == state as i32)
-                && (req.article_id.is_empty() || c.article_id == req.article_id)
-                && assignee_str.as_ref().is_none_or(|a| c.assignee == *a)
-                && (!own_only || c.filed_by == caller.principal_id)
-                && (!req.overdue || is_overdue(c, now_secs))
-        })?;
-        let next_page_token = paging::next_token(&page, &filters);
+        let order = if by_deadline {
+            ClaimOrder::Deadline
+        } else if caller.has(pb::Role::Reviewer) {
+            ClaimOrder::Queue
+        } else {
+            ClaimOrder::Filing
+        };
+        let query = ClaimQuery {
+            state: (state != pb::ClaimState::Unspecified).then_some(state),
+            article_id: (!req.article_id.is_empty()).then_some(req.article_id),
+            assignee,
+            filed_by,
+            overdue: req.overdue,
+            order,
+        };
+        let listing = paging::Listing::new(&caller, &query.canonical());
+        let tokens = &self.cx.page_tokens;
+        let position = tokens.position(req.page_size, &req.page_token, listing)?;
+        let page = self
+            .cx
+            .store
+            .list_claims(&query, &position, self.cx.clock.now())?;
+        let next_page_token = tokens.next_token(&page, listing);
         let claims = page
             .items
             .into_iter()

@@ -3,14 +3,25 @@
 //! bounded channel. The writer only publishes its durable seq; a slow reader fills its
 //! own channel, stops reading, and later catches up from the store, so it never holds
 //! the writer back.
+//!
+//! A feed shows what the caller's role may see: publishers do not get the principal
+//! directory (who was created, revoked or suspended, and why); auditors and admins get
+//! every entry. The feed never ends by itself: when it ends while its reader is still
+//! there (the server shuts down), its last message is UNAVAILABLE, so the client
+//! reconnects from the last seq it received.
+
+use std::pin::Pin;
 
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::Status;
 
+use super::caller::Caller;
 use super::status;
+use crate::domain::audit_action::AuditAction;
 use crate::domain::{FieldViolation, validation};
-use crate::pb;
+use crate::pb::{self, Role};
 use crate::store::Store;
 
 /// Entries buffered per stream before its task waits for the reader.
@@ -18,21 +29,35 @@ const BUFFER: usize = 256;
 pub const MAX_ARTICLE_FILTERS: usize = 1_000;
 pub const MAX_ACTION_FILTERS: usize = 50;
 
-pub type EventStream = ReceiverStream<Result<pb::WatchEventsResponse, Status>>;
+pub type EventStream =
+    Pin<Box<dyn Stream<Item = Result<pb::WatchEventsResponse, Status>> + Send + 'static>>;
 
+/// What one feed lets through.
 struct Filter {
     article_ids: Vec<String>,
-    actions: Vec<String>,
+    actions: Vec<AuditAction>,
+    /// Whether the caller may see principal directory events.
+    principal_directory: bool,
 }
 
 impl Filter {
     fn wants(&self, e: &pb::AuditEntry) -> bool {
+        let action = AuditAction::parse(&e.action);
+        if !self.principal_directory && action.is_some_and(AuditAction::is_principal_directory) {
+            return false;
+        }
         (self.article_ids.is_empty() || self.article_ids.contains(&e.article_id))
-            && (self.actions.is_empty() || self.actions.contains(&e.action))
+            && (self.actions.is_empty() || action.is_some_and(|a| self.actions.contains(&a)))
     }
 }
 
-fn check(req: &pb::WatchEventsRequest) -> Result<(), Status> {
+/// Auditors and admins see the principal directory; publishers (the CMS) do not.
+fn sees_principal_directory(caller: &Caller) -> bool {
+    caller.has(Role::Auditor) || caller.has(Role::Admin)
+}
+
+/// Checks the request's filters and turns them into the feed's filter.
+fn filter(caller: &Caller, req: &pb::WatchEventsRequest) -> Result<Filter, Status> {
     let mut v = Vec::new();
     if req.article_ids.len() > MAX_ARTICLE_FILTERS {
         v.push(FieldViolation::new(
@@ -42,15 +67,17 @@ fn check(req: &pb::WatchEventsRequest) -> Result<(), Status> {
                 req.article_ids.len()
             ),
         ));
-    }
-    for (i, id) in req.article_ids.iter().enumerate() {
-        if !validation::is_article_id(id) {
-            v.push(FieldViolation::new(
-                format!("article_ids[{i}]"),
-                "must be 1-128 letters, digits or . _ : / -",
-            ));
+    } else {
+        for (i, id) in req.article_ids.iter().enumerate() {
+            if !validation::is_article_id(id) {
+                v.push(FieldViolation::new(
+                    format!("article_ids[{i}]"),
+                    "must be 1-128 letters, digits or . _ : / -",
+                ));
+            }
         }
     }
+    let mut actions = Vec::with_capacity(req.actions.len());
     if req.actions.len() > MAX_ACTION_FILTERS {
         v.push(FieldViolation::new(
             "actions",
@@ -59,16 +86,41 @@ fn check(req: &pb::WatchEventsRequest) -> Result<(), Status> {
                 req.actions.len()
             ),
         ));
-    }
-    for (i, a) in req.actions.iter().enumerate() {
-        if a.is_empty() || a.len() > 64 || !a.chars().all(|c| c.is_ascii_alphanumeric()) {
-            v.push(FieldViolation::new(
-                format!("actions[{i}]"),
-                "an action is an RPC name such as DecideClaim or ExpireDeadline",
-            ));
+    } else {
+        for (i, name) in req.actions.iter().enumerate() {
+            match AuditAction::parse(name) {
+                Some(a) => actions.push(a),
+                None => v.push(FieldViolation::new(
+                    format!("actions[{i}]"),
+                    format!(
+                        "not an audit action; send action names as they appear in audit entries: {}",
+                        AuditAction::names()
+                    ),
+                )),
+            }
         }
     }
-    status::check(v)
+    status::check(v)?;
+    let principal_directory = sees_principal_directory(caller);
+    if !principal_directory
+        && let Some(hidden) = actions.iter().find(|a| a.is_principal_directory())
+    {
+        return Err(Status::permission_denied(format!(
+            "{hidden} events belong to the principal directory, which publishers do not see; drop it from actions, or watch with an auditor's or admin's token"
+        )));
+    }
+    Ok(Filter {
+        article_ids: req.article_ids.clone(),
+        actions,
+        principal_directory,
+    })
+}
+
+/// The last message of a feed that ends while its reader is still there.
+fn ended() -> Status {
+    Status::unavailable(
+        "server shutting down; reconnect with after_seq = the last seq you received",
+    )
 }
 
 /// Starts the feed for one request. It ends when the reader goes away or the server
@@ -77,13 +129,10 @@ pub fn watch(
     store: Store,
     mut durable: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
+    caller: &Caller,
     req: pb::WatchEventsRequest,
 ) -> Result<EventStream, Status> {
-    check(&req)?;
-    let filter = Filter {
-        article_ids: req.article_ids,
-        actions: req.actions,
-    };
+    let filter = filter(caller, &req)?;
     let (tx, rx) = mpsc::channel(BUFFER);
     tokio::spawn(async move {
         let mut cursor = req.after_seq;
@@ -116,5 +165,8 @@ pub fn watch(
             }
         }
     });
-    Ok(ReceiverStream::new(rx))
+    // The task only stops early for the server (an error it sent ends the stream
+    // first): after whatever it buffered, tell the reader to come back.
+    let feed = ReceiverStream::new(rx).chain(tokio_stream::once(Err(ended())));
+    Ok(Box::pin(feed))
 }

@@ -26,10 +26,10 @@ use crate::pb::{
 use crate::store::Store;
 use crate::writer::WriterHandle;
 
-pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageKeyError, PageTokens};
 
-/// What every service needs: the store for reads, the writer for changes, and the
-/// journal folder for verification.
+/// What every service needs: the store for reads, the writer for changes, the
+/// journal folder for verification, and the key of page tokens.
 #[derive(Clone)]
 pub struct Context {
     pub store: Store,
@@ -39,6 +39,8 @@ pub struct Context {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     pub writer: WriterHandle,
     pub journal_dir: PathBuf,
+    /// Signs and checks page tokens with the data folder's key.
+    pub page_tokens: PageTokens,
 }
 
 /// The five `takedown.v1` services over one context, with request size limits.

@@ -36,10 +36,12 @@ impl PublisherService for PublisherApi {
         &self,
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let caller = Caller::of(&request)?;
         let stream = super::events::watch(
             self.cx.store.clone(),
             self.cx.writer.watch_durable(),
             self.cx.shutdown.clone(),
+            &caller,
             request.into_inner(),
         )?;
         Ok(Response::new(stream))

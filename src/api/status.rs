@@ -144,6 +144,9 @@ impl From<WriteError> for Status {
 
 impl From<StoreError> for Status {
     fn from(e: StoreError) -> Self {
-        internal(&e)
+        match e {
+            StoreError::ForeignPosition => invalid_field("page_token", e.to_string()),
+            _ => internal(&e),
+        }
     }
 }

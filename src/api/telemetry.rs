@@ -24,6 +24,7 @@ use tower::{Layer, Service};
 use tracing::{Instrument, field};
 
 use super::caller::Caller;
+use crate::grpc_code::code_name;
 
 /// Every RPC path this server answers, so that metric labels stay a fixed set: any
 /// other path (a client is free to send one) is counted as `other`.
@@ -66,29 +67,6 @@ fn rpc_label(path: &str) -> &str {
 /// services with ids they have parsed, so only well-formed ids are logged.
 pub fn record_claim_id(id: &str) {
     tracing::Span::current().record("claim_id", id);
-}
-
-/// The canonical name of a gRPC code, as grpcurl and the gRPC docs print it.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 /// The status of a response: its `grpc-status` header (errors are answered with

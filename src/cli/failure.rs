@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tonic::{Code, Status};
 
-pub use crate::api::telemetry::code_name;
+pub use crate::grpc_code::code_name;
 use tonic_types::StatusExt;
 
 #[derive(Debug, thiserror::Error)]

@@ -40,7 +40,7 @@ pub struct Transition {
     /// The article after the command (unchanged if the command does not touch it).
     pub article: pb::Article,
     pub article_changed: bool,
-    pub action: &'static str,
+    pub action: super::AuditAction,
     /// A short account for the audit log.
     pub detail: String,
 }

@@ -33,7 +33,7 @@ pub fn apply(
     let row = stage
         .and_then(|s| transitions::find(s, verb.verb()))
         .ok_or_else(|| DomainError::InvalidTransition {
-            command: verb.name(),
+            command: verb.action().as_str(),
             state: claim.state(),
             hint: transitions::hint(stage, verb.verb()),
         })?;
@@ -60,7 +60,7 @@ pub fn apply(
         claim: step.next,
         article: step.article,
         article_changed: step.article_changed,
-        action: verb.name(),
+        action: verb.action(),
         detail,
     })
 }

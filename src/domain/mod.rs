@@ -13,14 +13,17 @@
 
 pub mod actor;
 pub mod article_status;
+pub mod audit_action;
 pub mod claim_machine;
 pub mod commands;
 pub mod error;
 pub mod policy;
 pub mod transitions;
+pub mod transparency;
 pub mod validation;
 
 pub use actor::{Actor, Transition};
+pub use audit_action::AuditAction;
 pub use claim_machine::apply;
 pub use commands::{Command, Notice, file_claim};
 pub use error::{DomainError, FieldViolation};

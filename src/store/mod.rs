@@ -4,6 +4,7 @@
 mod deadlines;
 pub mod indexes;
 pub mod keyspace;
+mod query;
 mod reads;
 mod transparency;
 
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use crate::pb::{self, stored_record::Kind};
 
+pub use query::{AuditQuery, AuditSubject, ClaimOrder, ClaimQuery, PagePosition};
 pub use reads::{Page, PageQuery};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,10 @@ pub enum StoreError {
         "the sled store at {path} could not be opened: {source}; if it is damaged, run `takedownd rebuild` to recreate it from the journal"
     )]
     Open { path: String, source: sled::Error },
+    #[error(
+        "a page position that does not belong to this listing; restart paging from the first page"
+    )]
+    ForeignPosition,
     #[error("sled store error: {0}")]
     Sled(#[from] sled::Error),
     #[error(

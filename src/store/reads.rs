@@ -8,7 +8,9 @@ use uuid::Uuid;
 use super::{Store, StoreError, keyspace};
 use crate::pb;
 
-/// Where a page starts and how big it is.
+/// A raw scan of one index: where it starts, where it ends and how many keys it
+/// returns. The store's listings build these (see `query.rs`); checks of the indexes
+/// use them directly.
 #[derive(Debug, Clone, Default)]
 pub struct PageQuery {
     /// The last key of the previous page (from its token), or none for the first page.
@@ -83,7 +85,8 @@ impl Store {
     }
 
     /// One page of the keys under `prefix`, each turned into an item by `load` (which
-    /// may skip a key by returning `None`).
+    /// may skip a key by returning `None`). A position outside `prefix` starts at its
+    /// first key.
     pub fn page<T>(
         &self,
         prefix: &[u8],
@@ -118,36 +121,6 @@ impl Store {
         Ok(Page { items, next: None })
     }
 
-    /// One page of claims from a claim index (or the claim records themselves).
-    pub fn claims_page(
-        &self,
-        prefix: &[u8],
-        query: &PageQuery,
-        mut keep: impl FnMut(&pb::Claim) -> bool,
-    ) -> Result<Page<pb::Claim>, StoreError> {
-        self.page(prefix, query, |store, key| {
-            let Some(id) = keyspace::trailing_uuid(key) else {
-                return Ok(None);
-            };
-            Ok(store.claim(&id)?.filter(|c| keep(c)))
-        })
-    }
-
-    /// One page of audit entries from an audit index, or the entries in seq order.
-    pub fn audit_page(
-        &self,
-        prefix: &[u8],
-        query: &PageQuery,
-        after_seq: u64,
-    ) -> Result<Page<pb::AuditEntry>, StoreError> {
-        self.page(prefix, query, |store, key| {
-            match keyspace::trailing_seq(key) {
-                Some(seq) if seq > after_seq => store.audit_entry(seq),
-                _ => Ok(None),
-            }
-        })
-    }
-
     /// Claims with a timed transition due before `until_secs` (exclusive), most
     /// overdue first, at most `limit`.
     pub fn due_timers(&self, until_secs: i64, limit: usize) -> Result<Vec<Uuid>, StoreError> {
@@ -172,14 +145,5 @@ impl Store {
             n += 1;
         }
         Ok(n)
-    }
-
-    /// One page of principals, oldest first.
-    pub fn principals_page(&self, query: &PageQuery) -> Result<Page<pb::Principal>, StoreError> {
-        self.page(&[keyspace::PRINCIPAL], query, |store, key| {
-            Ok(store
-                .get::<pb::StoredPrincipal>(key)?
-                .and_then(|p| p.principal))
-        })
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::WriteError;
 use super::view::View;
-use crate::domain::Policy;
+use crate::domain::{AuditAction, Policy};
 use crate::pb::{self, stored_record::Kind};
 
 /// A change the writer can commit.
@@ -71,11 +71,11 @@ impl Exec<'_> {
     }
 
     /// An audit entry of this command, to be completed by the command.
-    pub fn audit(&self, actor: &str, action: &str) -> pb::AuditEntry {
+    pub fn audit(&self, actor: &str, action: AuditAction) -> pb::AuditEntry {
         pb::AuditEntry {
             time: Some(self.now.into()),
             actor: actor.to_string(),
-            action: action.to_string(),
+            action: action.as_str().to_string(),
             ..Default::default()
         }
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::transitions::Stage;
 use crate::pb::{self, stored_record::Kind};
-use crate::store::{PageQuery, Store, StoreError, keyspace, record_key};
+use crate::store::{ClaimQuery, PagePosition, Store, StoreError, keyspace, record_key};
 
 /// The store plus what earlier commands of the current group changed.
 pub struct View<'a> {
@@ -89,15 +89,19 @@ impl<'a> View<'a> {
         article_id: &str,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let prefix = keyspace::claim_by_article_prefix(article_id);
+        let query = ClaimQuery {
+            article_id: Some(article_id.to_string()),
+            ..Default::default()
+        };
         let mut ids = Vec::new();
-        let mut query = PageQuery {
+        let mut position = PagePosition {
             after: None,
             limit: 256,
-            until: None,
         };
         loop {
-            let page = self.store.claims_page(&prefix, &query, |_| true)?;
+            let page = self
+                .store
+                .list_claims(&query, &position, std::time::SystemTime::now())?;
             for stored in page.items {
                 let Ok(id) = Uuid::parse_str(&stored.id) else {
                     continue;
@@ -111,7 +115,7 @@ impl<'a> View<'a> {
                 }
             }
             match page.next {
-                Some(next) => query.after = Some(next),
+                Some(next) => position.after = Some(next),
                 None => return Ok(ids),
             }
         }
@@ -124,13 +128,12 @@ impl<'a> View<'a> {
         except: &Uuid,
         now: std::time::SystemTime,
     ) -> Result<bool, StoreError> {
-        let mut query = PageQuery {
+        let mut position = PagePosition {
             after: None,
             limit: 256,
-            until: None,
         };
         loop {
-            let page = self.store.principals_page(&query)?;
+            let page = self.store.list_principals(&position)?;
             for stored in page.items {
                 let Ok(id) = Uuid::parse_str(&stored.id) else {
                     continue;
@@ -152,7 +155,7 @@ impl<'a> View<'a> {
                 }
             }
             match page.next {
-                Some(next) => query.after = Some(next),
+                Some(next) => position.after = Some(next),
                 None => return Ok(false),
             }
         }

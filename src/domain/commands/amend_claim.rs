@@ -3,6 +3,7 @@
 //! notice is validated again and goes back into the review queue.
 
 use super::{ClaimVerb, Step};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::{Actor, DomainError, FieldViolation, validation};
 use crate::pb;
@@ -82,8 +83,8 @@ impl AmendClaim {
 }
 
 impl ClaimVerb for AmendClaim {
-    fn name(&self) -> &'static str {
-        "AmendClaim"
+    fn action(&self) -> AuditAction {
+        AuditAction::AmendClaim
     }
 
     fn verb(&self) -> Verb {

@@ -3,6 +3,7 @@
 //! reopened claim this decides the complaint, by a reviewer other than the first.
 
 use super::{ClaimVerb, Step, deadline};
+use crate::domain::AuditAction;
 use crate::domain::transitions::{Verb, open_complaint};
 use crate::domain::validation::{Violations, limits, line, required, text};
 use crate::domain::{DomainError, FieldViolation};
@@ -24,8 +25,8 @@ impl DecideClaim {
 }
 
 impl ClaimVerb for DecideClaim {
-    fn name(&self) -> &'static str {
-        "DecideClaim"
+    fn action(&self) -> AuditAction {
+        AuditAction::DecideClaim
     }
 
     fn verb(&self) -> Verb {

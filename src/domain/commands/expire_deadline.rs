@@ -3,6 +3,7 @@
 //! (`transitions::TIMERS`), and it must have run out.
 
 use super::{ClaimVerb, Step, time};
+use crate::domain::AuditAction;
 use crate::domain::transitions::{Stage, Verb, timer};
 use crate::domain::{DomainError, FieldViolation};
 use crate::pb;
@@ -11,8 +12,8 @@ use crate::pb;
 pub struct ExpireDeadline;
 
 impl ClaimVerb for ExpireDeadline {
-    fn name(&self) -> &'static str {
-        "ExpireDeadline"
+    fn action(&self) -> AuditAction {
+        AuditAction::ExpireDeadline
     }
 
     fn verb(&self) -> Verb {
@@ -28,7 +29,7 @@ impl ClaimVerb for ExpireDeadline {
         let expected = Stage::of(s.claim).and_then(timer);
         if running.map(|d| d.kind()) != expected || expected.is_none() {
             return Err(DomainError::InvalidTransition {
-                command: self.name(),
+                command: self.action().as_str(),
                 state: s.claim.state(),
                 hint: crate::domain::transitions::hint(Stage::of(s.claim), self.verb()),
             });

@@ -3,6 +3,7 @@
 //! by a reviewer other than the one who decided.
 
 use super::{ClaimVerb, Step, time};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::{Actor, DomainError, FieldViolation, validation};
 use crate::pb::{self, Role};
@@ -14,8 +15,8 @@ pub struct FileComplaint {
 }
 
 impl ClaimVerb for FileComplaint {
-    fn name(&self) -> &'static str {
-        "FileComplaint"
+    fn action(&self) -> AuditAction {
+        AuditAction::FileComplaint
     }
 
     fn verb(&self) -> Verb {

@@ -3,6 +3,7 @@
 //! regime has none (DSA: the publisher complains instead).
 
 use super::{ClaimVerb, Step, deadline};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::validation::{Violations, email, limits, line, required, text};
 use crate::domain::{DomainError, FieldViolation};
@@ -14,8 +15,8 @@ pub struct FileCounterNotice {
 }
 
 impl ClaimVerb for FileCounterNotice {
-    fn name(&self) -> &'static str {
-        "FileCounterNotice"
+    fn action(&self) -> AuditAction {
+        AuditAction::FileCounterNotice
     }
 
     fn verb(&self) -> Verb {

@@ -33,13 +33,13 @@ pub use start_review::StartReview;
 pub use withdraw_claim::WithdrawClaim;
 
 use super::transitions::{Stage, Verb};
-use super::{Actor, DomainError, FieldViolation, Policy, article_status};
+use super::{Actor, AuditAction, DomainError, FieldViolation, Policy, article_status};
 use crate::pb::{self, DeadlineKind};
 
 /// What every claim verb tells the machine.
 pub trait ClaimVerb {
-    /// The RPC (or system action) recorded in the audit log.
-    fn name(&self) -> &'static str;
+    /// The action recorded in the audit log: the RPC, or the system's ExpireDeadline.
+    fn action(&self) -> AuditAction;
     /// The verb's column in the transition table (a decision's outcome picks its row).
     fn verb(&self) -> Verb;
     /// Whether `actor` may run this verb on `claim` at all. Anyone else is told the
@@ -95,7 +95,7 @@ impl Command {
 
     /// The RPC (or system action) name recorded in the audit log.
     pub fn name(&self) -> &'static str {
-        self.verb().name()
+        self.verb().action().as_str()
     }
 }
 

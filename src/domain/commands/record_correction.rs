@@ -2,6 +2,7 @@
 //! corrected as decided; the article's revision moves up by one.
 
 use super::{ClaimVerb, Step};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::{DomainError, FieldViolation, validation};
 use crate::pb;
@@ -14,8 +15,8 @@ pub struct RecordCorrection {
 }
 
 impl ClaimVerb for RecordCorrection {
-    fn name(&self) -> &'static str {
-        "RecordCorrection"
+    fn action(&self) -> AuditAction {
+        AuditAction::RecordCorrection
     }
 
     fn verb(&self) -> Verb {

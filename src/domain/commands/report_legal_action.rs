@@ -2,6 +2,7 @@
 //! after a counter-notice (DMCA 512(g)(2)(C)); the restoration clock stops.
 
 use super::{ClaimVerb, Step};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::validation::{Violations, is_date, limits, line, required};
 use crate::domain::{Actor, DomainError, FieldViolation};
@@ -16,8 +17,8 @@ pub struct ReportLegalAction {
 }
 
 impl ClaimVerb for ReportLegalAction {
-    fn name(&self) -> &'static str {
-        "ReportLegalAction"
+    fn action(&self) -> AuditAction {
+        AuditAction::ReportLegalAction
     }
 
     fn verb(&self) -> Verb {

@@ -2,6 +2,7 @@
 //! 512(c)(3)(B): an incomplete notice is answered, not acted on); a reply window runs.
 
 use super::{ClaimVerb, Step, deadline};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::{DomainError, FieldViolation, validation};
 use crate::pb::{self, DeadlineKind};
@@ -13,8 +14,8 @@ pub struct RequestInformation {
 }
 
 impl ClaimVerb for RequestInformation {
-    fn name(&self) -> &'static str {
-        "RequestInformation"
+    fn action(&self) -> AuditAction {
+        AuditAction::RequestInformation
     }
 
     fn verb(&self) -> Verb {

@@ -2,6 +2,7 @@
 //! the deletion is final. Dismissed: the content is restored (the table releases it).
 
 use super::{ClaimVerb, Step};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::{DomainError, FieldViolation, validation};
 use crate::pb::{self, LegalActionOutcome};
@@ -20,8 +21,8 @@ impl ResolveLegalAction {
 }
 
 impl ClaimVerb for ResolveLegalAction {
-    fn name(&self) -> &'static str {
-        "ResolveLegalAction"
+    fn action(&self) -> AuditAction {
+        AuditAction::ResolveLegalAction
     }
 
     fn verb(&self) -> Verb {

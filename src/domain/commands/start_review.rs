@@ -1,6 +1,7 @@
 //! StartReview: a reviewer takes a RECEIVED claim and becomes its assignee.
 
 use super::{ClaimVerb, Step};
+use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
 use crate::domain::{DomainError, FieldViolation};
 use crate::pb;
@@ -9,8 +10,8 @@ use crate::pb;
 pub struct StartReview;
 
 impl ClaimVerb for StartReview {
-    fn name(&self) -> &'static str {
-        "StartReview"
+    fn action(&self) -> AuditAction {
+        AuditAction::StartReview
     }
 
     fn verb(&self) -> Verb {

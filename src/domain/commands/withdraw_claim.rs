@@ -2,6 +2,7 @@
 //! comes back (the table releases it), and an open complaint ends with it.
 
 use super::{ClaimVerb, Step};
+use crate::domain::AuditAction;
 use crate::domain::transitions::{Verb, open_complaint};
 use crate::domain::{Actor, DomainError, FieldViolation, validation};
 use crate::pb;
@@ -12,8 +13,8 @@ pub struct WithdrawClaim {
 }
 
 impl ClaimVerb for WithdrawClaim {
-    fn name(&self) -> &'static str {
-        "WithdrawClaim"
+    fn action(&self) -> AuditAction {
+        AuditAction::WithdrawClaim
     }
 
     fn verb(&self) -> Verb {

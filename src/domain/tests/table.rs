@@ -65,7 +65,7 @@ fn check_pair(regime: Regime, from: At, cmd: Cmd) {
         (Some((to, art)), Ok(t)) => {
             assert!(policy_says.is_none(), "{ctx}: the policy refuses it");
             assert_eq!(At::of(&t.claim, &t.article), to, "{ctx}: resulting state");
-            assert_eq!(t.action, command.name(), "{ctx}");
+            assert_eq!(t.action.as_str(), command.name(), "{ctx}");
             assert!(!t.detail.is_empty(), "{ctx}: an account for the audit log");
             assert_eq!(t.claim.update_time, ts(now), "{ctx}: update_time");
             assert_eq!(t.claim.id, claim.id, "{ctx}");

@@ -225,7 +225,7 @@ fn walk(
                 );
                 prop_assert_ne!(&t.claim.update_time, &claim.update_time);
                 prop_assert_eq!(&t.claim.update_time, &ts(now));
-                prop_assert_eq!(t.action, command.name());
+                prop_assert_eq!(t.action.as_str(), command.name());
                 prop_assert_eq!(t.article_changed, t.article != article);
                 prop_assert!(
                     t.article.revision >= article.revision,

@@ -2,6 +2,7 @@
 //! belongs to one article; an unchanged article writes nothing.
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
+use crate::domain::AuditAction;
 use crate::domain::article_status;
 use crate::pb::{self, stored_record::Kind};
 
@@ -54,7 +55,7 @@ impl WriteCommand for UpsertArticle {
             return Ok(Executed::unchanged(next));
         }
         article_status::refresh(&mut next, cx.now);
-        let mut a = cx.audit(&self.actor, "UpsertArticle");
+        let mut a = cx.audit(&self.actor, AuditAction::UpsertArticle);
         a.article_id = next.id.clone();
         a.detail = match existing {
             Some(_) => format!("article {} updated", next.id),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
 use super::principals::check_may_file;
+use crate::domain::AuditAction;
 use crate::domain::{self, Notice};
 use crate::pb::{self, ClaimState, stored_record::Kind};
 
@@ -75,7 +76,7 @@ impl WriteCommand for FileClaim {
             cx.policy,
         )?;
         claim.etag = cx.etag();
-        let mut a = cx.audit(&filed_by, "FileClaim");
+        let mut a = cx.audit(&filed_by, AuditAction::FileClaim);
         a.claim_id = claim.id.clone();
         a.article_id = article.id.clone();
         a.to_state = ClaimState::Received as i32;

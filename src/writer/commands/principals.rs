@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
+use crate::domain::AuditAction;
 use crate::domain::{DomainError, FieldViolation};
 use crate::pb::{self, Role, stored_record::Kind};
 
@@ -64,7 +65,7 @@ impl WriteCommand for CreatePrincipal {
             trusted_flagger: self.trusted_flagger,
             ..Default::default()
         };
-        let mut a = cx.audit(&self.actor, "CreatePrincipal");
+        let mut a = cx.audit(&self.actor, AuditAction::CreatePrincipal);
         a.detail = format!(
             "principal {} ({}) created with roles {}{}",
             principal.id,
@@ -107,7 +108,7 @@ impl WriteCommand for RevokePrincipal {
         keep_an_admin(cx, &principal)?;
         principal.revoked = true;
         principal.revoke_time = Some(cx.now.into());
-        let mut a = cx.audit(&self.actor, "RevokePrincipal");
+        let mut a = cx.audit(&self.actor, AuditAction::RevokePrincipal);
         a.detail = format!("principal {} revoked", self.principal_id);
         Ok(changed(stored, principal, a))
     }
@@ -151,7 +152,7 @@ impl WriteCommand for SuspendPrincipal {
         principal.suspended_until = Some(until.into());
         principal.suspension_reason = self.reason.clone();
         principal.suspend_time = Some(now.into());
-        let mut a = cx.audit(&self.actor, "SuspendPrincipal");
+        let mut a = cx.audit(&self.actor, AuditAction::SuspendPrincipal);
         a.detail = format!(
             "principal {} suspended until {}: {}",
             self.principal_id,
@@ -182,7 +183,7 @@ impl WriteCommand for UnsuspendPrincipal {
             return Ok(Executed::unchanged(principal));
         }
         principal.suspended_until = None;
-        let mut a = cx.audit(&self.actor, "UnsuspendPrincipal");
+        let mut a = cx.audit(&self.actor, AuditAction::UnsuspendPrincipal);
         a.detail = if self.reason.is_empty() {
             format!("suspension of principal {} ended early", self.principal_id)
         } else {

@@ -1,0 +1,143 @@
+//! What an audit entry records as its `action`: one name per command that reaches the
+//! log. The wire and the journal keep the plain string (`AuditEntry.action`), so old
+//! entries read the same; inside the crate an action travels as this enum, and a name
+//! that is not one of these is refused where a client sends it (WatchEvents filters).
+
+use std::fmt;
+
+/// One kind of audit entry. The name on the wire is the variant's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    FileClaim,
+    StartReview,
+    RequestInformation,
+    AmendClaim,
+    DecideClaim,
+    RecordCorrection,
+    FileCounterNotice,
+    ReportLegalAction,
+    ResolveLegalAction,
+    WithdrawClaim,
+    FileComplaint,
+    /// A deadline fired by the sweeper (the actor is `system`).
+    ExpireDeadline,
+    CreatePrincipal,
+    RevokePrincipal,
+    SuspendPrincipal,
+    UnsuspendPrincipal,
+    UpsertArticle,
+}
+
+impl AuditAction {
+    /// Every action, in the order the workflow meets them.
+    pub const ALL: [AuditAction; 17] = [
+        AuditAction::FileClaim,
+        AuditAction::StartReview,
+        AuditAction::RequestInformation,
+        AuditAction::AmendClaim,
+        AuditAction::DecideClaim,
+        AuditAction::RecordCorrection,
+        AuditAction::FileCounterNotice,
+        AuditAction::ReportLegalAction,
+        AuditAction::ResolveLegalAction,
+        AuditAction::WithdrawClaim,
+        AuditAction::FileComplaint,
+        AuditAction::ExpireDeadline,
+        AuditAction::CreatePrincipal,
+        AuditAction::RevokePrincipal,
+        AuditAction::SuspendPrincipal,
+        AuditAction::UnsuspendPrincipal,
+        AuditAction::UpsertArticle,
+    ];
+
+    /// The name written to `AuditEntry.action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::FileClaim => "FileClaim",
+            AuditAction::StartReview => "StartReview",
+            AuditAction::RequestInformation => "RequestInformation",
+            AuditAction::AmendClaim => "AmendClaim",
+            AuditAction::DecideClaim => "DecideClaim",
+            AuditAction::RecordCorrection => "RecordCorrection",
+            AuditAction::FileCounterNotice => "FileCounterNotice",
+            AuditAction::ReportLegalAction => "ReportLegalAction",
+            AuditAction::ResolveLegalAction => "ResolveLegalAction",
+            AuditAction::WithdrawClaim => "WithdrawClaim",
+            AuditAction::FileComplaint => "FileComplaint",
+            AuditAction::ExpireDeadline => "ExpireDeadline",
+            AuditAction::CreatePrincipal => "CreatePrincipal",
+            AuditAction::RevokePrincipal => "RevokePrincipal",
+            AuditAction::SuspendPrincipal => "SuspendPrincipal",
+            AuditAction::UnsuspendPrincipal => "UnsuspendPrincipal",
+            AuditAction::UpsertArticle => "UpsertArticle",
+        }
+    }
+
+    /// The action named `name` exactly (case matters, as on the wire).
+    pub fn parse(name: &str) -> Option<AuditAction> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
+    /// Changes to the principal directory (who may call, and suspensions with their
+    /// reasons): auditors' and admins' business, not the CMS's.
+    pub fn is_principal_directory(self) -> bool {
+        matches!(
+            self,
+            AuditAction::CreatePrincipal
+                | AuditAction::RevokePrincipal
+                | AuditAction::SuspendPrincipal
+                | AuditAction::UnsuspendPrincipal
+        )
+    }
+
+    /// Every name, comma-separated, for messages that list the valid ones.
+    pub fn names() -> String {
+        Self::ALL.map(AuditAction::as_str).join(", ")
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_parses_back_from_its_name() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+            assert_eq!(a.to_string(), format!("{a:?}"), "the name is the variant's");
+        }
+        let names: std::collections::HashSet<_> =
+            AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), AuditAction::ALL.len(), "names are unique");
+    }
+
+    #[test]
+    fn unknown_and_miscased_names_do_not_parse() {
+        for name in ["", "decideclaim", "DECIDE_CLAIM", "DecideClaim ", "Decide"] {
+            assert_eq!(AuditAction::parse(name), None, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn the_principal_directory_is_the_four_principal_actions() {
+        let directory: Vec<_> = AuditAction::ALL
+            .into_iter()
+            .filter(|a| a.is_principal_directory())
+            .collect();
+        assert_eq!(
+            directory,
+            [
+                AuditAction::CreatePrincipal,
+                AuditAction::RevokePrincipal,
+                AuditAction::SuspendPrincipal,
+                AuditAction::UnsuspendPrincipal,
+            ]
+        );
+    }
+}
