@@ -333,7 +333,7 @@ impl Fixtures {
             "AuditService/ListAuditEntries" => {
                 pb::ListAuditEntriesRequest::default().encode_to_vec()
             }
-            "AuditService/VerifyAuditLog" => pb::VerifyAuditLogRequest {}.encode_to_vec(),
+            "AuditService/VerifyAuditLog" => pb::VerifyAuditLogRequest::default().encode_to_vec(),
             "AuditService/GetTransparencyReport" => {
                 pb::GetTransparencyReportRequest::default().encode_to_vec()
             }

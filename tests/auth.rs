@@ -195,7 +195,7 @@ async fn a_role_that_may_not_call_an_rpc_is_permission_denied() {
     let e = s
         .audit(&flow.desk.claimant)
         .await
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect_err("claimant audits");
     assert_eq!(e.code(), Code::PermissionDenied);

@@ -803,7 +803,7 @@ async fn verify_api(
 
     // The chain verifies, up to at least the last acknowledged write.
     let v = audit
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect("VerifyAuditLog")
         .into_inner();
@@ -1279,7 +1279,7 @@ async fn clean_starts(
         // The admin can act, and the chain verifies.
         let (_, auditor) = create_principal(&ch, &token, "Auditor", Role::Auditor).await;
         let v = AuditServiceClient::new(authed(&ch, &auditor))
-            .verify_audit_log(pb::VerifyAuditLogRequest {})
+            .verify_audit_log(pb::VerifyAuditLogRequest::default())
             .await
             .expect("VerifyAuditLog")
             .into_inner();

@@ -310,7 +310,7 @@ async fn takedownd_admin_token_recovers_admin_access_offline() {
         "{minted:?}"
     );
     let verify = audit
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect("verify")
         .into_inner();

@@ -85,7 +85,7 @@ async fn assert_claims_present(s: &TestServer, desk: &Desk, ids: &[String]) {
     let verify = s
         .audit(&desk.auditor)
         .await
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect("verify")
         .into_inner();
@@ -334,7 +334,7 @@ async fn a_journal_written_by_the_build_before_stored_bytes_hashing_starts_and_v
     let verify = s
         .audit(&auditor)
         .await
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect("verify")
         .into_inner();

@@ -3,6 +3,7 @@
 mod common;
 
 use common::fixtures::{self, ARTICLE_ID};
+use common::flow::Flow;
 use common::{Desk, TestServer};
 use takedown::pb::{self, ClaimState, DecisionOutcome, LegalActionOutcome};
 
@@ -134,12 +135,59 @@ async fn delete_counter_notice_legal_action_dismissed_restores_the_article() {
     let verify = s
         .audit(&desk.auditor)
         .await
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect("verify")
         .into_inner();
     assert!(verify.ok, "{verify:?}");
     // 5 principals + admin, the article, and 7 claim commands.
     assert_eq!(verify.head_seq, 6 + 1 + 6);
+    s.stop().await;
+}
+
+/// An auditor checks the log up to a head published earlier: the hash at that seq is
+/// the same later, whatever was appended since; a seq past the head is refused.
+#[tokio::test]
+async fn verify_up_to_an_earlier_head_gives_the_hash_published_then() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    flow.file_claim().await;
+    let published = flow.verify().await;
+    assert!(published.ok);
+    flow.file_claim().await;
+    let mut audit = flow.audit();
+    let now = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(now.head_seq > published.head_seq);
+    assert_ne!(now.head_hash, published.head_hash);
+    let then = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {
+            up_to_seq: published.head_seq,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(then.ok);
+    assert_eq!(then.head_seq, published.head_seq);
+    assert_eq!(then.head_hash, published.head_hash);
+    // The hex head hash is the entry's hash bytes.
+    let entries = flow
+        .audit_entries(pb::ListAuditEntriesRequest {
+            after_seq: published.head_seq - 1,
+            page_size: 1,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(hex::encode(&entries[0].hash), published.head_hash);
+    let e = audit
+        .verify_audit_log(pb::VerifyAuditLogRequest {
+            up_to_seq: now.head_seq + 1,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
     s.stop().await;
 }

@@ -180,7 +180,7 @@ async fn sigterm_during_writes_exits_zero_and_keeps_every_acknowledged_write() {
         );
     }
     let verify = AuditServiceClient::new(authed(&ch, &admin))
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await
         .expect("verify")
         .into_inner();

@@ -58,10 +58,20 @@ impl AuditService for AuditApi {
 
     async fn verify_audit_log(
         &self,
-        _request: Request<pb::VerifyAuditLogRequest>,
+        request: Request<pb::VerifyAuditLogRequest>,
     ) -> Result<Response<pb::VerifyAuditLogResponse>, Status> {
         let dir = self.cx.journal_dir.clone();
-        let up_to = self.cx.writer.durable_seq();
+        let head = self.cx.writer.durable_seq();
+        let up_to = match request.get_ref().up_to_seq {
+            0 => head,
+            n if n > head => {
+                return Err(status::invalid_field(
+                    "up_to_seq",
+                    format!("the log ends at seq {head}; send at most {head}, or 0 for the head"),
+                ));
+            }
+            n => n,
+        };
         let report = tokio::task::spawn_blocking(move || journal::verify(&dir, up_to))
             .await
             .map_err(|e| Status::internal(format!("verification task failed: {e}")))?;
@@ -81,6 +91,7 @@ impl AuditService for AuditApi {
     ) -> Result<Response<pb::GetTransparencyReportResponse>, Status> {
         let req = request.into_inner();
         let time = |field: &str, t: Option<prost_types::Timestamp>| {
+            status::check(validation::timestamp(field, t.as_ref()))?;
             t.map(|t| {
                 std::time::SystemTime::try_from(t)
                     .map_err(|_| status::invalid_field(field, "not a valid timestamp"))

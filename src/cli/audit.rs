@@ -68,7 +68,7 @@ async fn verify(clients: &Clients, out: Output) -> Result<(), CliError> {
     let progress = output::progress("verifying the audit chain");
     let result = clients
         .audit()
-        .verify_audit_log(pb::VerifyAuditLogRequest {})
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
         .await;
     progress.finish_and_clear();
     let v = result?.into_inner();

@@ -346,7 +346,7 @@ impl Flow {
     pub async fn verify(&self) -> pb::VerifyAuditLogResponse {
         let v = self
             .audit()
-            .verify_audit_log(pb::VerifyAuditLogRequest {})
+            .verify_audit_log(pb::VerifyAuditLogRequest::default())
             .await
             .expect("verify audit log")
             .into_inner();
