@@ -1,11 +1,9 @@
 //! AIP-158: a page token is valid only with the filters it was issued for.
 //! Each token carries a fingerprint of the filters and caller it was issued for.
 
-mod common;
-
-use common::TestServer;
-use common::fixtures::ARTICLE_ID;
-use common::flow::{Flow, violated_fields};
+use crate::common::TestServer;
+use crate::common::fixtures::ARTICLE_ID;
+use crate::common::flow::{Flow, violated_fields};
 use takedown::pb::{self, ClaimState};
 use tonic::Code;
 

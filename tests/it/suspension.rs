@@ -2,12 +2,10 @@
 //! FileClaim is refused saying until when, the suspension ends by itself, both ends
 //! are audited; trusted flaggers' claims go first in the reviewers' queue.
 
-mod common;
-
 use std::time::Duration;
 
-use common::flow::{Flow, violated_fields};
-use common::{TestServer, fixtures, start_time};
+use crate::common::flow::{Flow, violated_fields};
+use crate::common::{TestServer, fixtures, start_time};
 use takedown::pb::{self, ClaimState, Role};
 use tonic::Code;
 use tonic_types::StatusExt;

@@ -1,11 +1,9 @@
 //! Restarts: everything acknowledged is still there after a clean restart, and after
 //! sled's folder is deleted the journal replay rebuilds all of it.
 
-mod common;
-
-use common::TestServer;
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, assert_state};
+use crate::common::TestServer;
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, assert_state};
 use takedown::pb::{self, ClaimState, DecisionOutcome, LegalActionOutcome, Role};
 use tonic::Code;
 

@@ -2,13 +2,11 @@
 //! `system`, by the server's (manual) clock, catches up after downtime, and loses
 //! every race fairly against a person acting at the same moment.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestServer;
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, assert_state, error_info};
+use crate::common::TestServer;
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, assert_state, error_info};
 use takedown::pb::{self, ClaimState, DeadlineKind, DecisionOutcome, Regime};
 
 const HOUR: Duration = Duration::from_secs(3600);

@@ -4,9 +4,7 @@
 //! (`scripts/test` installs it and sets TAKEDOWN_GRPCURL); in CI a missing grpcurl
 //! fails the test instead of skipping it.
 
-mod common;
-
-use common::daemon::Daemon;
+use crate::common::daemon::Daemon;
 use nix::sys::signal::Signal;
 
 use std::path::{Path, PathBuf};
@@ -163,8 +161,8 @@ fn other_grpcurl_commands() -> Vec<String> {
 // The servers run in this process: grpcurl runs on a blocking thread beside them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_tls_examples_run_with_the_real_grpcurl() {
-    use common::TestServer;
-    use common::certs::{Ca, write};
+    use crate::common::TestServer;
+    use crate::common::certs::{Ca, write};
     use rcgen::ExtendedKeyUsagePurpose::{ClientAuth, ServerAuth};
     use takedown::listener::TlsFiles;
 

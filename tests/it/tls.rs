@@ -2,10 +2,8 @@
 //! certificate for localhost, and clients with and without a valid client
 //! certificate. Plaintext clients are refused by a TLS server.
 
-mod common;
-
-use common::TestServer;
-use common::certs::{Ca, write};
+use crate::common::TestServer;
+use crate::common::certs::{Ca, write};
 use rcgen::ExtendedKeyUsagePurpose;
 use takedown::listener::TlsFiles;
 use takedown::pb;

@@ -7,13 +7,11 @@
 //! The table is written out by hand on purpose: it restates `api::auth::ACCESS` plus
 //! the row-level rules, so a change to either shows up as a failing cell.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::flow::{Flow, decide_request, legal_action_request};
-use common::{TestServer, fixtures, start_time};
+use crate::common::flow::{Flow, decide_request, legal_action_request};
+use crate::common::{TestServer, fixtures, start_time};
 use prost::Message;
 use prost::bytes::{Buf, BufMut};
 use takedown::pb::{self, ClaimState, DecisionOutcome, Role};

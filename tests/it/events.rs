@@ -2,14 +2,12 @@
 //! follow, resume after a disconnect with no gap and no duplicate, a stalled consumer
 //! that does not hold filing back, filters, access, and shutdown with a stream open.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, violated_fields};
-use common::{TestServer, code};
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, violated_fields};
+use crate::common::{TestServer, code};
 use takedown::pb::{self, ClaimState, Role};
 use tokio::task::JoinSet;
 use tonic::{Code, Status, Streaming};

@@ -1,9 +1,7 @@
 //! Whole claim lifecycles through the real gRPC API.
 
-mod common;
-
-use common::fixtures::{self, ARTICLE_ID};
-use common::{Desk, TestServer};
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::{Desk, TestServer};
 use takedown::pb::{self, ClaimState, DecisionOutcome, LegalActionOutcome};
 
 #[tokio::test]

@@ -19,8 +19,6 @@
 //! write-and-kill cycles (default 20; every fourth restart is also killed during
 //! recovery, so the default run kills the server 25 times).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use std::path::Path;
@@ -29,8 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::daemon::Daemon;
-use common::{Authed, Bearer, fixtures};
+use crate::common::daemon::Daemon;
+use crate::common::{Authed, Bearer, fixtures};
 use nix::sys::signal::Signal;
 
 use rand::rngs::StdRng;

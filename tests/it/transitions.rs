@@ -1,11 +1,9 @@
 //! Every path of DESIGN.md's claim-state table (except the timed ones and complaints),
 //! end to end through gRPC, with the article following its claims.
 
-mod common;
-
-use common::TestServer;
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, assert_state, error_info, violated_fields};
+use crate::common::TestServer;
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, assert_state, error_info, violated_fields};
 use takedown::pb::{self, ArticleStatus, ClaimState, DecisionOutcome, LegalActionOutcome, Role};
 use tonic::Code;
 

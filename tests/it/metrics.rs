@@ -3,13 +3,11 @@
 //! group size and fsync latency and the journal size are all there, and the claims
 //! gauge is rebuilt from the store after a restart.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use common::daemon::{Daemon, free_port};
-use common::{Authed, Bearer, fixtures};
+use crate::common::daemon::{Daemon, free_port};
+use crate::common::{Authed, Bearer, fixtures};
 use takedown::pb::{
     self, Regime, Role, admin_service_client::AdminServiceClient,
     claim_service_client::ClaimServiceClient, publisher_service_client::PublisherServiceClient,

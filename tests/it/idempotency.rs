@@ -2,13 +2,11 @@
 //! creates nothing, even when the retries race; and the writer keeps up with many
 //! concurrent filers without losing or duplicating anything.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures;
-use common::flow::Flow;
-use common::{Authed, TestServer};
+use crate::common::fixtures;
+use crate::common::flow::Flow;
+use crate::common::{Authed, TestServer};
 use takedown::pb::{self, Role, claim_service_client::ClaimServiceClient};
 use tonic::Code;
 
@@ -141,7 +139,7 @@ async fn an_overlong_request_id_is_invalid() {
         .await
         .expect_err("129 characters");
     assert_eq!(e.code(), Code::InvalidArgument);
-    assert_eq!(common::flow::violated_fields(&e), ["request_id"]);
+    assert_eq!(crate::common::flow::violated_fields(&e), ["request_id"]);
     s.stop().await;
 }
 

@@ -2,11 +2,9 @@
 //! for verbs), publishers all with the claimant's postal address and phone redacted,
 //! reviewers, auditors and admins all as filed.
 
-mod common;
-
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, legal_action_request};
-use common::{Authed, TestServer};
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, legal_action_request};
+use crate::common::{Authed, TestServer};
 use takedown::pb::{self, ClaimState, Role, claim_service_client::ClaimServiceClient};
 use tonic::Code;
 

@@ -1,11 +1,9 @@
 //! Errors as the API conventions promise them: the right code, rich details, and a
 //! message that says what to do next.
 
-mod common;
-
-use common::TestServer;
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, decide_request, error_info, violated_fields};
+use crate::common::TestServer;
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, decide_request, error_info, violated_fields};
 use takedown::pb::{self, ClaimState, DecisionOutcome};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -164,7 +162,7 @@ async fn a_transition_not_allowed_now_names_the_current_state() {
     assert_eq!(error_info(&e).1, "CLAIM_STATE_UNDER_REVIEW");
     let e = flow
         .claimant()
-        .report_legal_action(common::flow::legal_action_request(&c))
+        .report_legal_action(crate::common::flow::legal_action_request(&c))
         .await
         .expect_err("not COUNTER_NOTICED");
     assert_eq!(e.code(), Code::FailedPrecondition);
@@ -328,13 +326,14 @@ async fn racing_reviewers_with_one_etag_get_one_winner() {
     let flow = Flow::new(&s).await;
     let c = flow.file_claim().await;
     let (_, second) = s.principal("Second reviewer", &[pb::Role::Reviewer]).await;
-    let start = |mut client: pb::review_service_client::ReviewServiceClient<common::Authed>| {
-        let req = pb::StartReviewRequest {
-            claim_id: c.id.clone(),
-            etag: c.etag.clone(),
+    let start =
+        |mut client: pb::review_service_client::ReviewServiceClient<crate::common::Authed>| {
+            let req = pb::StartReviewRequest {
+                claim_id: c.id.clone(),
+                etag: c.etag.clone(),
+            };
+            async move { client.start_review(req).await }
         };
-        async move { client.start_review(req).await }
-    };
     let (a, b) = tokio::join!(start(flow.review()), start(s.review(&second).await));
     let codes = [&a, &b].map(|r| r.as_ref().map(|_| ()).map_err(|e| e.code()));
     assert!(

@@ -1,13 +1,11 @@
 //! AIP-132 lists: ListClaims pages, filters and tokens; ListAuditEntries by claim, by
 //! article and after a seq.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, violated_fields};
-use common::{Authed, TestServer};
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, violated_fields};
+use crate::common::{Authed, TestServer};
 use takedown::pb::{self, ClaimState, Role, claim_service_client::ClaimServiceClient};
 use tonic::{Code, Status};
 

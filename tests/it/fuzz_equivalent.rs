@@ -5,7 +5,7 @@
 //! `FUZZ_CASES=<n>` changes the case count; `cargo test --test fuzz_equivalent --
 //! --ignored write_seed_corpus` writes the valid inputs as a cargo-fuzz seed corpus.
 
-#[path = "../fuzz/targets.rs"]
+#[path = "../../fuzz/targets.rs"]
 mod targets;
 
 use proptest::prelude::*;

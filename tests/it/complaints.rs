@@ -2,13 +2,11 @@
 //! window; the claim is reviewed again by another reviewer; the article stays as the
 //! decision left it until then; a changed decision counts as a reversal.
 
-mod common;
-
 use std::time::Duration;
 
-use common::fixtures::{self, ARTICLE_ID};
-use common::flow::{Flow, assert_state, decide_request, error_info};
-use common::{TestServer, code};
+use crate::common::fixtures::{self, ARTICLE_ID};
+use crate::common::flow::{Flow, assert_state, decide_request, error_info};
+use crate::common::{TestServer, code};
 use takedown::pb::{self, ClaimState, DecisionOutcome, Regime, Role};
 use tonic::Code;
 

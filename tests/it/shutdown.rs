@@ -3,13 +3,11 @@
 //! a restart; health turns NOT_SERVING before anything else, the listen socket closes,
 //! and a request that never ends is cut off after `--shutdown-grace-secs`.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::daemon::Daemon;
-use common::{Authed, Bearer, fixtures};
+use crate::common::daemon::Daemon;
+use crate::common::{Authed, Bearer, fixtures};
 use nix::sys::signal::Signal;
 use takedown::pb::{
     self, ClaimState, Regime, Role, admin_service_client::AdminServiceClient,

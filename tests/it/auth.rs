@@ -2,13 +2,11 @@
 //! UNAUTHENTICATED; a role that may not call an RPC is PERMISSION_DENIED; every RPC of
 //! the descriptor set has a row in the table.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures;
-use common::flow::Flow;
-use common::{Bearer, TestServer};
+use crate::common::fixtures;
+use crate::common::flow::Flow;
+use crate::common::{Bearer, TestServer};
 use prost::Message;
 use takedown::pb::{self, Role, claim_service_client::ClaimServiceClient};
 use tonic::Code;
@@ -196,7 +194,7 @@ async fn a_role_that_may_not_call_an_rpc_is_permission_denied() {
     let e = s
         .review(&flow.desk.publisher)
         .await
-        .decide_claim(common::flow::decide_request(
+        .decide_claim(crate::common::flow::decide_request(
             &c,
             pb::DecisionOutcome::Delete,
         ))
@@ -221,7 +219,10 @@ async fn create_principal_validates_its_request() {
         .await
         .expect_err("no name, no roles");
     assert_eq!(e.code(), Code::InvalidArgument);
-    assert_eq!(common::flow::violated_fields(&e), ["display_name", "roles"]);
+    assert_eq!(
+        crate::common::flow::violated_fields(&e),
+        ["display_name", "roles"]
+    );
     s.stop().await;
 }
 

@@ -4,13 +4,11 @@
 //! the claim and the status code, and no bearer token, postal address or phone number
 //! appears anywhere.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::flow::Flow;
-use common::{TestServer, fixtures};
+use crate::common::flow::Flow;
+use crate::common::{TestServer, fixtures};
 use takedown::pb::{ClaimState, LegalActionOutcome};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;

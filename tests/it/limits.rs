@@ -1,10 +1,8 @@
 //! Hostile input: every limit answers with a clear error, all violations of a request
 //! at once as `google.rpc.BadRequest`, and nothing is written.
 
-mod common;
-
-use common::flow::{Flow, violated_fields};
-use common::{TestServer, fixtures};
+use crate::common::flow::{Flow, violated_fields};
+use crate::common::{TestServer, fixtures};
 use takedown::domain::validation::limits;
 use takedown::pb::{self, ItemKind};
 use tonic::Code;

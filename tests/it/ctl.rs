@@ -2,12 +2,10 @@
 //! on 127.0.0.1:0. Table and JSON output, exit codes, BadRequest field violations one
 //! per line, `claims list --all` walking pages, and the desk's verbs end to end.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::flow::{Flow, assert_state};
-use common::{TestServer, fixtures};
+use crate::common::flow::{Flow, assert_state};
+use crate::common::{TestServer, fixtures};
 use serde_json::Value;
 use takedown::pb::{ClaimState, Regime};
 

@@ -3,12 +3,10 @@
 //! leaves other principals alone. (The request deadline, the concurrency limit and
 //! the connection bound have unit tests in `api::limits` and `listener`.)
 
-mod common;
-
 use std::time::Duration;
 
-use common::flow::Flow;
-use common::{TestServer, fixtures};
+use crate::common::flow::Flow;
+use crate::common::{TestServer, fixtures};
 use takedown::api::limits::RateLimit;
 use takedown::pb;
 use tonic::Code;

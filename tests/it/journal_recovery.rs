@@ -3,13 +3,11 @@
 //! a store that is ahead of its journal refuses to start, and `takedownd rebuild`
 //! recreates sled from the journal.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common::fixtures;
-use common::{Desk, TestServer};
+use crate::common::fixtures;
+use crate::common::{Desk, TestServer};
 use takedown::pb;
 use takedown::server::RunningServer;
 

@@ -22,12 +22,10 @@
 //!
 //! Plus one suspension in each phase.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::flow::{Flow, assert_state, decide_request};
-use common::{Authed, TestServer, fixtures};
+use crate::common::flow::{Flow, assert_state, decide_request};
+use crate::common::{Authed, TestServer, fixtures};
 use takedown::clock::Clock;
 use takedown::pb::{
     self, ClaimState, DecisionOutcome, LegalActionOutcome, NoticeSource, Regime, Role,
@@ -571,7 +569,7 @@ async fn end_before_start_is_invalid_argument() {
     let status = r.expect_err("end before start");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(
-        common::flow::violated_fields(&status).contains(&"end_time".to_string()),
+        crate::common::flow::violated_fields(&status).contains(&"end_time".to_string()),
         "{status:?}"
     );
     s.stop().await;
