@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets, shared by cargo-fuzz (`fuzz/fuzz_targets/*.rs`,
-//! long runs) and the bounded, deterministic CI run (`tests/fuzz_equivalent.rs`).
+//! long runs) and the bounded, deterministic CI run (`tests/it/fuzz_equivalent.rs`).
 //! Each takes arbitrary bytes and panics only when an invariant breaks; a panic
 //! anywhere inside our code on such input is a bug.
 //!

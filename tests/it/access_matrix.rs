@@ -168,7 +168,7 @@ async fn call(
         Shape::Unary => grpc.unary(req, path, Raw).await.map(|_| ()),
         Shape::ServerStreaming => grpc.server_streaming(req, path, Raw).await.map(|_| ()),
         Shape::Other => panic!(
-            "{rpc} is client- or bidirectional-streaming: teach tests/access_matrix.rs to call it"
+            "{rpc} is client- or bidirectional-streaming: teach tests/it/access_matrix.rs to call it"
         ),
     };
     match result {
@@ -337,7 +337,7 @@ impl Fixtures {
             }
             other => panic!(
                 "no request for {other}: add its row to MATRIX and its request to \
-                 Fixtures::request in tests/access_matrix.rs"
+                 Fixtures::request in tests/it/access_matrix.rs"
             ),
         }
     }
@@ -355,7 +355,7 @@ fn every_rpc_has_a_row_and_every_row_an_rpc() {
     let missing: Vec<&String> = rpcs.difference(&unique).collect();
     assert!(
         missing.is_empty(),
-        "RPCs without a row in MATRIX (tests/access_matrix.rs): {missing:?}"
+        "RPCs without a row in MATRIX (tests/it/access_matrix.rs): {missing:?}"
     );
     let stale: Vec<&String> = unique.difference(&rpcs).collect();
     assert!(stale.is_empty(), "MATRIX rows naming no RPC: {stale:?}");

@@ -29,6 +29,7 @@ mod page_token_filters;
 mod paging;
 mod persistence;
 mod readme_grpcurl;
+mod ready_file;
 mod scoping;
 mod shutdown;
 mod suspension;

@@ -78,7 +78,7 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("takedown-data");
     let mut server = Daemon::start(&data, &dir.path().join("first.log"), &[]).await;
-    let script = walkthrough().replace("127.0.0.1:50051", &format!("127.0.0.1:{}", server.port));
+    let script = walkthrough().replace("127.0.0.1:50051", &format!("127.0.0.1:{}", server.port()));
     let out = tokio::task::block_in_place(|| run_script(dir.path(), &grpcurl, &script));
 
     for expected in [
@@ -118,7 +118,7 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
     let verify = format!(
         "grpcurl -plaintext -H \"authorization: Bearer $(cat takedown-data/admin.token)\" \
          -d '{{}}' 127.0.0.1:{} takedown.v1.AuditService/VerifyAuditLog",
-        server.port
+        server.port()
     );
     let after = tokio::task::block_in_place(|| run_script(dir.path(), &grpcurl, &verify));
     assert!(after.contains("\"ok\": true"), "{after}");

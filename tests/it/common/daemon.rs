@@ -1,8 +1,10 @@
 //! The `takedownd` binary as a child process on 127.0.0.1, for tests of what only a
-//! real process shows: signals, exit codes, the metrics listener. Dropping a
-//! [`Daemon`] kills it.
+//! real process shows: signals, exit codes, the metrics listener. It listens on port 0
+//! and writes the port it got to its `--ready-file`, so no test guesses a free port.
+//! Dropping a [`Daemon`] kills it.
 
 use std::fs::File;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -16,33 +18,48 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Daemon {
     child: Option<Child>,
-    pub port: u16,
     pub log: PathBuf,
+    /// Where the daemon writes its bound address once it serves.
+    ready_file: PathBuf,
 }
 
-/// A port that was free a moment ago (the daemon may lose a race for it; `start`
-/// retries).
+/// A port that was free a moment ago, for listeners that cannot report the port they
+/// bound (the metrics exporter).
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
 }
 
-impl Daemon {
-    /// Starts `takedownd` on a free port of 127.0.0.1 with `args`, its stderr in `log`,
-    /// without waiting for it.
-    pub fn spawn(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
-        let port = free_port();
-        let stderr = File::create(log).expect("create the server log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_takedownd"));
-        // Only the flags given here count, not the environment of whoever runs the tests.
-        for (key, _) in std::env::vars() {
-            if key.starts_with("TAKEDOWN_") {
-                command.env_remove(key);
-            }
+/// The `takedownd` command without the `TAKEDOWN_*` variables of whoever runs the
+/// tests: only the flags a test gives count.
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_takedownd"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TAKEDOWN_") {
+            command.env_remove(key);
         }
-        let child = command
+    }
+    command
+}
+
+impl Daemon {
+    /// Starts `takedownd` on 127.0.0.1:0 with `args`, its stderr in `log` and its
+    /// ready file next to it, without waiting for it.
+    pub fn spawn(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
+        let ready_file = log.with_extension("addr");
+        // A file left by an earlier start on the same log name is not this one's.
+        match std::fs::remove_file(&ready_file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                panic!("remove {}: {e}", ready_file.display())
+            }
+            _ => {}
+        }
+        let stderr = File::create(log).expect("create the server log");
+        let child = command()
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg("127.0.0.1:0")
+            .arg("--ready-file")
+            .arg(&ready_file)
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--sled-cache-mib")
@@ -56,47 +73,61 @@ impl Daemon {
             .expect("spawn takedownd");
         Daemon {
             child: Some(child),
-            port,
             log: log.to_path_buf(),
+            ready_file,
         }
     }
 
-    /// Starts `takedownd` with `args` and waits until its health service says
-    /// SERVING.
+    /// Starts `takedownd` with `args` and waits until it has written its ready file
+    /// and its health service says SERVING.
     pub async fn start(data_dir: &Path, log: &Path, args: &[String]) -> Daemon {
-        for _ in 0..5 {
-            let mut d = Daemon::spawn(data_dir, log, args);
-            let deadline = Instant::now() + START_TIMEOUT;
-            loop {
-                if let Some(status) = d.exited() {
-                    let text = d.log_text();
-                    if text.contains("cannot listen") {
-                        break; // lost the port race: try another port
-                    }
-                    panic!("takedownd exited at start with {status}:\n{text}");
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "takedownd not serving after {START_TIMEOUT:?}:\n{}",
-                    d.log_text()
-                );
-                if d.serving().await {
-                    return d;
-                }
-                tokio::time::sleep(Duration::from_millis(15)).await;
+        let mut d = Daemon::spawn(data_dir, log, args);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = d.exited() {
+                panic!("takedownd exited at start with {status}:\n{}", d.log_text());
             }
+            assert!(
+                Instant::now() < deadline,
+                "takedownd not serving after {START_TIMEOUT:?}:\n{}",
+                d.log_text()
+            );
+            if d.serving().await {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
         }
-        panic!("takedownd could not get a port in 5 attempts");
+    }
+
+    /// The address from the ready file, once the daemon has written it.
+    pub fn addr(&self) -> Option<SocketAddr> {
+        let text = std::fs::read_to_string(&self.ready_file).ok()?;
+        Some(
+            text.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("the ready file holds {text:?}, not an address: {e}")),
+        )
+    }
+
+    /// The port the daemon serves on; it must be serving.
+    pub fn port(&self) -> u16 {
+        self.addr()
+            .unwrap_or_else(|| panic!("takedownd has not written {}", self.ready_file.display()))
+            .port()
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 
-    /// True if the health service answers SERVING.
+    /// True if the daemon has written its ready file and its health service answers
+    /// SERVING.
     pub async fn serving(&self) -> bool {
         use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-        let Ok(endpoint) = Endpoint::from_shared(self.url()) else {
+        let Some(addr) = self.addr() else {
+            return false;
+        };
+        let Ok(endpoint) = Endpoint::from_shared(format!("http://{addr}")) else {
             return false;
         };
         let endpoint = endpoint
