@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::daemon::Daemon;
-use crate::common::{Authed, Bearer, fixtures};
+use crate::common::{Authed, authed, create_principal, fixtures};
 use nix::sys::signal::Signal;
 
 use rand::rngs::StdRng;
@@ -40,7 +40,6 @@ use takedown::pb::{
     review_service_client::ReviewServiceClient,
 };
 use takedown::store::{PageQuery, Store, indexes, keyspace};
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
@@ -71,11 +70,6 @@ fn spawn(data_dir: &Path, log: &Path) -> Daemon {
     Daemon::spawn(data_dir, log, &args())
 }
 
-fn authed(channel: &Channel, token: &str) -> Authed {
-    let value = format!("Bearer {token}").parse().expect("ascii token");
-    InterceptedService::new(channel.clone(), Bearer(Some(value)))
-}
-
 // ---------------------------------------------------------------------------------
 // Principals and clients.
 
@@ -90,27 +84,14 @@ struct Tokens {
     auditor: String,
 }
 
-async fn create_principal(ch: &Channel, admin: &str, name: &str, role: Role) -> (String, String) {
-    let r = AdminServiceClient::new(authed(ch, admin))
-        .create_principal(pb::CreatePrincipalRequest {
-            display_name: name.to_string(),
-            roles: vec![role as i32],
-            ..Default::default()
-        })
-        .await
-        .expect("create principal")
-        .into_inner();
-    (r.principal.expect("principal").id, r.token)
-}
-
 impl Tokens {
     async fn create(ch: &Channel, admin: String) -> Tokens {
         let (claimant_id, claimant) =
-            create_principal(ch, &admin, "Legal Daily rights desk", Role::Claimant).await;
+            create_principal(ch, &admin, "Legal Daily rights desk", &[Role::Claimant]).await;
         let (reviewer_id, reviewer) =
-            create_principal(ch, &admin, "Compliance desk", Role::Reviewer).await;
-        let (_, publisher) = create_principal(ch, &admin, "CMS", Role::Publisher).await;
-        let (_, auditor) = create_principal(ch, &admin, "Auditor", Role::Auditor).await;
+            create_principal(ch, &admin, "Compliance desk", &[Role::Reviewer]).await;
+        let (_, publisher) = create_principal(ch, &admin, "CMS", &[Role::Publisher]).await;
+        let (_, auditor) = create_principal(ch, &admin, "Auditor", &[Role::Auditor]).await;
         Tokens {
             admin,
             claimant,
@@ -1275,7 +1256,7 @@ async fn clean_starts(
             "{name} round {round}: {principals:?}"
         );
         // The admin can act, and the chain verifies.
-        let (_, auditor) = create_principal(&ch, &token, "Auditor", Role::Auditor).await;
+        let (_, auditor) = create_principal(&ch, &token, "Auditor", &[Role::Auditor]).await;
         let v = AuditServiceClient::new(authed(&ch, &auditor))
             .verify_audit_log(pb::VerifyAuditLogRequest {})
             .await

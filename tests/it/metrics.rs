@@ -7,19 +7,11 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use crate::common::daemon::{Daemon, free_port};
-use crate::common::{Authed, Bearer, fixtures};
+use crate::common::{authed, create_principal, fixtures};
 use takedown::pb::{
-    self, Regime, Role, admin_service_client::AdminServiceClient,
-    claim_service_client::ClaimServiceClient, publisher_service_client::PublisherServiceClient,
-    review_service_client::ReviewServiceClient,
+    self, Regime, Role, claim_service_client::ClaimServiceClient,
+    publisher_service_client::PublisherServiceClient, review_service_client::ReviewServiceClient,
 };
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-fn authed(channel: &Channel, token: &str) -> Authed {
-    let value = format!("Bearer {token}").parse().expect("ascii token");
-    InterceptedService::new(channel.clone(), Bearer(Some(value)))
-}
 
 /// GET /metrics over a plain TCP connection; returns the body.
 fn scrape(port: u16) -> String {
@@ -58,21 +50,9 @@ async fn the_metrics_endpoint_has_every_series() {
     let d = Daemon::start(&data, &dir.path().join("first.log"), &args).await;
     let admin = Daemon::admin_token(&data);
     let ch = d.channel().await;
-    let mut admin_client = AdminServiceClient::new(authed(&ch, &admin));
-    let mut create = async |name: &str, role: Role| {
-        admin_client
-            .create_principal(pb::CreatePrincipalRequest {
-                display_name: name.to_string(),
-                roles: vec![role as i32],
-                ..Default::default()
-            })
-            .await
-            .expect("create principal")
-            .into_inner()
-            .token
-    };
-    let claimant = create("Legal Daily rights desk", Role::Claimant).await;
-    let reviewer = create("Compliance desk", Role::Reviewer).await;
+    let (_, claimant) =
+        create_principal(&ch, &admin, "Legal Daily rights desk", &[Role::Claimant]).await;
+    let (_, reviewer) = create_principal(&ch, &admin, "Compliance desk", &[Role::Reviewer]).await;
     PublisherServiceClient::new(authed(&ch, &admin))
         .upsert_article(pb::UpsertArticleRequest {
             article: Some(fixtures::seed_article()),

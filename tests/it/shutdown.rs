@@ -7,37 +7,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::daemon::Daemon;
-use crate::common::{Authed, Bearer, fixtures};
+use crate::common::{authed, create_principal, fixtures};
 use nix::sys::signal::Signal;
 use takedown::pb::{
-    self, ClaimState, Regime, Role, admin_service_client::AdminServiceClient,
-    audit_service_client::AuditServiceClient, claim_service_client::ClaimServiceClient,
-    publisher_service_client::PublisherServiceClient, review_service_client::ReviewServiceClient,
+    self, ClaimState, Regime, Role, audit_service_client::AuditServiceClient,
+    claim_service_client::ClaimServiceClient, publisher_service_client::PublisherServiceClient,
+    review_service_client::ReviewServiceClient,
 };
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
 /// Clients writing at once.
 const WRITERS: usize = 4;
-
-fn authed(channel: &Channel, token: &str) -> Authed {
-    let value = format!("Bearer {token}").parse().expect("ascii token");
-    InterceptedService::new(channel.clone(), Bearer(Some(value)))
-}
-
-async fn principal(ch: &Channel, admin: &str, name: &str, role: Role) -> (String, String) {
-    let r = AdminServiceClient::new(authed(ch, admin))
-        .create_principal(pb::CreatePrincipalRequest {
-            display_name: name.to_string(),
-            roles: vec![role as i32],
-            ..Default::default()
-        })
-        .await
-        .expect("create principal")
-        .into_inner();
-    (r.principal.expect("principal").id, r.token)
-}
 
 /// What a writer was told had happened: the claim and the state it was left in.
 type Acked = Arc<Mutex<Vec<(String, ClaimState)>>>;
@@ -101,8 +82,9 @@ async fn sigterm_during_writes_exits_zero_and_keeps_every_acknowledged_write() {
     let mut d = Daemon::start(&data, &dir.path().join("first.log"), &args).await;
     let admin = Daemon::admin_token(&data);
     let ch = d.channel().await;
-    let (_, claimant) = principal(&ch, &admin, "Legal Daily rights desk", Role::Claimant).await;
-    let (_, reviewer) = principal(&ch, &admin, "Compliance desk", Role::Reviewer).await;
+    let (_, claimant) =
+        create_principal(&ch, &admin, "Legal Daily rights desk", &[Role::Claimant]).await;
+    let (_, reviewer) = create_principal(&ch, &admin, "Compliance desk", &[Role::Reviewer]).await;
     PublisherServiceClient::new(authed(&ch, &admin))
         .upsert_article(pb::UpsertArticleRequest {
             article: Some(fixtures::seed_article()),

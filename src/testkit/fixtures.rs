@@ -1,7 +1,14 @@
-//! Realistic requests: the Legal Daily story republished on the site, and notices
-//! against it under each regime.
+//! Realistic requests, as clients send them: the Legal Daily story republished on the
+//! site, notices against it under each regime, and what the reviewer and the CMS
+//! answer with.
 
-use takedown::pb::{self, ContentOrigin, ItemKind, Regime, Remedy};
+use crate::pb::{self, ContentOrigin, ItemKind, Regime, Remedy};
+
+/// 2024-01-15T09:00:00Z, a Monday: the seed article's date, and where a test server's
+/// manual clock starts.
+pub fn start_time() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_705_309_200)
+}
 
 pub const ARTICLE_ID: &str = "news-2024-01-15-justice-bureau";
 pub const ARTICLE_URL: &str = "https://news.example.org/2024/01/15/justice-bureau-conference";
