@@ -2,8 +2,9 @@
 //! so CI exercises them on every run: a fixed seed and case count, random bytes and
 //! mutations of valid inputs. Long runs use cargo-fuzz (see the README).
 //!
-//! `FUZZ_CASES=<n>` changes the case count; `cargo test --test fuzz_equivalent --
-//! --ignored write_seed_corpus` writes the valid inputs as a cargo-fuzz seed corpus.
+//! `FUZZ_CASES=<n>` changes the case count (`FUZZ_CASES=100000 cargo test --test it
+//! fuzz_equivalent::`); `cargo run --example fuzz_seed_corpus` writes the valid inputs
+//! as a cargo-fuzz seed corpus.
 
 #[path = "../../fuzz/targets.rs"]
 mod targets;

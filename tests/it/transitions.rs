@@ -1,5 +1,5 @@
-//! Every path of DESIGN.md's claim-state table (except the timed ones and complaints),
-//! end to end through gRPC, with the article following its claims.
+//! Every path of the claim-state table in `docs/api.md` (except the timed ones and
+//! complaints), end to end through gRPC, with the article following its claims.
 
 use crate::common::TestServer;
 use crate::common::fixtures::{self, ARTICLE_ID};
