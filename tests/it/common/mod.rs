@@ -2,7 +2,6 @@
 //! re-exported here: the fixtures, the in-process server, authed clients): the
 //! workflow as steps ([`flow`]), the `takedownd` binary as a child process
 //! ([`daemon`]) and throwaway TLS certificates ([`certs`]).
-#![allow(dead_code)]
 
 pub mod certs;
 pub mod daemon;
