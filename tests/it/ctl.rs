@@ -404,6 +404,30 @@ async fn failures_exit_non_zero_with_the_servers_message() {
     s.stop().await;
 }
 
+/// Page tokens are base64url, so one may begin with `-`: takedownctl passes it to the
+/// server (which refuses this made-up one) instead of taking it for a flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_token_may_begin_with_a_dash() {
+    let s = TestServer::start().await;
+    for args in [
+        ["claims", "list", "--page-token", "-zAAAAAAAAAA"],
+        ["principals", "list", "--page-token", "-zAAAAAAAAAA"],
+    ] {
+        let run = ctl(&s, &s.admin_token, &args).await;
+        assert_eq!(
+            run.code, 1,
+            "{args:?}: refused by the server: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("page_token"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn field_violations_are_printed_one_per_line() {
     let s = TestServer::start().await;
