@@ -13,14 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use takedown::clock::SystemClock;
 use takedown::pb::{
     self, Role,
-    admin_service_client::AdminServiceClient,
     claim_service_client::ClaimServiceClient,
     claim_service_server::{ClaimService, ClaimServiceServer},
     publisher_service_client::PublisherServiceClient,
 };
-use takedown::server::{Config, RunningServer};
+use takedown::testkit::{Authed, TestServer, authed, fixtures};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
@@ -81,36 +81,14 @@ impl ClaimService for Echo {
     }
 }
 
+/// The test kit's notice against `article_id`, its excerpt long enough that a request
+/// is the size of a real one (about 1 KiB).
 fn notice(article_id: &str) -> pb::Claim {
-    pb::Claim {
-        article_id: article_id.to_string(),
-        claimant: Some(pb::Claimant {
-            name: "Shen Chen".into(),
-            organization: "Legal Daily".into(),
-            email: "rights@legaldaily.example.cn".into(),
-            postal_address: "10 Beisanhuan Rd, Beijing".into(),
-            phone: "+86 10 8413 0000".into(),
-        }),
-        rights_owner: "Legal Daily".into(),
-        works: vec![pb::Work {
-            description: "Report on the national meeting of heads of judicial departments".into(),
-            original_url: "http://www.legaldaily.com.cn/index/content/2024-01/14/content_1.html"
-                .into(),
-        }],
-        items: vec![pb::Item {
-            kind: pb::ItemKind::Text as i32,
-            locator: "paragraph 1".into(),
-            excerpt: "On the afternoon of January 14th, the Ministry of Justice held a national \
-                      meeting of heads of judicial departments (bureaus). "
-                .repeat(6),
-        }],
-        requested_remedy: pb::Remedy::Deletion as i32,
-        regime: pb::Regime::Dmca as i32,
-        good_faith_statement: true,
-        accuracy_statement: true,
-        signature: "Shen Chen".into(),
-        ..Default::default()
+    let mut notice = fixtures::notice(article_id, pb::Regime::Dmca);
+    for item in &mut notice.items {
+        item.excerpt = format!("{}. ", item.excerpt).repeat(8);
     }
+    notice
 }
 
 struct Figures {
@@ -194,16 +172,10 @@ struct StoreCosts {
     by_article: Figures,
 }
 
-async fn store_costs(channel: &Channel, token: &str, secs: f64) -> StoreCosts {
-    let client = ClaimServiceClient::new(channel.clone());
+async fn store_costs(client: ClaimServiceClient<Authed>, secs: f64) -> StoreCosts {
     let list = |req: pb::ListClaimsRequest| {
         let mut c = client.clone();
-        let token = token.to_string();
-        async move {
-            c.list_claims(authed(Request::new(req), &token))
-                .await
-                .map(|r| r.into_inner())
-        }
+        async move { c.list_claims(req).await.map(|r| r.into_inner()) }
     };
     let first = list(pb::ListClaimsRequest {
         page_size: 500,
@@ -226,32 +198,23 @@ async fn store_costs(channel: &Channel, token: &str, secs: f64) -> StoreCosts {
         claims += page.claims.len() as u64;
         token_page = page.next_page_token;
     }
-    let (c, t, i) = (client.clone(), token.to_string(), ids.clone());
+    let (c, i) = (client.clone(), ids.clone());
     let get = measure(1, secs, move |n| {
         let mut c = c.clone();
-        let t = t.clone();
         let id = i[n as usize % i.len()].clone();
         async move {
-            c.get_claim(authed(
-                Request::new(pb::GetClaimRequest { claim_id: id }),
-                &t,
-            ))
-            .await
-            .map(|_| ())
+            c.get_claim(pb::GetClaimRequest { claim_id: id })
+                .await
+                .map(|_| ())
         }
     })
     .await;
     let one_page = |req: pb::ListClaimsRequest| {
-        let (c, t) = (client.clone(), token.to_string());
+        let c = client.clone();
         move |_n: u64| {
             let mut c = c.clone();
-            let t = t.clone();
             let req = req.clone();
-            async move {
-                c.list_claims(authed(Request::new(req), &t))
-                    .await
-                    .map(|_| ())
-            }
+            async move { c.list_claims(req).await.map(|_| ()) }
         }
     };
     let by_state = measure(
@@ -290,73 +253,42 @@ async fn connect(url: String) -> Channel {
         .expect("connect")
 }
 
-fn authed<T>(mut r: Request<T>, token: &str) -> Request<T> {
-    if let Ok(v) = format!("Bearer {token}").parse() {
-        r.metadata_mut().insert("authorization", v);
-    }
-    r
-}
-
 #[tokio::main]
 async fn main() {
     let secs: f64 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = RunningServer::start(Config::new(dir.path()))
-        .await
-        .expect("server");
-    let channel = connect(server.url()).await;
-    let admin = server.admin_token.clone();
-
-    let admin_client = AdminServiceClient::new(channel.clone());
-    let make = |name: &'static str, role: Role| {
-        let admin = admin.clone();
-        let mut c = admin_client.clone();
-        async move {
-            c.create_principal(authed(
-                Request::new(pb::CreatePrincipalRequest {
-                    display_name: name.into(),
-                    roles: vec![role as i32],
-                    ..Default::default()
-                }),
-                &admin,
-            ))
-            .await
-            .expect("principal")
-            .into_inner()
-            .token
-        }
-    };
-    let claimant = make("claimant", Role::Claimant).await;
-    let publisher = make("publisher", Role::Publisher).await;
-    let mut pubc = PublisherServiceClient::new(channel.clone());
+    // The test kit's server, but with the real clock and sled's default cache, as
+    // `takedownd` runs.
+    let server = TestServer::start_with(|config| {
+        config.clock = Arc::new(SystemClock);
+        config.cache_capacity = 64 * 1024 * 1024;
+    })
+    .await;
+    let channel = server.channel().await;
+    let (_, claimant) = server.principal("claimant", &[Role::Claimant]).await;
+    let (_, publisher) = server.principal("publisher", &[Role::Publisher]).await;
+    let mut pubc = PublisherServiceClient::new(authed(&channel, &publisher));
     for i in 0..100 {
-        pubc.upsert_article(authed(
-            Request::new(pb::UpsertArticleRequest {
-                article: Some(pb::Article {
-                    id: format!("a-{i}"),
-                    url: format!("https://news.example.org/a/{i}"),
-                    content_origin: pb::ContentOrigin::Editorial as i32,
-                    ..Default::default()
-                }),
+        pubc.upsert_article(pb::UpsertArticleRequest {
+            article: Some(pb::Article {
+                id: format!("a-{i}"),
+                url: format!("https://news.example.org/a/{i}"),
+                content_origin: pb::ContentOrigin::Editorial as i32,
+                ..Default::default()
             }),
-            &publisher,
-        ))
+        })
         .await
         .expect("article");
     }
 
     // The bare server of the same shape, in the same process.
-    let sample = ClaimServiceClient::new(channel.clone())
-        .file_claim(authed(
-            Request::new(pb::FileClaimRequest {
-                request_id: String::new(),
-                claim: Some(notice("a-0")),
-            }),
-            &claimant,
-        ))
+    let sample = ClaimServiceClient::new(authed(&channel, &claimant))
+        .file_claim(pb::FileClaimRequest {
+            request_id: String::new(),
+            claim: Some(notice("a-0")),
+        })
         .await
         .expect("sample claim")
         .into_inner()
@@ -386,17 +318,16 @@ async fn main() {
     });
     println!(
         "takedown load benchmark: {secs} s per measurement, FileClaim request ~{req_bytes} bytes, data in {}",
-        dir.path().display()
+        server.dir.path().display()
     );
     println!("each takedown FileClaim is journaled and fdatasync'ed before its answer");
 
     // A store of 5,000 claims (50 per article), so that a page of 50 is full at both
     // sizes and only the store's size differs.
-    let client = ClaimServiceClient::new(channel.clone());
-    let token = claimant.clone();
+    let claims = ClaimServiceClient::new(authed(&channel, &claimant));
     let mut filing = tokio::task::JoinSet::new();
     for worker in 0..64u64 {
-        let (client, token) = (client.clone(), token.clone());
+        let client = claims.clone();
         filing.spawn(async move {
             for n in (worker..5_000).step_by(64) {
                 let mut c = client.clone();
@@ -404,30 +335,24 @@ async fn main() {
                     request_id: format!("seed-{n}"),
                     claim: Some(notice(&format!("a-{}", n % 100))),
                 };
-                c.file_claim(authed(Request::new(request), &token))
-                    .await
-                    .expect("seed claim");
+                c.file_claim(request).await.expect("seed claim");
             }
         });
     }
     while filing.join_next().await.is_some() {}
-    let small = store_costs(&channel, &publisher, secs / 3.0).await;
+    let publisher_claims = ClaimServiceClient::new(authed(&channel, &publisher));
+    let small = store_costs(publisher_claims.clone(), secs / 3.0).await;
 
     let mut ids = vec![sample_id];
     for &callers in &CONCURRENCY {
-        let client = ClaimServiceClient::new(channel.clone());
-        let token = claimant.clone();
+        let client = claims.clone();
         let f = measure(callers, secs, move |n| {
             let mut c = client.clone();
-            let token = token.clone();
             async move {
-                c.file_claim(authed(
-                    Request::new(pb::FileClaimRequest {
-                        request_id: format!("load-{n:032}"),
-                        claim: Some(notice(&format!("a-{}", n % 100))),
-                    }),
-                    &token,
-                ))
+                c.file_claim(pb::FileClaimRequest {
+                    request_id: format!("load-{n:032}"),
+                    claim: Some(notice(&format!("a-{}", n % 100))),
+                })
                 .await
                 .map(|_| ())
             }
@@ -449,34 +374,27 @@ async fn main() {
         row("FileClaim (durable)", callers, &f, &bare);
     }
     // Some ids to read back.
-    let list = ClaimServiceClient::new(channel.clone())
-        .list_claims(authed(
-            Request::new(pb::ListClaimsRequest {
-                page_size: 500,
-                ..Default::default()
-            }),
-            &claimant,
-        ))
+    let list = claims
+        .clone()
+        .list_claims(pb::ListClaimsRequest {
+            page_size: 500,
+            ..Default::default()
+        })
         .await
         .expect("list")
         .into_inner();
     ids.extend(list.claims.into_iter().map(|c| c.id));
     let ids = Arc::new(ids);
     for &callers in &CONCURRENCY {
-        let client = ClaimServiceClient::new(channel.clone());
-        let token = claimant.clone();
+        let client = claims.clone();
         let ids2 = ids.clone();
         let f = measure(callers, secs, move |n| {
             let mut c = client.clone();
-            let token = token.clone();
             let id = ids2[n as usize % ids2.len()].clone();
             async move {
-                c.get_claim(authed(
-                    Request::new(pb::GetClaimRequest { claim_id: id }),
-                    &token,
-                ))
-                .await
-                .map(|_| ())
+                c.get_claim(pb::GetClaimRequest { claim_id: id })
+                    .await
+                    .map(|_| ())
             }
         })
         .await;
@@ -494,7 +412,7 @@ async fn main() {
         .await;
         row("GetClaim", callers, &f, &bare);
     }
-    let large = store_costs(&channel, &publisher, secs / 3.0).await;
+    let large = store_costs(publisher_claims, secs / 3.0).await;
     println!("lookup and list costs as the store grows (1 caller, p50 / p99):");
     for c in [&small, &large] {
         println!(
@@ -510,7 +428,5 @@ async fn main() {
     }
     let _ = stop_echo.send(());
     let _ = echo.await;
-    if let Err(e) = server.stop().await {
-        eprintln!("server stop: {e}");
-    }
+    server.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The bodies of the fuzz targets, shared by cargo-fuzz (`fuzz/fuzz_targets/*.rs`,
-//! long runs) and the bounded, deterministic CI run (`tests/fuzz_equivalent.rs`).
-//! Each takes arbitrary bytes and panics only when an invariant breaks; a panic
+//! long runs) and the bounded, deterministic CI run (`tests/it/fuzz_equivalent.rs`).
+//! The valid inputs to start from are built on the test kit's notice
+//! (`takedown::testkit`). Each takes arbitrary bytes and panics only when an invariant breaks; a panic
 //! anywhere inside our code on such input is a bug.
 //!
 //! - [`requests`]: bytes -> a stored claim and a request (prost decoding) -> the
@@ -12,7 +13,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use prost::Message;
 use takedown::domain::commands::{
@@ -22,6 +23,7 @@ use takedown::domain::commands::{
 use takedown::domain::{self, Actor, Command, Policy, validation};
 use takedown::journal::{self, GENESIS, Journal, JournalOptions};
 use takedown::pb::{self, Role};
+use takedown::testkit::fixtures::{self, ARTICLE_ID, ARTICLE_URL};
 
 /// Splits `data` in two at a position its first two bytes choose.
 fn split(data: &[u8]) -> (&[u8], &[u8]) {
@@ -32,11 +34,6 @@ fn split(data: &[u8]) -> (&[u8], &[u8]) {
         }
         _ => (data, &[]),
     }
-}
-
-/// 2024-01-15T09:00:00Z.
-fn now() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_705_309_200)
 }
 
 const ACTORS: [(&str, &[Role]); 6] = [
@@ -92,7 +89,7 @@ pub fn requests(data: &[u8]) {
                     selector & 2 == 2,
                     "0190f5a0-0000-7000-8000-000000000000",
                     &req.request_id,
-                    now(),
+                    fixtures::start_time(),
                     &policy,
                 )
             });
@@ -179,7 +176,7 @@ pub fn requests(data: &[u8]) {
         }
     };
     // Any time the stored claim carries, the machine must not overflow on it.
-    for at in [now(), SystemTime::UNIX_EPOCH] {
+    for at in [fixtures::start_time(), SystemTime::UNIX_EPOCH] {
         if let Ok(t) = domain::apply(&claim, &article, &command, &actor, at, &policy) {
             assert!(
                 pb::ClaimState::try_from(t.claim.state).is_ok(),
@@ -336,30 +333,9 @@ pub fn journal_recovery(data: &[u8]) {
 pub fn request_seeds() -> Vec<Vec<u8>> {
     let claim = pb::Claim {
         id: "0190f5a0-0000-7000-8000-000000000001".into(),
-        article_id: "news-2024-01-15".into(),
-        article_url: "https://news.example.org/2024/01/15/story".into(),
+        article_url: ARTICLE_URL.into(),
         filed_by: "claimant".into(),
-        regime: pb::Regime::Dmca as i32,
-        claimant: Some(pb::Claimant {
-            name: "Shen Chen".into(),
-            email: "rights@legaldaily.example.cn".into(),
-            postal_address: "10 Beisanhuan Rd, Beijing".into(),
-            ..Default::default()
-        }),
-        works: vec![pb::Work {
-            description: "Report".into(),
-            original_url: "http://www.legaldaily.com.cn/1.html".into(),
-        }],
-        items: vec![pb::Item {
-            kind: pb::ItemKind::Text as i32,
-            locator: "paragraph 1".into(),
-            excerpt: String::new(),
-        }],
-        requested_remedy: pb::Remedy::Deletion as i32,
-        good_faith_statement: true,
-        accuracy_statement: true,
-        signature: "Shen Chen".into(),
-        ..Default::default()
+        ..fixtures::notice(ARTICLE_ID, pb::Regime::Dmca)
     };
     let requests: Vec<(u8, Vec<u8>)> = vec![
         (

@@ -32,4 +32,6 @@ pub mod listener;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod writer;

@@ -82,6 +82,10 @@ struct Cli {
     /// off when unset.
     #[arg(long, env = "TAKEDOWN_METRICS_LISTEN", global = true)]
     metrics_listen: Option<SocketAddr>,
+    /// Once serving, write the bound address (such as 127.0.0.1:43121) to this file,
+    /// atomically; with --listen 127.0.0.1:0 it tells which port was picked.
+    #[arg(long, env = "TAKEDOWN_READY_FILE", global = true)]
+    ready_file: Option<PathBuf>,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
@@ -317,6 +321,57 @@ fn rebuild(config: &Config) -> Result<u64, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Telling a supervisor (or a test) that the server serves, and where.
+mod ready {
+    use std::net::SocketAddr;
+    use std::path::Path;
+
+    use takedown::server::Config;
+
+    /// Before recovery: removes a ready file left by an earlier run, so that the file
+    /// appearing means this process serves, and checks the TLS files, the one setting
+    /// that could still fail after the ready file is written.
+    pub fn prepare(ready_file: Option<&Path>, config: &Config) -> Result<(), String> {
+        if let Some(path) = ready_file {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!(
+                        "cannot remove the old ready file {}: {e}",
+                        path.display()
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(tls) = &config.tls {
+            let tls = tls.server_config().map_err(|e| e.to_string())?;
+            tonic::transport::Server::builder()
+                .tls_config(tls)
+                .map_err(|e| format!("the TLS certificate or key is not usable: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the bound address to `ready_file` (temp file, then rename, so a reader
+    /// never sees half an address); the server itself logs `listening on ADDR with ...`.
+    pub fn announce(
+        listener: &tokio::net::TcpListener,
+        ready_file: Option<&Path>,
+    ) -> Result<(), String> {
+        let addr: SocketAddr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let Some(path) = ready_file else {
+            return Ok(());
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, format!("{addr}\n"))
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("cannot write the ready file {}: {e}", path.display()))
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -385,6 +440,10 @@ async fn main() -> ExitCode {
                 }
                 tracing::info!(%addr, "serving Prometheus metrics");
             }
+            if let Err(e) = ready::prepare(cli.ready_file.as_deref(), &config) {
+                eprintln!("takedownd: {e}");
+                return ExitCode::FAILURE;
+            }
             // Recover first, then listen: a client that can connect is answered.
             let server = match Server::open(config).await {
                 Ok(s) => s,
@@ -400,6 +459,10 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            if let Err(e) = ready::announce(&listener, cli.ready_file.as_deref()) {
+                eprintln!("takedownd: {e}");
+                return ExitCode::FAILURE;
+            }
             match server.serve(listener, shutdown_signal()).await {
                 Ok(()) => {
                     tracing::info!("takedownd stopped");

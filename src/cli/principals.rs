@@ -31,7 +31,8 @@ pub enum PrincipalsCommand {
         #[arg(long, default_value_t = 0)]
         page_size: i32,
         /// Continue from the next_page_token a previous call printed.
-        #[arg(long, default_value = "")]
+        // A token may begin with `-` (it is base64url): take it as the value, not a flag.
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
         page_token: String,
     },
     /// Revoke a principal: its token stops working on the next request.

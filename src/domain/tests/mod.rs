@@ -1,7 +1,8 @@
 //! The claim state machine, tested the way the workflow reads: a rights desk files a
 //! claim against a republished Legal Daily article, a reviewer works it, the CMS
-//! corrects or counter-notices, the sweeper moves the clocks. This file holds the
-//! fixtures and the workflow DSL; each section is its own file:
+//! corrects or counter-notices, the sweeper moves the clocks. The fixtures are the test
+//! kit's (`crate::testkit::domain`); this file holds the claims built in each state and
+//! the workflow DSL; each section is its own file:
 //!
 //! 0. `lifecycles`: whole lifecycles.
 //! 1. `table`: the product's transition table (`transitions::TABLE`), checked for
@@ -20,7 +21,7 @@ mod table;
 mod validation;
 mod walks;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 
@@ -33,151 +34,11 @@ use crate::domain::error::state_name;
 use crate::domain::transitions::{self, ArticleEffect, Stage, open_complaint};
 use crate::domain::{Actor, Command, DomainError, Policy, Transition, apply};
 use crate::pb::{self, ClaimState, DeadlineKind, LegalActionOutcome, Role};
-use crate::pb::{ArticleStatus, ContentOrigin, DecisionOutcome, ItemKind, Regime, Remedy};
+use crate::pb::{ArticleStatus, DecisionOutcome, Regime};
 
-// ---------------------------------------------------------------------------------
-// Fixtures: the seed article, its rights holder, the people around it.
-// ---------------------------------------------------------------------------------
-
-const MINUTE: Duration = Duration::from_secs(60);
-const HOUR: Duration = Duration::from_secs(3_600);
-const DAY: Duration = Duration::from_secs(86_400);
-
-/// Monday 2024-01-15 09:00 UTC, the day the seed article was published.
-fn t0() -> SystemTime {
-    UNIX_EPOCH + 19_737 * DAY + 9 * HOUR
-}
-
-fn ts(t: SystemTime) -> Option<prost_types::Timestamp> {
-    Some(t.into())
-}
-
-const CLAIM_ID: &str = "0194a6b2-5c00-7000-8000-00000000c1a1";
-const ARTICLE_ID: &str = "legaldaily-20240115-justice-bureaus";
-const ARTICLE_URL: &str =
-    "https://news.example.org/2024/01/15/national-conference-of-justice-bureaus";
-
-const CLAIMANT: &str = "principal:legal-daily-rights-desk";
-const OTHER_CLAIMANT: &str = "principal:another-rights-holder";
-const REVIEWER: &str = "principal:compliance-desk";
-/// A second reviewer: complaints must be decided by someone other than the first.
-const OTHER_REVIEWER: &str = "principal:compliance-desk-2";
-const PUBLISHER: &str = "principal:cms";
-const ADMIN: &str = "principal:operator";
-
-fn principal(id: &str, role: Role) -> Actor {
-    Actor::Principal {
-        id: id.to_string(),
-        roles: vec![role],
-    }
-}
-fn claimant() -> Actor {
-    principal(CLAIMANT, Role::Claimant)
-}
-fn other_claimant() -> Actor {
-    principal(OTHER_CLAIMANT, Role::Claimant)
-}
-fn reviewer() -> Actor {
-    principal(REVIEWER, Role::Reviewer)
-}
-fn other_reviewer() -> Actor {
-    principal(OTHER_REVIEWER, Role::Reviewer)
-}
-fn publisher() -> Actor {
-    principal(PUBLISHER, Role::Publisher)
-}
-fn admin() -> Actor {
-    principal(ADMIN, Role::Admin)
-}
-
-/// The republished article from `examples/seed-article.txt`, as the CMS registered it.
-fn seed_article() -> pb::Article {
-    pb::Article {
-        id: ARTICLE_ID.to_string(),
-        url: ARTICLE_URL.to_string(),
-        title:
-            "The National Conference of Ministers of the Department of Justice (Bureau) was held"
-                .to_string(),
-        source: "http://www.legaldaily.com.cn".to_string(),
-        content_origin: ContentOrigin::Editorial as i32,
-        publish_time: ts(t0() - 6 * HOUR),
-        status: ArticleStatus::Published as i32,
-        revision: 1,
-        available: true,
-        holding_claim_ids: Vec::new(),
-        create_time: ts(t0() - 6 * HOUR),
-        update_time: ts(t0() - 6 * HOUR),
-    }
-}
-
-/// Legal Daily's rights desk says the whole report was taken from its site.
-fn notice(regime: Regime) -> pb::Claim {
-    pb::Claim {
-        article_id: ARTICLE_ID.to_string(),
-        claimant: Some(pb::Claimant {
-            name: "Legal Daily rights desk".to_string(),
-            organization: "Legal Daily".to_string(),
-            email: "rights@legaldaily.com.cn".to_string(),
-            postal_address: "Legal Daily, Beijing, China".to_string(),
-            phone: "+86 10 8413 0000".to_string(),
-        }),
-        rights_owner: "Legal Daily".to_string(),
-        works: vec![pb::Work {
-            description: "Legal Daily report of 2024-01-15 on the national conference of heads \
-                          of judicial departments (bureaus)"
-                .to_string(),
-            original_url: "http://www.legaldaily.com.cn/".to_string(),
-        }],
-        items: vec![
-            pb::Item {
-                kind: ItemKind::Text as i32,
-                locator: "paragraph 1".to_string(),
-                excerpt: "On the afternoon of January 14th, the Ministry of Justice held a \
-                          national meeting of heads of judicial departments (bureaus)."
-                    .to_string(),
-            },
-            pb::Item {
-                kind: ItemKind::Image as i32,
-                locator: "figure 1".to_string(),
-                excerpt: String::new(),
-            },
-        ],
-        requested_remedy: Remedy::Deletion as i32,
-        evidence: vec![pb::Evidence {
-            uri: "https://evidence.example.org/legaldaily/20240115.pdf".to_string(),
-            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_string(),
-            description: "the original report as published by Legal Daily".to_string(),
-        }],
-        regime: regime as i32,
-        good_faith_statement: true,
-        accuracy_statement: true,
-        signature: "Legal Daily rights desk".to_string(),
-        ..Default::default()
-    }
-}
-
-fn reasons() -> pb::StatementOfReasons {
-    pb::StatementOfReasons {
-        facts: "Paragraph 1 and figure 1 reproduce Legal Daily's report of 2024-01-15.".to_string(),
-        legal_ground: "copyright of the original report".to_string(),
-        explanation: "The article is republished without a licence.".to_string(),
-        automated: false,
-        redress: String::new(),
-    }
-}
-
-fn counter_notice() -> pb::CounterNotice {
-    pb::CounterNotice {
-        name: "News Example editorial desk".to_string(),
-        email: "desk@news.example.org".to_string(),
-        postal_address: "1 Example Street, Springfield".to_string(),
-        phone: "+1 555 0100".to_string(),
-        statement: "The report was republished under a syndication licence.".to_string(),
-        consent_to_jurisdiction: true,
-        signature: "News Example editorial desk".to_string(),
-        ..Default::default()
-    }
-}
+// The fixtures (the seed article, its rights holder, the people around it) are the
+// test kit's: `crate::testkit::domain`.
+use crate::testkit::domain::*;
 
 // ---------------------------------------------------------------------------------
 // The vocabulary of the table: where a claim is, what is asked of it, what happens to
