@@ -38,6 +38,44 @@ fn value(body: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// A claimant and a reviewer, the seed article, and `n` claims filed against it: the
+/// claimant's client, the reviewer's token and the claim ids.
+async fn file_claims(
+    ch: &tonic::transport::Channel,
+    admin: &str,
+    n: usize,
+) -> (
+    ClaimServiceClient<crate::common::Authed>,
+    String,
+    Vec<String>,
+) {
+    let (_, claimant) =
+        create_principal(ch, admin, "Legal Daily rights desk", &[Role::Claimant]).await;
+    let (_, reviewer) = create_principal(ch, admin, "Compliance desk", &[Role::Reviewer]).await;
+    PublisherServiceClient::new(authed(ch, admin))
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::seed_article()),
+        })
+        .await
+        .expect("register the article");
+    let mut claims = ClaimServiceClient::new(authed(ch, &claimant));
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let claim = claims
+            .file_claim(pb::FileClaimRequest {
+                request_id: String::new(),
+                claim: Some(fixtures::notice(fixtures::ARTICLE_ID, Regime::Dmca)),
+            })
+            .await
+            .expect("file")
+            .into_inner()
+            .claim
+            .expect("claim");
+        ids.push(claim.id);
+    }
+    (claims, reviewer, ids)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_endpoint_has_every_series() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -52,30 +90,7 @@ async fn the_metrics_endpoint_has_every_series() {
     let d = Daemon::start(&data, &dir.path().join("first.log"), &args).await;
     let admin = Daemon::admin_token(&data);
     let ch = d.channel().await;
-    let (_, claimant) =
-        create_principal(&ch, &admin, "Legal Daily rights desk", &[Role::Claimant]).await;
-    let (_, reviewer) = create_principal(&ch, &admin, "Compliance desk", &[Role::Reviewer]).await;
-    PublisherServiceClient::new(authed(&ch, &admin))
-        .upsert_article(pb::UpsertArticleRequest {
-            article: Some(fixtures::seed_article()),
-        })
-        .await
-        .expect("register the article");
-    let mut claims = ClaimServiceClient::new(authed(&ch, &claimant));
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        let claim = claims
-            .file_claim(pb::FileClaimRequest {
-                request_id: String::new(),
-                claim: Some(fixtures::notice(fixtures::ARTICLE_ID, Regime::Dmca)),
-            })
-            .await
-            .expect("file")
-            .into_inner()
-            .claim
-            .expect("claim");
-        ids.push(claim.id);
-    }
+    let (mut claims, reviewer, ids) = file_claims(&ch, &admin, 3).await;
     ReviewServiceClient::new(authed(&ch, &reviewer))
         .start_review(pb::StartReviewRequest {
             claim_id: ids[0].clone(),
@@ -205,30 +220,7 @@ async fn the_legal_clocks_are_measured() {
     let d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
     let admin = Daemon::admin_token(&data);
     let ch = d.channel().await;
-    let (_, claimant) =
-        create_principal(&ch, &admin, "Legal Daily rights desk", &[Role::Claimant]).await;
-    let (_, reviewer) = create_principal(&ch, &admin, "Compliance desk", &[Role::Reviewer]).await;
-    PublisherServiceClient::new(authed(&ch, &admin))
-        .upsert_article(pb::UpsertArticleRequest {
-            article: Some(fixtures::seed_article()),
-        })
-        .await
-        .expect("register the article");
-    let mut claims = ClaimServiceClient::new(authed(&ch, &claimant));
-    let mut ids = Vec::new();
-    for _ in 0..2 {
-        let claim = claims
-            .file_claim(pb::FileClaimRequest {
-                request_id: String::new(),
-                claim: Some(fixtures::notice(fixtures::ARTICLE_ID, Regime::Dmca)),
-            })
-            .await
-            .expect("file")
-            .into_inner()
-            .claim
-            .expect("claim");
-        ids.push(claim.id);
-    }
+    let (_claims, reviewer, ids) = file_claims(&ch, &admin, 2).await;
     // One claim waits for the claimant's reply, which will not come.
     ReviewServiceClient::new(authed(&ch, &reviewer))
         .request_information(pb::RequestInformationRequest {

@@ -214,7 +214,10 @@ async fn an_open_health_watch_ends_at_shutdown_instead_of_holding_the_grace() {
     let args: Vec<String> = vec!["--shutdown-grace-secs".into(), "10".into()];
     let mut d = Daemon::start(&data, &dir.path().join("server.log"), &args).await;
     // The start-up line names the address as it is, and says how clients connect.
-    let listening = format!("listening on 127.0.0.1:{} with plaintext (no TLS)", d.port());
+    let listening = format!(
+        "listening on 127.0.0.1:{} with plaintext (no TLS)",
+        d.port()
+    );
     assert!(d.log_text().contains(&listening), "{}", d.log_text());
     let mut watch = watching(d.channel().await).await;
 
