@@ -359,8 +359,7 @@ impl Server {
         } else {
             grace
         };
-        wait_for_writer(writer, writer_wait).await;
-        drop(data_dir);
+        wait_for_writer(writer, writer_wait, data_dir).await;
         result?;
         Ok(())
     }
@@ -396,19 +395,28 @@ async fn set_health(reporter: &tonic_health::server::HealthReporter, status: Ser
 /// Waits for the writer to drain its queue, sync and exit. Normally that is at once;
 /// if abandoned connections still hold writer handles, it waits at most `limit`:
 /// every acknowledged write is already in the synced journal, and the next start
-/// replays it into sled.
-async fn wait_for_writer(writer: Writer, limit: std::time::Duration) {
+/// replays it into sled. The data folder's lock is let go only once the writer has
+/// exited: a writer left behind keeps it, so no other process can open the folder
+/// while this one may still write (process exit releases it too).
+async fn wait_for_writer(writer: Writer, limit: std::time::Duration, data_dir: DataDir) {
     let deadline = tokio::time::Instant::now() + limit;
     while !writer.is_finished() {
         if tokio::time::Instant::now() >= deadline {
             tracing::warn!(
                 "the writer is still busy after the grace period; exiting, the journal has every acknowledged write"
             );
+            let _ = std::thread::Builder::new()
+                .name("takedown-writer-wait".into())
+                .spawn(move || {
+                    writer.join();
+                    drop(data_dir);
+                });
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     writer.join();
+    drop(data_dir);
     tracing::info!("writer drained and synced");
 }
 
