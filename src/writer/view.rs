@@ -83,11 +83,12 @@ impl<'a> View<'a> {
     }
 
     /// The ids of the open claims (not yet settled) against an article, at most
-    /// `limit` of them.
+    /// `limit` of them, as of `now`.
     pub fn open_claims_of_article(
         &self,
         article_id: &str,
         limit: usize,
+        now: std::time::SystemTime,
     ) -> Result<Vec<String>, StoreError> {
         let query = ClaimQuery {
             article_id: Some(article_id.to_string()),
@@ -99,9 +100,7 @@ impl<'a> View<'a> {
             limit: 256,
         };
         loop {
-            let page = self
-                .store
-                .list_claims(&query, &position, std::time::SystemTime::now())?;
+            let page = self.store.list_claims(&query, &position, now)?;
             for stored in page.items {
                 let Ok(id) = Uuid::parse_str(&stored.id) else {
                     continue;

@@ -32,7 +32,7 @@ impl WriteCommand for UpsertArticle {
         {
             // A notice names an article by its url: while claims are open, the url
             // must keep leading to the same article.
-            let claims = cx.view.open_claims_of_article(&old.id, 10)?;
+            let claims = cx.view.open_claims_of_article(&old.id, 10, cx.now)?;
             if !claims.is_empty() {
                 return Err(WriteError::OpenClaims {
                     article_id: old.id.clone(),
