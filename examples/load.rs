@@ -39,6 +39,7 @@ impl ClaimService for Echo {
     ) -> Result<Response<pb::FileClaimResponse>, Status> {
         Ok(Response::new(pb::FileClaimResponse {
             claim: request.into_inner().claim,
+            access_token: String::new(),
         }))
     }
     async fn get_claim(
@@ -53,6 +54,12 @@ impl ClaimService for Echo {
         &self,
         _: Request<pb::ListClaimsRequest>,
     ) -> Result<Response<pb::ListClaimsResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn list_claim_events(
+        &self,
+        _: Request<pb::ListClaimEventsRequest>,
+    ) -> Result<Response<pb::ListClaimEventsResponse>, Status> {
         Err(Status::unimplemented("echo"))
     }
     async fn amend_claim(

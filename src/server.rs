@@ -313,9 +313,13 @@ impl Server {
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 config.limits.max_concurrent_requests,
             ))
-            .layer(auth::AuthLayer::new(store))
+            .layer(auth::AuthLayer::new(
+                store,
+                config.limits.public_intake.enabled,
+            ))
             .layer(limits::FileClaimRateLayer::new(
                 config.limits.file_claim,
+                &config.limits.public_intake,
                 config.clock.clone(),
             ))
             .layer(telemetry::CallerLayer)

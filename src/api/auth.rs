@@ -12,7 +12,7 @@ use tonic::Status;
 use tower::{Layer, Service};
 
 use super::caller::Caller;
-use crate::pb::Role;
+use crate::pb::{Party, Role};
 use crate::store::Store;
 
 use Role::{Admin, Auditor, Claimant, Publisher, Reviewer};
@@ -32,6 +32,10 @@ pub const ACCESS: &[(&str, &[Role])] = &[
     ),
     (
         "/takedown.v1.ClaimService/ListClaims",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.ClaimService/ListClaimEvents",
         &[Claimant, Reviewer, Publisher, Auditor, Admin],
     ),
     ("/takedown.v1.ClaimService/AmendClaim", &[Claimant, Admin]),
@@ -95,6 +99,35 @@ pub const ACCESS: &[(&str, &[Role])] = &[
     ),
 ];
 
+/// What a claim token lets its holder call, per party, on its one claim (the
+/// handlers scope every call to that claim). Anything else is PERMISSION_DENIED.
+pub const PARTY_ACCESS: &[(Party, &[&str])] = &[
+    (
+        Party::Notifier,
+        &[
+            "/takedown.v1.ClaimService/GetClaim",
+            "/takedown.v1.ClaimService/ListClaimEvents",
+            "/takedown.v1.ClaimService/AmendClaim",
+            "/takedown.v1.ClaimService/WithdrawClaim",
+            "/takedown.v1.ClaimService/ReportLegalAction",
+            "/takedown.v1.ClaimService/FileComplaint",
+        ],
+    ),
+    (
+        Party::Contributor,
+        &[
+            "/takedown.v1.ClaimService/GetClaim",
+            "/takedown.v1.ClaimService/ListClaimEvents",
+            "/takedown.v1.PublisherService/FileCounterNotice",
+            "/takedown.v1.ClaimService/FileComplaint",
+        ],
+    ),
+];
+
+/// What anyone may call without credentials while public intake is on (DSA Art.
+/// 16(1): a notice mechanism open to any individual or entity).
+pub const PUBLIC_ACCESS: &[&str] = &["/takedown.v1.ClaimService/FileClaim"];
+
 const OUR_PREFIX: &str = "/takedown.v1.";
 
 /// A new bearer token: 256 random bits, hex-encoded, with a recognisable prefix.
@@ -116,12 +149,23 @@ pub fn authorize(
     store: &Store,
     path: &str,
     authorization: &[&[u8]],
+    public: Option<PublicIntake>,
 ) -> Result<Option<Caller>, Status> {
     if !path.starts_with(OUR_PREFIX) {
         return Ok(None);
     }
     let header = match authorization {
         [] => {
+            if let Some(intake) = public
+                && PUBLIC_ACCESS.contains(&path)
+            {
+                return Ok(Some(Caller {
+                    principal_id: String::new(),
+                    roles: Vec::new(),
+                    claim_scope: None,
+                    public_client: Some(intake.client),
+                }));
+            }
             return Err(Status::unauthenticated(
                 "missing credentials: send the metadata `authorization: Bearer <token>`",
             ));
@@ -145,18 +189,16 @@ pub fn authorize(
                 "malformed authorization metadata: send `authorization: Bearer <token>`",
             )
         })?;
-    let stored = store
-        .principal_by_token(&token_sha256(token))
+    let sha256 = token_sha256(token);
+    let Some(stored) = store
+        .principal_by_token(&sha256)
         .map_err(Status::from)?
         .and_then(|p| p.principal)
         .filter(|p| !p.revoked)
-        .ok_or_else(|| {
-            Status::unauthenticated("unknown or revoked token: ask an admin for a valid token")
-        })?;
-    let caller = Caller {
-        principal_id: stored.id.clone(),
-        roles: stored.roles().collect(),
+    else {
+        return claim_token_caller(store, path, &sha256);
     };
+    let caller = Caller::principal(stored.id.clone(), stored.roles().collect());
     let allowed = ACCESS
         .iter()
         .find(|(p, _)| *p == path)
@@ -177,15 +219,64 @@ pub fn authorize(
     Ok(Some(caller))
 }
 
+/// The caller holding claim token `sha256`: the party of one claim, allowed only the
+/// calls [`PARTY_ACCESS`] lists for it.
+fn claim_token_caller(store: &Store, path: &str, sha256: &[u8]) -> Result<Option<Caller>, Status> {
+    let unknown =
+        || Status::unauthenticated("unknown or revoked token: ask an admin for a valid token");
+    let token = store
+        .claim_token_by_hash(sha256)
+        .map_err(Status::from)?
+        .ok_or_else(unknown)?;
+    let claim_id = uuid::Uuid::parse_str(&token.claim_id).map_err(|_| unknown())?;
+    let claim = store
+        .claim(&claim_id)
+        .map_err(Status::from)?
+        .ok_or_else(unknown)?;
+    let party = token.party();
+    let allowed = PARTY_ACCESS
+        .iter()
+        .find(|(p, _)| *p == party)
+        .is_some_and(|(_, paths)| paths.contains(&path));
+    if !allowed {
+        let method = path.trim_start_matches('/');
+        return Err(Status::permission_denied(format!(
+            "{method} is not open to a claim token of the {}; a claim token opens its own claim for the calls its party may make",
+            party.as_str_name()
+        )));
+    }
+    let actor = match party {
+        Party::Notifier => claim.filed_by,
+        _ => format!("{}:{}", party.as_str_name(), claim.id),
+    };
+    Ok(Some(Caller {
+        principal_id: actor,
+        roles: Vec::new(),
+        claim_scope: Some((claim_id, party)),
+        public_client: None,
+    }))
+}
+
+/// Public intake as the auth layer sees one request: on, from this client.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicIntake {
+    pub client: std::net::IpAddr,
+}
+
 /// The tower layer that runs [`authorize`] before every request.
 #[derive(Clone)]
 pub struct AuthLayer {
     store: Store,
+    public_intake: bool,
 }
 
 impl AuthLayer {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// `public_intake`: whether FileClaim without credentials is accepted.
+    pub fn new(store: Store, public_intake: bool) -> Self {
+        Self {
+            store,
+            public_intake,
+        }
     }
 }
 
@@ -196,6 +287,7 @@ impl<S> Layer<S> for AuthLayer {
         Auth {
             inner,
             store: self.store.clone(),
+            public_intake: self.public_intake,
         }
     }
 }
@@ -204,6 +296,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct Auth<S> {
     inner: S,
     store: Store,
+    public_intake: bool,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -229,7 +322,15 @@ where
             .iter()
             .map(|v| v.as_bytes())
             .collect();
-        match authorize(&self.store, request.uri().path(), &headers) {
+        let public = self.public_intake.then(|| PublicIntake {
+            client: request
+                .extensions()
+                .get::<tonic::transport::server::TcpConnectInfo>()
+                .and_then(|i| i.remote_addr())
+                .map(|a| a.ip())
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        });
+        match authorize(&self.store, request.uri().path(), &headers, public) {
             Ok(caller) => {
                 if let Some(caller) = caller {
                     request.extensions_mut().insert(caller);

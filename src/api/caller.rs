@@ -5,12 +5,19 @@ use tonic::{Request, Status};
 use crate::domain::Actor;
 use crate::pb::{self, Role};
 
-/// The authenticated principal of a request (put into request extensions by the
-/// auth layer).
+/// Who called, as the auth layer established it (and put into request extensions):
+/// a principal with its roles, the holder of a claim token, or for a public notice
+/// nobody in particular.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
+    /// The actor id: a principal's id, or the party's id on its claim (a notifier's
+    /// is the claim's `filed_by`). Empty for a public caller.
     pub principal_id: String,
     pub roles: Vec<Role>,
+    /// For a claim token: the one claim it opens, and for which party.
+    pub claim_scope: Option<(uuid::Uuid, pb::Party)>,
+    /// For a public notice (no credentials, public intake on): the client address.
+    pub public_client: Option<std::net::IpAddr>,
 }
 
 impl Caller {
@@ -23,8 +30,23 @@ impl Caller {
             .ok_or_else(|| Status::unauthenticated("send `authorization: Bearer <token>`"))
     }
 
+    /// A caller with a principal's token.
+    pub fn principal(principal_id: String, roles: Vec<Role>) -> Caller {
+        Caller {
+            principal_id,
+            roles,
+            claim_scope: None,
+            public_client: None,
+        }
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// A public caller: no credentials, filing a notice through public intake.
+    pub fn is_public(&self) -> bool {
+        self.public_client.is_some() || (self.principal_id.is_empty() && self.claim_scope.is_none())
     }
 
     /// Reviewers, auditors and admins see every claim unredacted.
@@ -43,6 +65,16 @@ impl Caller {
     /// Publishers see claims against articles with the claimant's postal address and
     /// phone redacted; claimants see their own claims.
     pub fn view(&self, claim: pb::Claim) -> Option<pb::Claim> {
+        if let Some((id, party)) = self.claim_scope {
+            // A claim token opens its own claim only.
+            return (claim.id == id.to_string()).then(|| match party {
+                pb::Party::Notifier => claim,
+                _ => redact(claim),
+            });
+        }
+        if self.is_public() {
+            return None;
+        }
         if self.sees_all_claims() || claim.filed_by == self.principal_id {
             return Some(claim);
         }
@@ -50,6 +82,32 @@ impl Caller {
             return Some(redact(claim));
         }
         None
+    }
+}
+
+impl Caller {
+    /// An audit entry of `claim` as this caller may see it on the claim's timeline:
+    /// staff see it whole; anyone else sees its own id, `system`, or the role of
+    /// whoever else acted (`notifier`, `reviewer`, `publisher`, ...), and no other
+    /// party's request id.
+    pub fn event_view(&self, mut entry: pb::AuditEntry, claim: &pb::Claim) -> pb::AuditEntry {
+        if self.sees_all_claims() || entry.actor == self.principal_id || entry.actor == "system" {
+            return entry;
+        }
+        entry.actor = if entry.actor == claim.filed_by {
+            "notifier".to_string()
+        } else if claim.assignee == entry.actor
+            || claim
+                .decision
+                .as_ref()
+                .is_some_and(|d| d.reviewer == entry.actor)
+        {
+            "reviewer".to_string()
+        } else {
+            "site".to_string()
+        };
+        entry.request_id.clear();
+        entry
     }
 }
 

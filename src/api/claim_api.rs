@@ -5,11 +5,11 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::caller::Caller;
-use super::{Context, paging, status};
+use super::{Context, auth, paging, status};
 use crate::domain::commands::{AmendClaim, FileComplaint, ReportLegalAction, WithdrawClaim};
 use crate::domain::{Command, FieldViolation, Notice, validation};
 use crate::pb::{self, claim_service_server::ClaimService};
-use crate::store::{ClaimOrder, ClaimQuery};
+use crate::store::{AuditQuery, AuditSubject, ClaimOrder, ClaimQuery};
 use crate::writer::commands::{ClaimChanged, ClaimTransition, FileClaim};
 
 pub struct ClaimApi {
@@ -94,18 +94,34 @@ impl ClaimService for ClaimApi {
         }
         status::check(violations)?;
         let notice = notice.map_err(status::invalid)?;
-        let filed_by = Uuid::parse_str(&caller.principal_id)
-            .map_err(|_| Status::internal("caller without a principal id"))?;
-        let claim = self
+        // A notice without an account is filed by its notifier, named by its e-mail,
+        // and answered with a claim token for that notifier.
+        let (filed_by, token) = if caller.is_public() {
+            let token = auth::new_token();
+            (notice.notifier_id(), Some(token))
+        } else {
+            let id = Uuid::parse_str(&caller.principal_id)
+                .map_err(|_| Status::internal("caller without a principal id"))?;
+            (id, None)
+        };
+        let filed = self
             .cx
             .writer
             .submit(FileClaim {
                 request_id: req.request_id,
                 notice,
                 filed_by,
+                notifier_token_sha256: token.as_deref().map(auth::token_sha256),
             })
             .await?;
-        Ok(Response::new(pb::FileClaimResponse { claim: Some(claim) }))
+        let access_token = match token {
+            Some(t) if filed.created => t,
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::FileClaimResponse {
+            claim: Some(filed.claim),
+            access_token,
+        }))
     }
 
     async fn get_claim(
@@ -191,6 +207,34 @@ impl ClaimService for ClaimApi {
             .collect();
         Ok(Response::new(pb::ListClaimsResponse {
             claims,
+            next_page_token,
+        }))
+    }
+
+    async fn list_claim_events(
+        &self,
+        request: Request<pb::ListClaimEventsRequest>,
+    ) -> Result<Response<pb::ListClaimEventsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let claim = self.cx.visible_claim(&caller, &req.claim_id)?;
+        let id = claim_id("claim_id", &claim.id)?;
+        let query = AuditQuery {
+            subject: AuditSubject::Claim(id),
+            after_seq: 0,
+        };
+        let listing = paging::Listing::new(&caller, &query.canonical());
+        let tokens = &self.cx.page_tokens;
+        let position = tokens.position(req.page_size, &req.page_token, listing)?;
+        let page = self.cx.store.list_audit_entries(&query, &position)?;
+        let next_page_token = tokens.next_token(&page, listing);
+        let events = page
+            .items
+            .into_iter()
+            .map(|e| caller.event_view(e, &claim))
+            .collect();
+        Ok(Response::new(pb::ListClaimEventsResponse {
+            events,
             next_page_token,
         }))
     }

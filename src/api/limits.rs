@@ -53,6 +53,31 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     /// FileClaim per principal; `None` for no limit.
     pub file_claim: Option<RateLimit>,
+    /// FileClaim without credentials (public intake): whether it is open, and its
+    /// limits per client address and for all public callers together.
+    pub public_intake: PublicIntakeLimits,
+}
+
+/// Public intake: FileClaim with no credentials, limited per client address and in
+/// total, so a flood from one address (or many) cannot crowd out the desk's callers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicIntakeLimits {
+    pub enabled: bool,
+    /// Per client IP address; `None` for no limit.
+    pub per_client: Option<RateLimit>,
+    /// All public callers together; `None` for no limit.
+    pub total: Option<RateLimit>,
+}
+
+impl Default for PublicIntakeLimits {
+    /// Open, 10 notices a minute per address (bursts of 5), 600 a minute in all.
+    fn default() -> Self {
+        PublicIntakeLimits {
+            enabled: true,
+            per_client: RateLimit::per_minute(10, 5),
+            total: RateLimit::per_minute(600, 100),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -63,6 +88,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
             file_claim: None,
+            public_intake: PublicIntakeLimits::default(),
         }
     }
 }
@@ -153,24 +179,40 @@ type Buckets =
 #[derive(Clone)]
 pub struct FileClaimRateLayer {
     buckets: Option<Arc<Buckets>>,
+    public_per_client: Option<Arc<Buckets>>,
+    public_total: Option<Arc<Buckets>>,
     clock: Arc<dyn Clock>,
 }
 
+/// Token buckets of `limit`, keyed by caller, on `clock`.
+fn buckets(limit: Option<RateLimit>, clock: &Arc<dyn Clock>) -> Option<Arc<Buckets>> {
+    limit.map(|l| {
+        // One token every 60/per_minute seconds (never less than 1 ns).
+        let period = (Duration::from_secs(60) / l.per_minute.get()).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_minute(l.per_minute))
+            .allow_burst(l.burst);
+        Arc::new(RateLimiter::dashmap_with_clock(
+            quota,
+            ServiceClock(clock.clone()),
+        ))
+    })
+}
+
 impl FileClaimRateLayer {
-    pub fn new(limit: Option<RateLimit>, clock: Arc<dyn Clock>) -> Self {
-        let buckets = limit.map(|l| {
-            // One token every 60/per_minute seconds (never less than 1 ns).
-            let period =
-                (Duration::from_secs(60) / l.per_minute.get()).max(Duration::from_nanos(1));
-            let quota = Quota::with_period(period)
-                .unwrap_or_else(|| Quota::per_minute(l.per_minute))
-                .allow_burst(l.burst);
-            Arc::new(RateLimiter::dashmap_with_clock(
-                quota,
-                ServiceClock(clock.clone()),
-            ))
-        });
-        Self { buckets, clock }
+    /// FileClaim limits: `limit` per principal, and public intake's per client
+    /// address and in total.
+    pub fn new(
+        limit: Option<RateLimit>,
+        public: &PublicIntakeLimits,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            buckets: buckets(limit, &clock),
+            public_per_client: buckets(public.per_client, &clock),
+            public_total: buckets(public.total, &clock),
+            clock,
+        }
     }
 }
 
@@ -180,6 +222,8 @@ impl<S> Layer<S> for FileClaimRateLayer {
         FileClaimRate {
             inner,
             buckets: self.buckets.clone(),
+            public_per_client: self.public_per_client.clone(),
+            public_total: self.public_total.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -189,6 +233,8 @@ impl<S> Layer<S> for FileClaimRateLayer {
 pub struct FileClaimRate<S> {
     inner: S,
     buckets: Option<Arc<Buckets>>,
+    public_per_client: Option<Arc<Buckets>>,
+    public_total: Option<Arc<Buckets>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -199,8 +245,9 @@ pub fn rate_limited(retry_after: Duration) -> Status {
     Status::with_error_details(
         Code::ResourceExhausted,
         format!(
-            "too many claims filed in a short time by this principal; retry in {:.1} s \
-             (the operator sets the rate with --file-claim-rate and --file-claim-burst)",
+            "too many claims filed in a short time by this caller; retry in {:.1} s \
+             (the operator sets the rates with --file-claim-rate/--file-claim-burst, and \
+             for notices without an account --public-intake-rate/--public-intake-burst)",
             retry_after.as_secs_f64()
         ),
         ErrorDetails::with_retry_info(Some(retry_after)),
@@ -222,13 +269,26 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        if let Some(buckets) = &self.buckets
-            && request.uri().path() == FILE_CLAIM_PATH
+        if request.uri().path() == FILE_CLAIM_PATH
             && let Some(caller) = request.extensions().get::<Caller>()
-            && let Err(not_until) = buckets.check_key(&caller.principal_id)
         {
-            let wait = not_until.wait_time_from(self.clock.now());
-            return Box::pin(async move { Ok(rate_limited(wait).into_http()) });
+            let refused = match caller.public_client {
+                // A public notice: its address's bucket, then everyone's.
+                Some(client) => [
+                    (&self.public_per_client, format!("ip:{client}")),
+                    (&self.public_total, "all".to_string()),
+                ]
+                .into_iter()
+                .find_map(|(b, key)| b.as_ref()?.check_key(&key).err()),
+                None => self
+                    .buckets
+                    .as_ref()
+                    .and_then(|b| b.check_key(&caller.principal_id).err()),
+            };
+            if let Some(not_until) = refused {
+                let wait = not_until.wait_time_from(self.clock.now());
+                return Box::pin(async move { Ok(rate_limited(wait).into_http()) });
+            }
         }
         Box::pin(self.inner.call(request))
     }

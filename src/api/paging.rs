@@ -202,10 +202,7 @@ mod tests {
     use super::*;
 
     fn caller(id: &str) -> Caller {
-        Caller {
-            principal_id: id.to_string(),
-            roles: vec![],
-        }
+        Caller::principal(id.to_string(), vec![])
     }
 
     fn page(next: &[u8]) -> Page<()> {

@@ -247,6 +247,41 @@ struct SecurityArgs {
         global = true
     )]
     keepalive_secs: u64,
+    /// Accept FileClaim without credentials (a notice from anyone, DSA Art. 16(1)),
+    /// answered with a claim token for the notifier. `false` to require a principal.
+    #[arg(
+        long,
+        env = "TAKEDOWN_PUBLIC_INTAKE",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    public_intake: bool,
+    /// Notices without credentials per minute from one client IP; 0 for no limit.
+    #[arg(
+        long,
+        env = "TAKEDOWN_PUBLIC_INTAKE_RATE",
+        default_value_t = 10,
+        global = true
+    )]
+    public_intake_rate: u32,
+    /// Notices without credentials one client IP may send at once.
+    #[arg(
+        long,
+        env = "TAKEDOWN_PUBLIC_INTAKE_BURST",
+        default_value_t = 5,
+        global = true
+    )]
+    public_intake_burst: u32,
+    /// Notices without credentials per minute from all clients together; 0 for no
+    /// limit (bursts of a sixth of it).
+    #[arg(
+        long,
+        env = "TAKEDOWN_PUBLIC_INTAKE_TOTAL_RATE",
+        default_value_t = 600,
+        global = true
+    )]
+    public_intake_total_rate: u32,
     /// Longest a request may take, queueing included (DEADLINE_EXCEEDED after).
     #[arg(long, env = "TAKEDOWN_REQUEST_TIMEOUT", default_value = "30s", global = true, value_parser = humantime::parse_duration)]
     request_timeout: std::time::Duration,
@@ -261,6 +296,17 @@ impl SecurityArgs {
                 self.file_claim_rate,
                 self.file_claim_burst,
             ),
+            public_intake: takedown::api::limits::PublicIntakeLimits {
+                enabled: self.public_intake,
+                per_client: takedown::api::limits::RateLimit::per_minute(
+                    self.public_intake_rate,
+                    self.public_intake_burst,
+                ),
+                total: takedown::api::limits::RateLimit::per_minute(
+                    self.public_intake_total_rate,
+                    (self.public_intake_total_rate / 6).max(1),
+                ),
+            },
         }
     }
 

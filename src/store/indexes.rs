@@ -64,3 +64,15 @@ pub fn audit_keys(e: &pb::AuditEntry) -> Vec<Vec<u8>> {
     }
     keys
 }
+
+/// The index key of a claim token (its hash), whose value is the record's key: the
+/// claim id and the party.
+pub fn claim_token_keys(t: &pb::ClaimToken) -> Vec<(Vec<u8>, Vec<u8>)> {
+    match Uuid::parse_str(&t.claim_id) {
+        Ok(claim) if !t.token_sha256.is_empty() => vec![(
+            keyspace::claim_token_by_hash(&t.token_sha256),
+            keyspace::claim_token(&claim, t.party),
+        )],
+        _ => Vec::new(),
+    }
+}

@@ -23,6 +23,10 @@ pub const AUDIT_BY_CLAIM: u8 = 0x16;
 pub const AUDIT_BY_ARTICLE: u8 = 0x17;
 pub const CLAIM_TIMER: u8 = 0x18;
 pub const CLAIM_QUEUE: u8 = 0x19;
+/// A claim token by the token's hash -> (claim id, party), for the auth layer.
+pub const CLAIM_TOKEN_BY_HASH: u8 = 0x1A;
+/// Claim tokens: `[tag][claim id][party]` -> `ClaimToken`.
+pub const CLAIM_TOKEN: u8 = 0x07;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
@@ -74,6 +78,18 @@ pub fn article(id: &str) -> Vec<u8> {
 
 pub fn principal(id: &Uuid) -> Vec<u8> {
     with(PRINCIPAL, &[id.as_bytes()])
+}
+
+/// The one token of `party` on `claim`.
+pub fn claim_token(claim: &Uuid, party: i32) -> Vec<u8> {
+    with(
+        CLAIM_TOKEN,
+        &[claim.as_bytes(), &[party.clamp(0, 255) as u8]],
+    )
+}
+
+pub fn claim_token_by_hash(sha256: &[u8]) -> Vec<u8> {
+    with(CLAIM_TOKEN_BY_HASH, &[sha256])
 }
 
 pub fn token(sha256: &[u8]) -> Vec<u8> {

@@ -69,6 +69,7 @@ pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
         Kind::IdempotencyKey(k) => {
             keyspace::idempotency(&Uuid::parse_str(&k.principal_id).ok()?, &k.request_id)
         }
+        Kind::ClaimToken(t) => keyspace::claim_token(&Uuid::parse_str(&t.claim_id).ok()?, t.party),
     })
 }
 
@@ -80,6 +81,7 @@ fn place(record: &pb::StoredRecord) -> Option<Placed> {
         Kind::Article(a) => (a.encode_to_vec(), empty(indexes::article_keys(a))),
         Kind::Principal(p) => (p.encode_to_vec(), indexes::principal_keys(p)),
         Kind::IdempotencyKey(k) => (k.encode_to_vec(), Vec::new()),
+        Kind::ClaimToken(t) => (t.encode_to_vec(), indexes::claim_token_keys(t)),
     };
     Some(Placed { key, value, index })
 }
@@ -98,6 +100,12 @@ fn old_index(key: &[u8], bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
         }
         Some(&keyspace::PRINCIPAL) => {
             indexes::principal_keys(&pb::StoredPrincipal::decode(bytes).map_err(corrupt)?)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        }
+        Some(&keyspace::CLAIM_TOKEN) => {
+            indexes::claim_token_keys(&pb::ClaimToken::decode(bytes).map_err(corrupt)?)
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect()

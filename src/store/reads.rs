@@ -68,6 +68,15 @@ impl Store {
         }
     }
 
+    /// The claim token whose SHA-256 is `sha256`, if it is the current one of its
+    /// (claim, party).
+    pub fn claim_token_by_hash(&self, sha256: &[u8]) -> Result<Option<pb::ClaimToken>, StoreError> {
+        match self.db.get(keyspace::claim_token_by_hash(sha256))? {
+            Some(key) => self.get(&key),
+            None => Ok(None),
+        }
+    }
+
     pub fn has_principals(&self) -> Result<bool, StoreError> {
         Ok(self.db.scan_prefix([keyspace::PRINCIPAL]).next().is_some())
     }

@@ -32,6 +32,7 @@ mod metrics;
 mod page_token_filters;
 mod paging;
 mod persistence;
+mod public_intake;
 mod readme_grpcurl;
 mod ready_file;
 mod scoping;

@@ -4,6 +4,9 @@
 
 use std::time::SystemTime;
 
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
 use super::deadline;
 use crate::domain::{DomainError, FieldViolation, Policy, validation};
 use crate::pb::{self, ClaimState, DeadlineKind};
@@ -27,6 +30,24 @@ impl Notice {
 
     pub fn get(&self) -> &pb::Claim {
         &self.0
+    }
+
+    /// The notifier as a party without an account, named by its e-mail: a UUID of
+    /// version 8 (RFC 9562, custom) made from the SHA-256 of the normalised address
+    /// (trimmed, lower-case). The same e-mail is the same notifier across notices, and
+    /// the id cannot be mistaken for a principal's (version 7), nor turned back into
+    /// the address.
+    pub fn notifier_id(&self) -> Uuid {
+        let email = self
+            .0
+            .claimant
+            .as_ref()
+            .map(|c| c.email.trim().to_lowercase())
+            .unwrap_or_default();
+        let digest = Sha256::digest(format!("notifier-email:{email}").as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
 }
 

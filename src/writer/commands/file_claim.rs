@@ -17,13 +17,26 @@ pub struct FileClaim {
     /// The caller's idempotency key; empty for none.
     pub request_id: String,
     pub notice: Notice,
+    /// A principal's id, or for a notice without an account its notifier's id
+    /// (`Notice::notifier_id`).
     pub filed_by: Uuid,
+    /// For a notice without an account: the hash of the notifier's new claim token,
+    /// stored with the claim.
+    pub notifier_token_sha256: Option<[u8; 32]>,
+}
+
+/// What FileClaim answers: the claim, and whether this call created it (a retry
+/// answers the first claim).
+#[derive(Debug, Clone)]
+pub struct FiledClaim {
+    pub claim: pb::Claim,
+    pub created: bool,
 }
 
 impl WriteCommand for FileClaim {
-    type Reply = pb::Claim;
+    type Reply = FiledClaim;
 
-    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Claim>, WriteError> {
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<FiledClaim>, WriteError> {
         let filed_by = self.filed_by.to_string();
         let digest: [u8; 32] = Sha256::digest(self.notice.get().encode_to_vec()).into();
         if !self.request_id.is_empty()
@@ -42,7 +55,10 @@ impl WriteCommand for FileClaim {
             };
             let id = Uuid::parse_str(&key.claim_id).map_err(|_| inconsistent())?;
             let claim = cx.view.claim(&id)?.ok_or_else(inconsistent)?;
-            return Ok(Executed::unchanged(claim));
+            return Ok(Executed::unchanged(FiledClaim {
+                claim,
+                created: false,
+            }));
         }
         // After the idempotency check: a retry of a claim filed before the suspension
         // still gets its first answer.
@@ -95,6 +111,20 @@ impl WriteCommand for FileClaim {
                 request_sha256: digest.to_vec(),
             }));
         }
-        Ok(Executed::changed(a, records, claim))
+        if let Some(sha256) = self.notifier_token_sha256 {
+            records.push(Kind::ClaimToken(pb::ClaimToken {
+                token_sha256: sha256.to_vec(),
+                claim_id: claim.id.clone(),
+                party: pb::Party::Notifier as i32,
+            }));
+        }
+        Ok(Executed::changed(
+            a,
+            records,
+            FiledClaim {
+                claim,
+                created: true,
+            },
+        ))
     }
 }

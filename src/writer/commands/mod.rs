@@ -10,7 +10,7 @@ mod principals;
 mod transition;
 
 pub use article::UpsertArticle;
-pub use file_claim::FileClaim;
+pub use file_claim::{FileClaim, FiledClaim};
 pub use principals::{
     CreatePrincipal, MAX_SUSPENSION, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
     check_may_file, rfc3339, suspended_until,

@@ -1,0 +1,249 @@
+//! Anyone can send a notice (DSA Art. 16(1)): FileClaim without credentials is
+//! accepted while public intake is on, the notifier is named by the notice's e-mail,
+//! and the answer carries a claim token that opens that one claim for the calls a
+//! notifier may make. Public notices are limited per client address.
+
+use prost::Message;
+use takedown::pb::{self, ClaimState, claim_service_client::ClaimServiceClient};
+use tonic::Code;
+
+use super::access_matrix::{Shape, call, rpcs_in_descriptor_set};
+use crate::common::flow::{Flow, assert_state};
+use crate::common::{Authed, TestServer, authed, fixtures};
+
+fn public_notice(request_id: &str) -> pb::FileClaimRequest {
+    pb::FileClaimRequest {
+        request_id: request_id.to_string(),
+        claim: Some(fixtures::dmca_notice()),
+    }
+}
+
+/// FileClaim with no `authorization` header.
+async fn file_publicly(s: &TestServer, req: pb::FileClaimRequest) -> pb::FileClaimResponse {
+    ClaimServiceClient::new(s.channel().await)
+        .file_claim(req)
+        .await
+        .expect("a public notice is accepted")
+        .into_inner()
+}
+
+async fn with_token(s: &TestServer, token: &str) -> ClaimServiceClient<Authed> {
+    ClaimServiceClient::new(authed(&s.channel().await, token))
+}
+
+#[tokio::test]
+async fn a_notice_without_an_account_is_filed_and_followed_with_its_token() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let filed = file_publicly(&s, public_notice("public-1")).await;
+    let claim = filed.claim.expect("the receipt");
+    assert_state(&claim, ClaimState::Received);
+    assert!(
+        filed.access_token.starts_with("tdk_"),
+        "a token, shown once"
+    );
+    let filer = uuid::Uuid::parse_str(&claim.filed_by).expect("the notifier's id");
+    assert_eq!(filer.get_version_num(), 8, "not a principal's id");
+
+    // The token reads the claim and its timeline.
+    let mut notifier = with_token(&s, &filed.access_token).await;
+    let got = notifier
+        .get_claim(pb::GetClaimRequest {
+            claim_id: claim.id.clone(),
+        })
+        .await
+        .expect("the notifier reads its claim")
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_eq!(got.id, claim.id);
+    assert_eq!(
+        got.claimant.as_ref().unwrap().postal_address,
+        "10 Beisanhuan Rd, Beijing",
+        "its own notice, whole"
+    );
+    // The desk asks for more; the notifier answers with its token.
+    let asked = flow.request_information(&claim, "Which paragraph?").await;
+    let events = notifier
+        .list_claim_events(pb::ListClaimEventsRequest {
+            claim_id: claim.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("the timeline")
+        .into_inner()
+        .events;
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["FileClaim", "RequestInformation"]);
+    assert_eq!(events[0].actor, claim.filed_by, "its own act");
+    assert_eq!(events[0].request_id, "public-1");
+    assert_eq!(events[1].actor, "site", "not the reviewer's principal id");
+    let amended = notifier
+        .amend_claim(pb::AmendClaimRequest {
+            claim_id: claim.id.clone(),
+            etag: asked.etag.clone(),
+            claim: Some(fixtures::dmca_notice()),
+            reply: "Paragraph 1.".to_string(),
+            ..Default::default()
+        })
+        .await
+        .expect("the notifier amends")
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_state(&amended, ClaimState::Received);
+    // Staff see the timeline whole.
+    let staff = flow
+        .reviewer_claims()
+        .list_claim_events(pb::ListClaimEventsRequest {
+            claim_id: claim.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    assert_eq!(staff[1].actor, flow.desk.reviewer_id);
+
+    // Nothing else: not the list of claims, not another claim.
+    let e = notifier
+        .list_claims(pb::ListClaimsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let other = flow.file_claim().await;
+    let e = notifier
+        .get_claim(pb::GetClaimRequest {
+            claim_id: other.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::NotFound,
+        "another claim does not exist for it"
+    );
+    let e = notifier
+        .withdraw_claim(pb::WithdrawClaimRequest {
+            claim_id: other.id,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+
+    // A retry is the first claim, and does not show the token again.
+    let again = file_publicly(&s, public_notice("public-1")).await;
+    assert_eq!(again.claim.unwrap().id, claim.id);
+    assert!(again.access_token.is_empty());
+    // The same e-mail is the same notifier; its second claim has its own token.
+    let second = file_publicly(&s, public_notice("public-2")).await;
+    let second_claim = second.claim.unwrap();
+    assert_eq!(second_claim.filed_by, claim.filed_by);
+    assert_ne!(second.access_token, filed.access_token);
+    let e = notifier
+        .get_claim(pb::GetClaimRequest {
+            claim_id: second_claim.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "a token opens its own claim only");
+    // The notifier withdraws with its token.
+    let withdrawn = notifier
+        .withdraw_claim(pb::WithdrawClaimRequest {
+            claim_id: claim.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("withdraw")
+        .into_inner()
+        .claim
+        .unwrap();
+    assert_state(&withdrawn, ClaimState::Withdrawn);
+    // The token survives a restart: it is journaled with the claim.
+    let mut s = s;
+    s.restart().await;
+    let mut notifier = with_token(&s, &filed.access_token).await;
+    notifier
+        .get_claim(pb::GetClaimRequest { claim_id: claim.id })
+        .await
+        .expect("after a restart");
+    s.stop().await;
+}
+
+/// Every RPC with a notifier's claim token: the calls a notifier may make reach the
+/// service; every other one is PERMISSION_DENIED before it does.
+#[tokio::test]
+async fn every_rpc_answers_a_notifier_token_as_a_notifier_may() {
+    let s = TestServer::start().await;
+    let _flow = Flow::new(&s).await;
+    let filed = file_publicly(&s, public_notice("")).await;
+    let claim_id = filed.claim.unwrap().id;
+    let channel = s.channel().await;
+    let header = format!("Bearer {}", filed.access_token);
+    let allowed = [
+        "ClaimService/GetClaim",
+        "ClaimService/ListClaimEvents",
+        "ClaimService/AmendClaim",
+        "ClaimService/WithdrawClaim",
+        "ClaimService/ReportLegalAction",
+        "ClaimService/FileComplaint",
+    ];
+    let mut failures = Vec::new();
+    for (rpc, shape) in rpcs_in_descriptor_set() {
+        // Field 1 is the claim id in every claim request; for the others the body
+        // never reaches a decoder.
+        let body = pb::GetClaimRequest {
+            claim_id: claim_id.clone(),
+        }
+        .encode_to_vec();
+        let shape = if shape == Shape::ServerStreaming {
+            Shape::ServerStreaming
+        } else {
+            Shape::Unary
+        };
+        let got = call(&channel, &rpc, shape, Some(&header), body).await;
+        let reached = !matches!(got.code(), Code::PermissionDenied | Code::Unauthenticated);
+        if reached != allowed.contains(&rpc.as_str()) {
+            failures.push(format!("{rpc}: {:?} {:?}", got.code(), got.message()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn public_notices_are_limited_per_address_without_slowing_the_desk() {
+    let s = TestServer::start_with(|c| {
+        c.limits.public_intake.per_client = takedown::api::limits::RateLimit::per_minute(2, 2);
+    })
+    .await;
+    let flow = Flow::new(&s).await;
+    file_publicly(&s, public_notice("")).await;
+    file_publicly(&s, public_notice("")).await;
+    let e = ClaimServiceClient::new(s.channel().await)
+        .file_claim(public_notice(""))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(
+        e.message().contains("--public-intake-rate"),
+        "{}",
+        e.message()
+    );
+    // A claimant with an account is not held back by the flood.
+    flow.file_claim().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn with_public_intake_off_a_notice_needs_an_account() {
+    let s = TestServer::start_with(|c| c.limits.public_intake.enabled = false).await;
+    let _flow = Flow::new(&s).await;
+    let e = ClaimServiceClient::new(s.channel().await)
+        .file_claim(public_notice(""))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    s.stop().await;
+}
