@@ -90,6 +90,8 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
         "CLAIM_STATE_CORRECTED",
         "\"revision\": \"2\"",
         "CLAIM_STATE_RESTORED",
+        "\"action\": \"FileClaim\"",
+        "Code: PermissionDenied",
         "\"ok\": true",
     ] {
         assert!(
