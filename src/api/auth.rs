@@ -82,6 +82,10 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         &[Publisher, Admin],
     ),
     (
+        "/takedown.v1.PublisherService/IssuePartyToken",
+        &[Publisher, Admin],
+    ),
+    (
         "/takedown.v1.PublisherService/WatchEvents",
         &[Publisher, Auditor, Admin],
     ),
@@ -245,9 +249,10 @@ fn claim_token_caller(store: &Store, path: &str, sha256: &[u8]) -> Result<Option
             party.as_str_name()
         )));
     }
-    let actor = match party {
-        Party::Notifier => claim.filed_by,
-        _ => format!("{}:{}", party.as_str_name(), claim.id),
+    let actor = match (party, &claim.contributor) {
+        (Party::Notifier, _) => claim.filed_by,
+        (Party::Contributor, Some(c)) => crate::domain::actor::contributor_id(&c.account_id),
+        _ => return Err(unknown()),
     };
     Ok(Some(Caller {
         principal_id: actor,

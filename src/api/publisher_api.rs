@@ -4,11 +4,11 @@
 use tonic::{Request, Response, Status};
 
 use super::caller::Caller;
-use super::{Context, status};
+use super::{Context, auth, status};
 use crate::domain::commands::{FileCounterNotice, RecordCorrection};
 use crate::domain::{Command, FieldViolation, validation};
 use crate::pb::{self, publisher_service_server::PublisherService};
-use crate::writer::commands::UpsertArticle;
+use crate::writer::commands::{IssuePartyToken, UpsertArticle};
 
 /// Most ids one BatchGetArticles may ask for.
 pub const MAX_BATCH_GET: usize = 1_000;
@@ -155,6 +155,39 @@ impl PublisherService for PublisherApi {
             .await?;
         Ok(Response::new(pb::FileCounterNoticeResponse {
             claim: Some(claim),
+        }))
+    }
+
+    async fn issue_party_token(
+        &self,
+        request: Request<pb::IssuePartyTokenRequest>,
+    ) -> Result<Response<pb::IssuePartyTokenResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let party = match pb::Party::try_from(req.party) {
+            Ok(p @ (pb::Party::Notifier | pb::Party::Contributor)) => p,
+            _ => {
+                return Err(status::invalid_field(
+                    "party",
+                    "choose PARTY_NOTIFIER or PARTY_CONTRIBUTOR",
+                ));
+            }
+        };
+        let claim = self.cx.visible_claim(&caller, &req.claim_id)?;
+        let claim_id = uuid::Uuid::parse_str(&claim.id)
+            .map_err(|_| status::not_found("claim", &req.claim_id))?;
+        let token = auth::new_token();
+        self.cx
+            .writer
+            .submit(IssuePartyToken {
+                claim_id,
+                party,
+                token_sha256: auth::token_sha256(&token),
+                actor: caller.principal_id,
+            })
+            .await?;
+        Ok(Response::new(pb::IssuePartyTokenResponse {
+            access_token: token,
         }))
     }
 }

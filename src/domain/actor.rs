@@ -24,6 +24,15 @@ impl Actor {
         matches!(self, Actor::Principal { roles, .. } if roles.contains(&role))
     }
 
+    /// Whether this actor is the claim's contributor (the site user whose content the
+    /// claim is about), acting with its claim token.
+    pub fn is_contributor_of(&self, claim: &pb::Claim) -> bool {
+        claim
+            .contributor
+            .as_ref()
+            .is_some_and(|c| !c.account_id.is_empty() && self.id() == contributor_id(&c.account_id))
+    }
+
     /// Commands reserved to "the claim's claimant" (admins may act for it).
     pub fn owns(&self, claim: &pb::Claim) -> bool {
         match self {
@@ -31,6 +40,11 @@ impl Actor {
             Actor::System => false,
         }
     }
+}
+
+/// The actor id of a contributor (by the CMS's account id) acting on a claim.
+pub fn contributor_id(account_id: &str) -> String {
+    format!("contributor:{account_id}")
 }
 
 /// The result of an accepted command.

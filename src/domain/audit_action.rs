@@ -26,11 +26,13 @@ pub enum AuditAction {
     SuspendPrincipal,
     UnsuspendPrincipal,
     UpsertArticle,
+    /// A new claim token for one party of a claim (the token itself is never logged).
+    IssuePartyToken,
 }
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -48,6 +50,7 @@ impl AuditAction {
         AuditAction::SuspendPrincipal,
         AuditAction::UnsuspendPrincipal,
         AuditAction::UpsertArticle,
+        AuditAction::IssuePartyToken,
     ];
 
     /// The name written to `AuditEntry.action`.
@@ -70,6 +73,7 @@ impl AuditAction {
             AuditAction::SuspendPrincipal => "SuspendPrincipal",
             AuditAction::UnsuspendPrincipal => "UnsuspendPrincipal",
             AuditAction::UpsertArticle => "UpsertArticle",
+            AuditAction::IssuePartyToken => "IssuePartyToken",
         }
     }
 

@@ -79,6 +79,7 @@ pub fn seed_article() -> pb::Article {
         holding_claim_ids: Vec::new(),
         create_time: ts(t0() - 6 * HOUR),
         update_time: ts(t0() - 6 * HOUR),
+        contributor: None,
     }
 }
 

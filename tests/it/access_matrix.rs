@@ -80,6 +80,7 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("PublisherService/BatchGetArticles",  [No, Yes, Yes, Yes, Yes, No]),
     ("PublisherService/RecordCorrection",  [No, Yes, Yes, No, Yes, No]),
     ("PublisherService/FileCounterNotice", [No, No, Yes, No, Yes, No]),
+    ("PublisherService/IssuePartyToken",   [No, No, Yes, No, Yes, No]),
     ("PublisherService/WatchEvents",       [No, No, Yes, Yes, Yes, No]),
     ("AuditService/ListAuditEntries",      [No, Yes, No, Yes, Yes, No]),
     ("AuditService/VerifyAuditLog",        [No, Yes, No, Yes, Yes, No]),
@@ -333,6 +334,11 @@ impl Fixtures {
                 claim_id: self.claim(Deleted).await.id,
                 etag: String::new(),
                 counter_notice: Some(fixtures::counter_notice()),
+            }
+            .encode_to_vec(),
+            "PublisherService/IssuePartyToken" => pb::IssuePartyTokenRequest {
+                claim_id: self.claim(Received).await.id,
+                party: pb::Party::Notifier as i32,
             }
             .encode_to_vec(),
             "PublisherService/WatchEvents" => pb::WatchEventsRequest::default().encode_to_vec(),

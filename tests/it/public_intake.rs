@@ -247,3 +247,121 @@ async fn with_public_intake_off_a_notice_needs_an_account() {
     assert_eq!(e.code(), Code::Unauthenticated);
     s.stop().await;
 }
+
+/// A contributed article's author is a party: the CMS issues them a claim token, and
+/// with it they read the claim (without the notifier's address and phone) and
+/// counter-notify, as the publisher may.
+#[tokio::test]
+async fn the_contributor_answers_with_the_token_the_cms_issued() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let mut article = fixtures::article("forum-42", "https://news.example.org/forum/42");
+    article.content_origin = pb::ContentOrigin::Contributed as i32;
+    article.contributor = Some(pb::Contributor {
+        account_id: "user-42".to_string(),
+        display_name: "Li Wei".to_string(),
+        email: "li.wei@example.org".to_string(),
+    });
+    flow.register(article).await;
+    let claim = flow
+        .file(fixtures::notice("forum-42", pb::Regime::Dmca))
+        .await;
+    assert_eq!(claim.contributor.as_ref().unwrap().account_id, "user-42");
+    let claim = flow.start_review(&claim).await;
+    let claim = flow.decide(&claim, pb::DecisionOutcome::Delete).await;
+
+    let issue = |party: pb::Party, claim_id: String| pb::IssuePartyTokenRequest {
+        claim_id,
+        party: party as i32,
+    };
+    let first = flow
+        .publisher()
+        .issue_party_token(issue(pb::Party::Contributor, claim.id.clone()))
+        .await
+        .expect("the CMS issues the contributor's token")
+        .into_inner()
+        .access_token;
+    let token = flow
+        .publisher()
+        .issue_party_token(issue(pb::Party::Contributor, claim.id.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    // A new token replaces the previous one.
+    let e = with_token(&s, &first)
+        .await
+        .get_claim(pb::GetClaimRequest {
+            claim_id: claim.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+
+    let mut contributor = with_token(&s, &token).await;
+    let seen = contributor
+        .get_claim(pb::GetClaimRequest {
+            claim_id: claim.id.clone(),
+        })
+        .await
+        .expect("the contributor reads the claim")
+        .into_inner()
+        .claim
+        .unwrap();
+    let notifier = seen.claimant.unwrap();
+    assert!(notifier.postal_address.is_empty() && notifier.phone.is_empty());
+    let e = contributor
+        .amend_claim(pb::AmendClaimRequest {
+            claim_id: claim.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "not a contributor's call");
+    let answered = takedown::pb::publisher_service_client::PublisherServiceClient::new(authed(
+        &s.channel().await,
+        &token,
+    ))
+    .file_counter_notice(pb::FileCounterNoticeRequest {
+        claim_id: claim.id.clone(),
+        etag: String::new(),
+        counter_notice: Some(fixtures::counter_notice()),
+    })
+    .await
+    .expect("the contributor counter-notifies")
+    .into_inner()
+    .claim
+    .unwrap();
+    assert_state(&answered, ClaimState::CounterNoticed);
+    assert_eq!(
+        answered.counter_notice.unwrap().filed_by,
+        "contributor:user-42"
+    );
+
+    // Editorial content has no contributor, neither on the article nor as a party.
+    let editorial = flow.file_claim().await;
+    let e = flow
+        .publisher()
+        .issue_party_token(issue(pb::Party::Contributor, editorial.id))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert_eq!(crate::common::flow::error_info(&e).0, "NO_CONTRIBUTOR");
+    let mut wrong = fixtures::seed_article();
+    wrong.contributor = Some(pb::Contributor {
+        account_id: "user-1".to_string(),
+        ..Default::default()
+    });
+    let e = flow
+        .publisher()
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(wrong),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        crate::common::flow::violated_fields(&e),
+        ["article.contributor"]
+    );
+    s.stop().await;
+}

@@ -96,6 +96,7 @@ pub fn file_claim(
         create_time: Some(now.into()),
         update_time: Some(now.into()),
         request_id: request_id.to_string(),
+        contributor: article.contributor.clone(),
         ..Default::default()
     })
 }

@@ -23,9 +23,9 @@ impl ClaimVerb for FileComplaint {
         Verb::FileComplaint
     }
 
-    /// DSA Art. 20: the notifier or the affected publisher may complain.
+    /// DSA Art. 20: the notifier, the affected publisher or contributor may complain.
     fn permitted(&self, actor: &Actor, claim: &pb::Claim) -> bool {
-        actor.owns(claim) || actor.has(Role::Publisher)
+        actor.owns(claim) || actor.has(Role::Publisher) || actor.is_contributor_of(claim)
     }
 
     fn check(&self, _: &pb::Claim, _: &pb::Article) -> Vec<FieldViolation> {

@@ -21,6 +21,31 @@ pub fn article(a: Option<&pb::Article>) -> Violations {
     }
     url(&mut v, "article.url", &a.url);
     v.extend(timestamp("article.publish_time", a.publish_time.as_ref()));
+    if let Some(c) = &a.contributor {
+        let origin =
+            ContentOrigin::try_from(a.content_origin).unwrap_or(ContentOrigin::Unspecified);
+        if origin == ContentOrigin::Editorial {
+            v.push(FieldViolation::new(
+                "article.contributor",
+                "editorial content has no contributor; set it for CONTENT_ORIGIN_CONTRIBUTED or CONTENT_ORIGIN_COMMENT, or leave it out",
+            ));
+        }
+        if !is_article_id(&c.account_id) {
+            v.push(FieldViolation::new(
+                "article.contributor.account_id",
+                "the CMS's account id is required: 1-128 letters, digits or . _ : / -",
+            ));
+        }
+        line(
+            &mut v,
+            "article.contributor.display_name",
+            &c.display_name,
+            limits::NAME,
+        );
+        if !c.email.is_empty() {
+            email(&mut v, "article.contributor.email", &c.email);
+        }
+    }
     line(&mut v, "article.title", &a.title, limits::TITLE);
     line(&mut v, "article.source", &a.source, limits::URL);
     if ContentOrigin::try_from(a.content_origin).unwrap_or(ContentOrigin::Unspecified)

@@ -51,6 +51,7 @@ impl WriteCommand for UpsertArticle {
         next.source = article.source.clone();
         next.content_origin = article.content_origin;
         next.publish_time = article.publish_time;
+        next.contributor = article.contributor.clone();
         if existing.as_ref() == Some(&next) {
             return Ok(Executed::unchanged(next));
         }

@@ -6,11 +6,13 @@
 
 mod article;
 mod file_claim;
+mod party_token;
 mod principals;
 mod transition;
 
 pub use article::UpsertArticle;
 pub use file_claim::{FileClaim, FiledClaim};
+pub use party_token::IssuePartyToken;
 pub use principals::{
     CreatePrincipal, MAX_SUSPENSION, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
     check_may_file, rfc3339, suspended_until,
