@@ -1,5 +1,5 @@
-//! `claims list` (the queue, with filters, one page or all of them) and `claims show`
-//! (one claim and its audit history).
+//! `claims list` (the queue, with filters, one page or all of them), `claims show`
+//! (one claim and its audit history) and `claims token` (a party's claim token).
 
 use std::time::SystemTime;
 
@@ -19,6 +19,15 @@ pub enum ClaimsCommand {
     Show {
         /// The claim's id.
         id: String,
+    },
+    /// A new claim token for one party of a claim (PublisherService.IssuePartyToken):
+    /// printed once; the party's previous token stops working.
+    Token {
+        /// The claim's id.
+        id: String,
+        /// Whose token: notifier or contributor.
+        #[arg(long, value_parser = arg::party)]
+        party: pb::Party,
     },
 }
 
@@ -55,6 +64,27 @@ pub async fn run(command: ClaimsCommand, clients: &Clients, out: Output) -> Resu
     match command {
         ClaimsCommand::List(args) => list(args, clients, out).await,
         ClaimsCommand::Show { id } => show(id, clients, out).await,
+        ClaimsCommand::Token { id, party } => token(id, party, clients, out).await,
+    }
+}
+
+async fn token(
+    id: String,
+    party: pb::Party,
+    clients: &Clients,
+    out: Output,
+) -> Result<(), CliError> {
+    let answer = clients
+        .publisher()
+        .issue_party_token(pb::IssuePartyTokenRequest {
+            claim_id: id,
+            party: party as i32,
+        })
+        .await?
+        .into_inner();
+    match out {
+        Output::Json => print_json(&to_json(&answer)?),
+        Output::Table => output::print_line(&answer.access_token),
     }
 }
 

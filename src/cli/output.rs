@@ -43,6 +43,7 @@ named!(
     ListAuditEntriesResponse,
     ListPrincipalsResponse,
     VerifyAuditLogResponse,
+    IssuePartyTokenResponse,
     CreatePrincipalResponse,
     RevokePrincipalResponse,
     SuspendPrincipalResponse,
@@ -343,6 +344,10 @@ pub mod arg {
             pb::ContentOrigin::from_str_name,
             |v| v.as_str_name(),
         )
+    }
+
+    pub fn party(s: &str) -> Result<pb::Party, String> {
+        parse_enum(s, "PARTY_", pb::Party::from_str_name, |v| v.as_str_name())
     }
 
     pub fn role(s: &str) -> Result<pb::Role, String> {

@@ -645,3 +645,40 @@ async fn principals_suspend_and_unsuspend_from_the_terminal() {
     );
     s.stop().await;
 }
+
+/// `claims token`: the CMS gets a party's claim token from the terminal; a claim
+/// without a contributor has none, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_token_issues_a_party_token() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let claim = flow.file_claim().await;
+    let run = ctl(
+        &s,
+        &flow.desk.publisher,
+        &["claims", "token", &claim.id, "--party", "notifier"],
+    )
+    .await
+    .ok();
+    let token = run.stdout.trim();
+    assert!(token.starts_with("tdk_"), "{token}");
+    // The token opens the claim.
+    takedown::pb::claim_service_client::ClaimServiceClient::new(crate::common::authed(
+        &s.channel().await,
+        token,
+    ))
+    .get_claim(takedown::pb::GetClaimRequest {
+        claim_id: claim.id.clone(),
+    })
+    .await
+    .expect("the issued token reads the claim");
+    let run = ctl(
+        &s,
+        &flow.desk.publisher,
+        &["claims", "token", &claim.id, "--party", "contributor"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("contributor"), "{}", run.stderr);
+    s.stop().await;
+}
