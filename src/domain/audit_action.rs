@@ -26,11 +26,15 @@ pub enum AuditAction {
     SuspendPrincipal,
     UnsuspendPrincipal,
     UpsertArticle,
+    /// An operator's warning to a party (DSA Art. 23(1)).
+    WarnParty,
+    /// An operator's suspension of a notifier e-mail or a contributor (DSA Art. 23).
+    SuspendParty,
 }
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -48,6 +52,8 @@ impl AuditAction {
         AuditAction::SuspendPrincipal,
         AuditAction::UnsuspendPrincipal,
         AuditAction::UpsertArticle,
+        AuditAction::WarnParty,
+        AuditAction::SuspendParty,
     ];
 
     /// The name written to `AuditEntry.action`.
@@ -70,6 +76,8 @@ impl AuditAction {
             AuditAction::SuspendPrincipal => "SuspendPrincipal",
             AuditAction::UnsuspendPrincipal => "UnsuspendPrincipal",
             AuditAction::UpsertArticle => "UpsertArticle",
+            AuditAction::WarnParty => "WarnParty",
+            AuditAction::SuspendParty => "SuspendParty",
         }
     }
 
@@ -78,8 +86,8 @@ impl AuditAction {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
 
-    /// Changes to the principal directory (who may call, and suspensions with their
-    /// reasons): auditors' and admins' business, not the CMS's.
+    /// Changes to the principal directory (who may call, and warnings and suspensions
+    /// with their reasons): auditors' and admins' business, not the CMS's.
     pub fn is_principal_directory(self) -> bool {
         matches!(
             self,
@@ -87,6 +95,8 @@ impl AuditAction {
                 | AuditAction::RevokePrincipal
                 | AuditAction::SuspendPrincipal
                 | AuditAction::UnsuspendPrincipal
+                | AuditAction::WarnParty
+                | AuditAction::SuspendParty
         )
     }
 
@@ -125,7 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn the_principal_directory_is_the_four_principal_actions() {
+    fn the_principal_directory_is_the_principal_and_party_actions() {
         let directory: Vec<_> = AuditAction::ALL
             .into_iter()
             .filter(|a| a.is_principal_directory())
@@ -137,6 +147,8 @@ mod tests {
                 AuditAction::RevokePrincipal,
                 AuditAction::SuspendPrincipal,
                 AuditAction::UnsuspendPrincipal,
+                AuditAction::WarnParty,
+                AuditAction::SuspendParty,
             ]
         );
     }

@@ -69,6 +69,7 @@ pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
         Kind::IdempotencyKey(k) => {
             keyspace::idempotency(&Uuid::parse_str(&k.principal_id).ok()?, &k.request_id)
         }
+        Kind::PartyRecord(r) => keyspace::party(r.party.as_ref()?)?,
     })
 }
 
@@ -80,6 +81,7 @@ fn place(record: &pb::StoredRecord) -> Option<Placed> {
         Kind::Article(a) => (a.encode_to_vec(), empty(indexes::article_keys(a))),
         Kind::Principal(p) => (p.encode_to_vec(), indexes::principal_keys(p)),
         Kind::IdempotencyKey(k) => (k.encode_to_vec(), Vec::new()),
+        Kind::PartyRecord(r) => (r.encode_to_vec(), Vec::new()),
     };
     Some(Placed { key, value, index })
 }

@@ -1,16 +1,18 @@
 //! One file per kind of change the writer commits: principals, articles, filing a
-//! claim, and a transition of an existing claim. Each is a [`WriteCommand`] with its
+//! claim, party records (warnings, suspensions, counts), and a transition of an existing claim. Each is a [`WriteCommand`] with its
 //! own reply type.
 //!
 //! [`WriteCommand`]: super::WriteCommand
 
 mod article;
 mod file_claim;
+mod parties;
 mod principals;
 mod transition;
 
 pub use article::UpsertArticle;
 pub use file_claim::FileClaim;
+pub use parties::{SuspendParty, WarnParty};
 pub use principals::{
     CreatePrincipal, MAX_SUSPENSION, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
     check_may_file, rfc3339, suspended_until,
