@@ -310,6 +310,18 @@ async fn suspend_principal_needs_a_prior_warning() {
     let r = record(&s, principal(&flow.desk.claimant_id)).await;
     assert_eq!((r.warnings, r.suspensions), (1, 1));
     assert_eq!(r.suspended_until, Some((start_time() + 30 * DAY).into()));
+
+    // Ending it early ends it on the party record too.
+    admin
+        .unsuspend_principal(pb::UnsuspendPrincipalRequest {
+            principal_id: flow.desk.claimant_id.clone(),
+            reason: String::new(),
+        })
+        .await
+        .expect("unsuspend");
+    let r = record(&s, principal(&flow.desk.claimant_id)).await;
+    assert_eq!(r.suspended_until, Some(start_time().into()));
+    assert_eq!(r.suspensions, 1);
     s.stop().await;
 }
 

@@ -185,7 +185,16 @@ impl WriteCommand for UnsuspendPrincipal {
                 self.principal_id, self.reason
             )
         };
-        Ok(changed(stored, principal, a))
+        // The party record shows the suspension ended now, as the principal does.
+        let mut record = parties::load(cx, &party_record::principal_key(&principal.id))?;
+        record.suspended_until = Some(cx.now.into());
+        let mut stored = stored;
+        stored.principal = Some(principal.clone());
+        Ok(Executed::changed(
+            a,
+            vec![Kind::Principal(stored), Kind::PartyRecord(record)],
+            principal,
+        ))
     }
 }
 
