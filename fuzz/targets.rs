@@ -119,6 +119,8 @@ pub fn requests(data: &[u8]) {
                 outcome: r.outcome,
                 statement_of_reasons: r.statement_of_reasons,
                 items_to_change: r.items_to_change,
+                manifestly_unfounded: r.manifestly_unfounded,
+                misrepresentation_suspected: r.misrepresentation_suspected,
             }),
             Err(_) => return,
         },

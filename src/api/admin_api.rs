@@ -1,4 +1,5 @@
-//! `AdminService`: principals and their tokens.
+//! `AdminService`: principals and their tokens, and party records (counts, warnings,
+//! suspensions of notifier e-mails and contributors).
 
 use std::time::SystemTime;
 
@@ -6,10 +7,10 @@ use tonic::{Request, Response, Status};
 
 use super::caller::Caller;
 use super::{Context, auth, paging, status};
-use crate::domain::{FieldViolation, validation};
+use crate::domain::{FieldViolation, party_record, validation};
 use crate::pb::{self, Role, admin_service_server::AdminService};
 use crate::writer::commands::{
-    CreatePrincipal, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
+    CreatePrincipal, RevokePrincipal, SuspendParty, SuspendPrincipal, UnsuspendPrincipal, WarnParty,
 };
 
 pub struct AdminApi {
@@ -98,7 +99,48 @@ fn suspend_request(req: &pb::SuspendPrincipalRequest) -> Result<(uuid::Uuid, Sys
     let id = principal_id(&req.principal_id);
     v.extend(id.clone().err());
     reason(&mut v, &req.reason, true);
-    let until = match req.until {
+    let until = until(&mut v, req.until);
+    status::check(v)?;
+    match (id, until) {
+        (Ok(id), Some(until)) => Ok((id, until)),
+        _ => Err(status::invalid_field("until", "not a valid timestamp")),
+    }
+}
+
+/// A party key from a request, normalised (`party`: the field's name).
+fn party(v: &mut Vec<FieldViolation>, key: Option<&pb::PartyKey>) -> Option<pb::PartyKey> {
+    let bad = party_record::check_key("party", key);
+    let ok = bad.is_empty();
+    v.extend(bad);
+    key.filter(|_| ok).map(party_record::normalise)
+}
+
+fn suspend_party_request(
+    req: &pb::SuspendPartyRequest,
+) -> Result<(pb::PartyKey, SystemTime), Status> {
+    let mut v = Vec::new();
+    let key = party(&mut v, req.party.as_ref());
+    if let Some(pb::PartyKey {
+        key: Some(pb::party_key::Key::PrincipalId(_)),
+    }) = &key
+    {
+        v.push(FieldViolation::new(
+            "party.principal_id",
+            "suspend a principal with SuspendPrincipal (`takedownctl principals suspend`); SuspendParty takes a notifier_email or contributor_account_id",
+        ));
+    }
+    reason(&mut v, &req.reason, true);
+    let until = until(&mut v, req.until);
+    status::check(v)?;
+    match (key, until) {
+        (Some(key), Some(until)) => Ok((key, until)),
+        _ => Err(status::invalid_field("until", "not a valid timestamp")),
+    }
+}
+
+/// A suspension's end from a request.
+fn until(v: &mut Vec<FieldViolation>, until: Option<prost_types::Timestamp>) -> Option<SystemTime> {
+    match until {
         None => {
             v.push(FieldViolation::new(
                 "until",
@@ -117,11 +159,6 @@ fn suspend_request(req: &pb::SuspendPrincipalRequest) -> Result<(uuid::Uuid, Sys
             }
             t
         }
-    };
-    status::check(v)?;
-    match (id, until) {
-        (Ok(id), Some(until)) => Ok((id, until)),
-        _ => Err(status::invalid_field("until", "not a valid timestamp")),
     }
 }
 
@@ -232,6 +269,72 @@ impl AdminService for AdminApi {
             .await?;
         Ok(Response::new(pb::UnsuspendPrincipalResponse {
             principal: Some(principal),
+        }))
+    }
+
+    async fn get_party_record(
+        &self,
+        request: Request<pb::GetPartyRecordRequest>,
+    ) -> Result<Response<pb::GetPartyRecordResponse>, Status> {
+        let req = request.into_inner();
+        let mut v = Vec::new();
+        let key = party(&mut v, req.party.as_ref());
+        status::check(v)?;
+        let key = key.ok_or_else(|| status::invalid_field("party", "required"))?;
+        let record = self
+            .cx
+            .store
+            .party_record(&key)?
+            .unwrap_or_else(|| party_record::empty(&key));
+        Ok(Response::new(pb::GetPartyRecordResponse {
+            record: Some(record),
+        }))
+    }
+
+    async fn warn_party(
+        &self,
+        request: Request<pb::WarnPartyRequest>,
+    ) -> Result<Response<pb::WarnPartyResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Vec::new();
+        let key = party(&mut v, req.party.as_ref());
+        reason(&mut v, &req.reason, true);
+        status::check(v)?;
+        let key = key.ok_or_else(|| status::invalid_field("party", "required"))?;
+        let record = self
+            .cx
+            .writer
+            .submit(WarnParty {
+                party: key,
+                reason: req.reason.trim().to_string(),
+                actor: caller.principal_id,
+            })
+            .await?;
+        Ok(Response::new(pb::WarnPartyResponse {
+            record: Some(record),
+        }))
+    }
+
+    async fn suspend_party(
+        &self,
+        request: Request<pb::SuspendPartyRequest>,
+    ) -> Result<Response<pb::SuspendPartyResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let (party, until) = suspend_party_request(&req)?;
+        let record = self
+            .cx
+            .writer
+            .submit(SuspendParty {
+                party,
+                reason: req.reason.trim().to_string(),
+                until,
+                actor: caller.principal_id,
+            })
+            .await?;
+        Ok(Response::new(pb::SuspendPartyResponse {
+            record: Some(record),
         }))
     }
 }

@@ -25,6 +25,9 @@ pub const ACCESS: &[(&str, &[Role])] = &[
     ("/takedown.v1.AdminService/RevokePrincipal", &[Admin]),
     ("/takedown.v1.AdminService/SuspendPrincipal", &[Admin]),
     ("/takedown.v1.AdminService/UnsuspendPrincipal", &[Admin]),
+    ("/takedown.v1.AdminService/GetPartyRecord", &[Admin]),
+    ("/takedown.v1.AdminService/WarnParty", &[Admin]),
+    ("/takedown.v1.AdminService/SuspendParty", &[Admin]),
     ("/takedown.v1.ClaimService/FileClaim", &[Claimant, Admin]),
     (
         "/takedown.v1.ClaimService/GetClaim",

@@ -62,6 +62,8 @@ impl ReviewService for ReviewApi {
             outcome: req.outcome,
             statement_of_reasons: req.statement_of_reasons,
             items_to_change: req.items_to_change,
+            manifestly_unfounded: req.manifestly_unfounded,
+            misrepresentation_suspected: req.misrepresentation_suspected,
         });
         let (claim, _) = self
             .cx

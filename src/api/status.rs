@@ -136,6 +136,17 @@ impl From<WriteError> for Status {
                     ErrorDetails::with_error_info("PRINCIPAL_SUSPENDED", ERROR_DOMAIN, metadata),
                 )
             }
+            WriteError::PartySuspended { until, .. } => {
+                let metadata = HashMap::from([(
+                    "suspended_until".to_string(),
+                    crate::writer::commands::rfc3339(until),
+                )]);
+                Status::with_error_details(
+                    Code::FailedPrecondition,
+                    e.to_string(),
+                    ErrorDetails::with_error_info("PARTY_SUSPENDED", ERROR_DOMAIN, metadata),
+                )
+            }
             WriteError::Stopped => Status::unavailable(e.to_string()),
             WriteError::Inconsistent(_) | WriteError::Storage(_) => internal(&e),
         }

@@ -1,5 +1,5 @@
 //! `takedownctl`, the operators' CLI: one subcommand group per part of the desk's
-//! work (claims, review, correction, legal, articles, audit, principals), each a thin
+//! work (claims, review, correction, legal, articles, audit, principals, parties), each a thin
 //! layer over the generated gRPC clients. Output is a table for people or the
 //! canonical protobuf JSON mapping for scripts ([`output`]); failures print the
 //! server's message (and every BadRequest field violation on its own line) and exit
@@ -11,6 +11,7 @@ mod claims;
 mod connect;
 mod failure;
 mod output;
+mod parties;
 mod principals;
 mod review;
 
@@ -72,6 +73,10 @@ pub enum Command {
     /// Manage who may call the server, and their tokens.
     #[command(subcommand)]
     Principals(principals::PrincipalsCommand),
+    /// See what was counted about a notifier, principal or contributor; warn;
+    /// suspend (DSA Art. 23).
+    #[command(subcommand)]
+    Parties(parties::PartiesCommand),
 }
 
 /// Runs `takedownctl` with the process's arguments and returns its exit code.
@@ -108,5 +113,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Articles(c) => articles::run(c, &clients, out).await,
         Command::Audit(c) => audit::run(c, &clients, out).await,
         Command::Principals(c) => principals::run(c, &clients, out).await,
+        Command::Parties(c) => parties::run(c, &clients, out).await,
     }
 }

@@ -39,6 +39,7 @@ named!(
     Article,
     AuditEntry,
     Principal,
+    PartyRecord,
     ListClaimsResponse,
     ListAuditEntriesResponse,
     ListPrincipalsResponse,

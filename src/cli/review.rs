@@ -57,6 +57,14 @@ pub enum ReviewCommand {
         /// For `correct`: index of a claimed item to change (repeatable; none = all).
         #[arg(long = "item")]
         items: Vec<u32>,
+        /// With `reject`: the notice is manifestly unfounded (DSA Art. 23); counted
+        /// on the notifier's party record.
+        #[arg(long)]
+        manifestly_unfounded: bool,
+        /// A knowing misrepresentation is suspected (DMCA 512(f)); counted on the
+        /// notifier's party record.
+        #[arg(long)]
+        misrepresentation_suspected: bool,
         /// Act only if the claim still has this etag.
         #[arg(long, default_value = "")]
         etag: String,
@@ -150,6 +158,8 @@ pub async fn run_review(
             redress,
             automated,
             items,
+            manifestly_unfounded,
+            misrepresentation_suspected,
             etag,
         } => {
             let r = client
@@ -165,6 +175,8 @@ pub async fn run_review(
                         redress,
                     }),
                     items_to_change: items,
+                    manifestly_unfounded,
+                    misrepresentation_suspected,
                 })
                 .await?
                 .into_inner();

@@ -28,11 +28,15 @@ pub enum AuditAction {
     UpsertArticle,
     /// A new claim token for one party of a claim (the token itself is never logged).
     IssuePartyToken,
+    /// An operator's warning to a party (DSA Art. 23(1)).
+    WarnParty,
+    /// An operator's suspension of a notifier e-mail or a contributor (DSA Art. 23).
+    SuspendParty,
 }
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -51,6 +55,8 @@ impl AuditAction {
         AuditAction::UnsuspendPrincipal,
         AuditAction::UpsertArticle,
         AuditAction::IssuePartyToken,
+        AuditAction::WarnParty,
+        AuditAction::SuspendParty,
     ];
 
     /// The name written to `AuditEntry.action`.
@@ -74,6 +80,8 @@ impl AuditAction {
             AuditAction::UnsuspendPrincipal => "UnsuspendPrincipal",
             AuditAction::UpsertArticle => "UpsertArticle",
             AuditAction::IssuePartyToken => "IssuePartyToken",
+            AuditAction::WarnParty => "WarnParty",
+            AuditAction::SuspendParty => "SuspendParty",
         }
     }
 
@@ -82,8 +90,8 @@ impl AuditAction {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
 
-    /// Changes to the principal directory (who may call, and suspensions with their
-    /// reasons): auditors' and admins' business, not the CMS's.
+    /// Changes to the principal directory (who may call, and warnings and suspensions
+    /// with their reasons): auditors' and admins' business, not the CMS's.
     pub fn is_principal_directory(self) -> bool {
         matches!(
             self,
@@ -91,6 +99,8 @@ impl AuditAction {
                 | AuditAction::RevokePrincipal
                 | AuditAction::SuspendPrincipal
                 | AuditAction::UnsuspendPrincipal
+                | AuditAction::WarnParty
+                | AuditAction::SuspendParty
         )
     }
 
@@ -129,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn the_principal_directory_is_the_four_principal_actions() {
+    fn the_principal_directory_is_the_principal_and_party_actions() {
         let directory: Vec<_> = AuditAction::ALL
             .into_iter()
             .filter(|a| a.is_principal_directory())
@@ -141,6 +151,8 @@ mod tests {
                 AuditAction::RevokePrincipal,
                 AuditAction::SuspendPrincipal,
                 AuditAction::UnsuspendPrincipal,
+                AuditAction::WarnParty,
+                AuditAction::SuspendParty,
             ]
         );
     }

@@ -6,7 +6,8 @@
 //! - `transitions`: the state machine as a table, the one place a state is checked;
 //! - `commands`: one file per verb, with its payload checks and its effect;
 //! - `claim_machine`: runs a verb through the table;
-//! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds.
+//! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds;
+//! - `party_record`: which abuse counts a transition moves, warnings, suspensions.
 //!
 //! The records are the `takedown.v1` protobuf messages themselves (`crate::pb`): one
 //! schema for the wire, the journal and the store.
@@ -17,6 +18,7 @@ pub mod audit_action;
 pub mod claim_machine;
 pub mod commands;
 pub mod error;
+pub mod party_record;
 pub mod policy;
 pub mod transitions;
 pub mod transparency;

@@ -5,7 +5,10 @@
 //! Variable-length components are length-prefixed so that one value can never be a
 //! prefix of another and a prefix scan matches exactly.
 
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use crate::pb::{self, party_key::Key};
 
 pub const CLAIM: u8 = 0x01;
 pub const ARTICLE: u8 = 0x02;
@@ -13,6 +16,8 @@ pub const PRINCIPAL: u8 = 0x03;
 pub const TOKEN: u8 = 0x04;
 pub const IDEMPOTENCY: u8 = 0x05;
 pub const AUDIT: u8 = 0x06;
+/// 0x07 is kept for claim tokens.
+pub const PARTY: u8 = 0x08;
 pub const CLAIM_BY_STATE: u8 = 0x10;
 pub const CLAIM_BY_ARTICLE: u8 = 0x11;
 pub const CLAIM_BY_CLAIMANT: u8 = 0x12;
@@ -102,6 +107,19 @@ pub fn idempotency(principal: &Uuid, request_id: &str) -> Vec<u8> {
 
 pub fn audit(seq: u64) -> Vec<u8> {
     with(AUDIT, &[&seq.to_be_bytes()])
+}
+
+/// A party record: `[PARTY][kind][id]`, where kind is the `PartyKey` field number
+/// and id the principal's UUID bytes, the SHA-256 of the normalised notifier e-mail
+/// (no e-mail is a key in clear), or the contributor's account id. `None` for a key
+/// with no kind set or a principal id that is not a UUID. Pass a normalised key
+/// (`domain::party_record::normalise`).
+pub fn party(key: &pb::PartyKey) -> Option<Vec<u8>> {
+    Some(match key.key.as_ref()? {
+        Key::PrincipalId(id) => with(PARTY, &[&[1], Uuid::parse_str(id).ok()?.as_bytes()]),
+        Key::NotifierEmail(email) => with(PARTY, &[&[2], &Sha256::digest(email.as_bytes())]),
+        Key::ContributorAccountId(id) => with(PARTY, &[&[3], id.as_bytes()]),
+    })
 }
 
 /// Where a claim stands in the review queue: trusted flaggers' claims (DSA Art. 22)
@@ -246,6 +264,16 @@ mod tests {
         let c = Uuid::now_v7();
         assert!(!claim_by_article("a-10", &c).starts_with(&claim_by_article_prefix("a-1")));
         assert!(claim_by_article("a-1", &c).starts_with(&claim_by_article_prefix("a-1")));
+    }
+
+    #[test]
+    fn a_notifier_email_is_hashed_in_its_key() {
+        let key = pb::PartyKey {
+            key: Some(Key::NotifierEmail("jo@example.org".to_string())),
+        };
+        let k = party(&key).unwrap();
+        assert_eq!(k.len(), 2 + 32);
+        assert!(!k.windows(7).any(|w| w == b"example"));
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
             keyspace::idempotency(&Uuid::parse_str(&k.principal_id).ok()?, &k.request_id)
         }
         Kind::ClaimToken(t) => keyspace::claim_token(&Uuid::parse_str(&t.claim_id).ok()?, t.party),
+        Kind::PartyRecord(r) => keyspace::party(r.party.as_ref()?)?,
     })
 }
 
@@ -82,6 +83,7 @@ fn place(record: &pb::StoredRecord) -> Option<Placed> {
         Kind::Principal(p) => (p.encode_to_vec(), indexes::principal_keys(p)),
         Kind::IdempotencyKey(k) => (k.encode_to_vec(), Vec::new()),
         Kind::ClaimToken(t) => (t.encode_to_vec(), indexes::claim_token_keys(t)),
+        Kind::PartyRecord(r) => (r.encode_to_vec(), Vec::new()),
     };
     Some(Placed { key, value, index })
 }

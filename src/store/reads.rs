@@ -55,6 +55,14 @@ impl Store {
         self.get(&keyspace::principal(id))
     }
 
+    /// The record of a party (its key normalised), if anything was counted about it.
+    pub fn party_record(&self, key: &pb::PartyKey) -> Result<Option<pb::PartyRecord>, StoreError> {
+        match keyspace::party(key) {
+            Some(k) => self.get(&k),
+            None => Ok(None),
+        }
+    }
+
     pub fn principal_by_token(
         &self,
         sha256: &[u8],

@@ -49,6 +49,11 @@ pub enum WriteError {
         principal_id: String,
         until: SystemTime,
     },
+    #[error(
+        "{party} is suspended until {} (DSA Art. 23) and may not file notices or complaints until then; ask the operator if you believe this is wrong",
+        commands::rfc3339(*until)
+    )]
+    PartySuspended { party: String, until: SystemTime },
     #[error("url {url} already belongs to article {article_id}; each article needs its own url")]
     UrlTaken { url: String, article_id: String },
     #[error(

@@ -68,6 +68,14 @@ impl<'a> View<'a> {
         }
     }
 
+    /// A party's record (its key normalised), if anything was counted about it.
+    pub fn party_record(&self, key: &pb::PartyKey) -> Result<Option<pb::PartyRecord>, StoreError> {
+        match keyspace::party(key).map(|k| self.pending.get(&k)) {
+            Some(Some(Kind::PartyRecord(r))) => Ok(Some(r.clone())),
+            _ => self.store.party_record(key),
+        }
+    }
+
     pub fn idempotency_key(
         &self,
         principal: &Uuid,

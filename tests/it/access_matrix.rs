@@ -63,6 +63,9 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("AdminService/RevokePrincipal",       [No, No, No, No, Yes, No]),
     ("AdminService/SuspendPrincipal",      [No, No, No, No, Yes, No]),
     ("AdminService/UnsuspendPrincipal",    [No, No, No, No, Yes, No]),
+    ("AdminService/GetPartyRecord",        [No, No, No, No, Yes, No]),
+    ("AdminService/WarnParty",             [No, No, No, No, Yes, No]),
+    ("AdminService/SuspendParty",          [No, No, No, No, Yes, No]),
     ("ClaimService/FileClaim",             [Yes, No, No, No, Yes, Yes]),
     ("ClaimService/GetClaim",              [Yes, Yes, Yes, Yes, Yes, Nf]),
     ("ClaimService/ListClaims",            [Yes, Yes, Yes, Yes, Yes, Yes]),
@@ -181,6 +184,13 @@ pub(crate) async fn call(
     }
 }
 
+/// A notifier e-mail as a party key.
+fn email(address: &str) -> pb::PartyKey {
+    pb::PartyKey {
+        key: Some(pb::party_key::Key::NotifierEmail(address.to_string())),
+    }
+}
+
 /// The server, the desk's tokens, and the requests that would succeed.
 struct Fixtures {
     s: TestServer,
@@ -219,6 +229,29 @@ impl Fixtures {
             .0
     }
 
+    /// A fresh principal with a warning on its party record, so that it may be
+    /// suspended (DSA Art. 23(1)).
+    async fn warned_principal(&self) -> String {
+        let id = self.principal().await;
+        crate::common::warn_principal(&self.s, &id).await;
+        id
+    }
+
+    /// A notifier e-mail with a warning on its party record.
+    async fn warned_email(&self) -> pb::PartyKey {
+        let key = email(&format!("matrix-{}@example.org", self.unique()));
+        self.s
+            .admin(&self.s.admin_token)
+            .await
+            .warn_party(pb::WarnPartyRequest {
+                party: Some(key.clone()),
+                reason: "3 manifestly unfounded notices".into(),
+            })
+            .await
+            .expect("warn");
+        key
+    }
+
     /// A request for `rpc` that succeeds for a caller allowed to make it, with fresh
     /// records where the call changes them.
     async fn request(&self, rpc: &str) -> Vec<u8> {
@@ -237,7 +270,7 @@ impl Fixtures {
             }
             .encode_to_vec(),
             "AdminService/SuspendPrincipal" => pb::SuspendPrincipalRequest {
-                principal_id: self.principal().await,
+                principal_id: self.warned_principal().await,
                 reason: "Manifestly unfounded notices after a warning".into(),
                 until: ts(start_time() + Duration::from_secs(30 * 86_400)),
             }
@@ -245,6 +278,21 @@ impl Fixtures {
             "AdminService/UnsuspendPrincipal" => pb::UnsuspendPrincipalRequest {
                 principal_id: self.principal().await,
                 reason: String::new(),
+            }
+            .encode_to_vec(),
+            "AdminService/GetPartyRecord" => pb::GetPartyRecordRequest {
+                party: Some(email("matrix@example.org")),
+            }
+            .encode_to_vec(),
+            "AdminService/WarnParty" => pb::WarnPartyRequest {
+                party: Some(email(&format!("matrix-{}@example.org", self.unique()))),
+                reason: "3 manifestly unfounded notices".into(),
+            }
+            .encode_to_vec(),
+            "AdminService/SuspendParty" => pb::SuspendPartyRequest {
+                party: Some(self.warned_email().await),
+                reason: "5 manifestly unfounded notices after a warning".into(),
+                until: ts(start_time() + Duration::from_secs(30 * 86_400)),
             }
             .encode_to_vec(),
             "ClaimService/FileClaim" => pb::FileClaimRequest {

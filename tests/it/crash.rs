@@ -346,6 +346,7 @@ impl Worker {
                         outcome: outcome as i32,
                         statement_of_reasons: Some(fixtures::reasons()),
                         items_to_change: vec![],
+                        ..Default::default()
                     })
                     .await?
                     .into_inner()

@@ -613,6 +613,38 @@ async fn principals_suspend_and_unsuspend_from_the_terminal() {
     .json();
     assert_eq!(created["principal"]["trustedFlagger"], true);
     let id = created["principal"]["id"].as_str().expect("id").to_string();
+    let suspend = [
+        "--output",
+        "json",
+        "principals",
+        "suspend",
+        &id,
+        "--reason",
+        "manifestly unfounded notices after a warning",
+        "--for",
+        "30days",
+    ];
+    let refused = ctl(&s, &s.admin_token, &suspend).await;
+    assert_eq!(refused.code, 1, "no warning yet: {}", refused.stderr);
+    assert!(
+        refused.stderr.contains("prior warning"),
+        "{}",
+        refused.stderr
+    );
+    ctl(
+        &s,
+        &s.admin_token,
+        &[
+            "parties",
+            "warn",
+            "--principal",
+            &id,
+            "--reason",
+            "3 manifestly unfounded notices",
+        ],
+    )
+    .await
+    .ok();
     let suspended = ctl(
         &s,
         &s.admin_token,
@@ -631,6 +663,17 @@ async fn principals_suspend_and_unsuspend_from_the_terminal() {
     .await
     .json();
     assert!(suspended["principal"]["suspendedUntil"].is_string());
+    let record = ctl(
+        &s,
+        &s.admin_token,
+        &["-o", "json", "parties", "show", "--principal", &id],
+    )
+    .await
+    .json();
+    assert_eq!(
+        (record["warnings"].as_str(), record["suspensions"].as_str()),
+        (Some("1"), Some("1"))
+    );
     let table = ctl(
         &s,
         &s.admin_token,
@@ -680,5 +723,64 @@ async fn claims_token_issues_a_party_token() {
     .await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("contributor"), "{}", run.stderr);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parties_show_warn_and_suspend_a_notifier_email() {
+    let s = TestServer::start().await;
+    let email = "Abuser@Example.org";
+    let shown = ctl(&s, &s.admin_token, &["parties", "show", "--email", email])
+        .await
+        .ok();
+    assert!(
+        shown.stdout.contains("notifier abuser@example.org"),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("warnings"), "{}", shown.stdout);
+    let suspend = [
+        "parties",
+        "suspend",
+        "--email",
+        email,
+        "--reason",
+        "5 manifestly unfounded notices after the warning",
+        "--for",
+        "30days",
+    ];
+    let refused = ctl(&s, &s.admin_token, &suspend).await;
+    assert_eq!(refused.code, 1, "no warning yet: {}", refused.stderr);
+    let warned = ctl(
+        &s,
+        &s.admin_token,
+        &[
+            "-o",
+            "json",
+            "parties",
+            "warn",
+            "--email",
+            email,
+            "--reason",
+            "3 manifestly unfounded notices",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(warned["warnings"], "1");
+    let suspended = ctl(&s, &s.admin_token, &suspend).await.ok();
+    assert!(
+        suspended.stdout.contains("suspended until"),
+        "{}",
+        suspended.stdout
+    );
+    // One key at a time.
+    let both = ctl(
+        &s,
+        &s.admin_token,
+        &["parties", "show", "--email", email, "--contributor", "u-1"],
+    )
+    .await;
+    assert_eq!(both.code, 2, "{}", both.stderr);
     s.stop().await;
 }

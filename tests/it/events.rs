@@ -90,11 +90,13 @@ async fn all_entries(flow: &Flow) -> Vec<pb::AuditEntry> {
 }
 
 /// The principal directory: entries a publisher's feed leaves out.
-const DIRECTORY: [&str; 4] = [
+const DIRECTORY: [&str; 6] = [
     "CreatePrincipal",
     "RevokePrincipal",
     "SuspendPrincipal",
     "UnsuspendPrincipal",
+    "WarnParty",
+    "SuspendParty",
 ];
 
 /// The entries of `all` that a publisher sees.
@@ -629,6 +631,29 @@ async fn publishers_do_not_see_the_principal_directory() {
     let admin = s.admin(&s.admin_token).await;
     let until = crate::common::start_time() + Duration::from_secs(30 * 24 * 3600);
     const REASON: &str = "5 manifestly unfounded notices in January after the warning";
+    crate::common::warn_principal(&s, &flow.desk.other_claimant_id).await;
+    let notifier = pb::PartyKey {
+        key: Some(pb::party_key::Key::NotifierEmail(
+            "abuser@example.org".to_string(),
+        )),
+    };
+    admin
+        .clone()
+        .warn_party(pb::WarnPartyRequest {
+            party: Some(notifier.clone()),
+            reason: REASON.to_string(),
+        })
+        .await
+        .expect("warn a notifier");
+    admin
+        .clone()
+        .suspend_party(pb::SuspendPartyRequest {
+            party: Some(notifier),
+            reason: REASON.to_string(),
+            until: Some(until.into()),
+        })
+        .await
+        .expect("suspend a notifier");
     admin
         .clone()
         .suspend_principal(pb::SuspendPrincipalRequest {

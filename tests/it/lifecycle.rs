@@ -53,6 +53,7 @@ async fn delete_counter_notice_legal_action_dismissed_restores_the_article() {
             outcome: DecisionOutcome::Delete as i32,
             statement_of_reasons: Some(fixtures::reasons()),
             items_to_change: vec![],
+            ..Default::default()
         })
         .await
         .expect("decide")

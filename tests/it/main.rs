@@ -31,6 +31,7 @@ mod malformed_requests;
 mod metrics;
 mod page_token_filters;
 mod paging;
+mod party_records;
 mod persistence;
 mod public_intake;
 mod readme_grpcurl;

@@ -44,6 +44,22 @@ async fn a_notice_without_an_account_is_filed_and_followed_with_its_token() {
     );
     let filer = uuid::Uuid::parse_str(&claim.filed_by).expect("the notifier's id");
     assert_eq!(filer.get_version_num(), 8, "not a principal's id");
+    // Counted by its e-mail, not as a principal.
+    let mut admin = s.admin(&s.admin_token).await;
+    let by_email = admin
+        .get_party_record(pb::GetPartyRecordRequest {
+            party: Some(pb::PartyKey {
+                key: Some(pb::party_key::Key::NotifierEmail(
+                    "Rights@LegalDaily.example.cn".to_string(),
+                )),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    assert_eq!(by_email.notices_filed, 1);
 
     // The token reads the claim and its timeline.
     let mut notifier = with_token(&s, &filed.access_token).await;
@@ -269,6 +285,23 @@ async fn the_contributor_answers_with_the_token_the_cms_issued() {
     assert_eq!(claim.contributor.as_ref().unwrap().account_id, "user-42");
     let claim = flow.start_review(&claim).await;
     let claim = flow.decide(&claim, pb::DecisionOutcome::Delete).await;
+    // The upheld claim counts against the contribution's author (DMCA 512(i)).
+    let record = s
+        .admin(&s.admin_token)
+        .await
+        .get_party_record(pb::GetPartyRecordRequest {
+            party: Some(pb::PartyKey {
+                key: Some(pb::party_key::Key::ContributorAccountId(
+                    "user-42".to_string(),
+                )),
+            }),
+        })
+        .await
+        .expect("the contributor's record")
+        .into_inner()
+        .record
+        .unwrap();
+    assert_eq!(record.contributions_infringing, 1);
 
     let issue = |party: pb::Party, claim_id: String| pb::IssuePartyTokenRequest {
         claim_id,
@@ -337,6 +370,58 @@ async fn the_contributor_answers_with_the_token_the_cms_issued() {
         answered.counter_notice.unwrap().filed_by,
         "contributor:user-42"
     );
+
+    // A suspended contributor (after a warning, DSA Art. 23) may not answer.
+    let contributor_key = || {
+        Some(pb::PartyKey {
+            key: Some(pb::party_key::Key::ContributorAccountId(
+                "user-42".to_string(),
+            )),
+        })
+    };
+    let mut admin = s.admin(&s.admin_token).await;
+    admin
+        .warn_party(pb::WarnPartyRequest {
+            party: contributor_key(),
+            reason: "Third infringing upload this year.".to_string(),
+        })
+        .await
+        .expect("warn");
+    admin
+        .suspend_party(pb::SuspendPartyRequest {
+            party: contributor_key(),
+            reason: "Repeat infringer.".to_string(),
+            until: Some(
+                (crate::common::start_time() + std::time::Duration::from_secs(30 * 86_400)).into(),
+            ),
+        })
+        .await
+        .expect("suspend after the warning");
+    let again = flow
+        .file(fixtures::notice("forum-42", pb::Regime::Dmca))
+        .await;
+    let again = flow.start_review(&again).await;
+    let again = flow.decide(&again, pb::DecisionOutcome::Delete).await;
+    let token = flow
+        .publisher()
+        .issue_party_token(issue(pb::Party::Contributor, again.id.clone()))
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    let e = takedown::pb::publisher_service_client::PublisherServiceClient::new(authed(
+        &s.channel().await,
+        &token,
+    ))
+    .file_counter_notice(pb::FileCounterNoticeRequest {
+        claim_id: again.id,
+        etag: String::new(),
+        counter_notice: Some(fixtures::counter_notice()),
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert_eq!(crate::common::flow::error_info(&e).0, "PARTY_SUSPENDED");
 
     // Editorial content has no contributor, neither on the article nor as a party.
     let editorial = flow.file_claim().await;

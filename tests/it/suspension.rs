@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::common::flow::{Flow, violated_fields};
-use crate::common::{TestServer, fixtures, start_time};
+use crate::common::{TestServer, fixtures, start_time, warn_principal};
 use takedown::pb::{self, ClaimState, Role};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -57,6 +57,7 @@ async fn a_suspended_claimant_cannot_file_until_the_suspension_ends() {
         .expect("file before")
         .into_inner();
 
+    warn_principal(&s, &flow.desk.claimant_id).await;
     let p = admin
         .suspend_principal(suspend(&flow.desk.claimant_id, 30))
         .await
@@ -121,6 +122,7 @@ async fn unsuspending_ends_it_early_and_is_audited() {
     let mut s = TestServer::start().await;
     let flow = Flow::new(&s).await;
     let mut admin = s.admin(&s.admin_token).await;
+    warn_principal(&s, &flow.desk.claimant_id).await;
     admin
         .suspend_principal(suspend(&flow.desk.claimant_id, 30))
         .await
@@ -312,6 +314,7 @@ async fn a_suspended_claimant_cannot_complain_either() {
     let c = flow.file_claim().await;
     let c = flow.start_review(&c).await;
     let c = flow.decide(&c, takedown::pb::DecisionOutcome::Reject).await;
+    warn_principal(&s, &flow.desk.claimant_id).await;
     s.admin(&s.admin_token)
         .await
         .suspend_principal(suspend(&flow.desk.claimant_id, 30))

@@ -170,6 +170,7 @@ impl Mix<'_> {
 
     async fn suspend(&mut self, name: &str) {
         let (id, _) = self.s.principal(name, &[Role::Claimant]).await;
+        crate::common::warn_principal(self.s, &id).await;
         self.x
             .admin
             .suspend_principal(pb::SuspendPrincipalRequest {

@@ -9,13 +9,17 @@ use crate::domain::validation::{Violations, limits, line, required, text};
 use crate::domain::{DomainError, FieldViolation};
 use crate::pb::{self, DeadlineKind, DecisionOutcome, Regime};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DecideClaim {
     /// A `DecisionOutcome`.
     pub outcome: i32,
     pub statement_of_reasons: Option<pb::StatementOfReasons>,
     /// For CORRECT: indexes into the claim's items.
     pub items_to_change: Vec<u32>,
+    /// DSA Art. 23: the notice is manifestly unfounded (only with REJECT).
+    pub manifestly_unfounded: bool,
+    /// DMCA 512(f): the reviewer suspects a knowing misrepresentation.
+    pub misrepresentation_suspected: bool,
 }
 
 impl DecideClaim {
@@ -51,6 +55,12 @@ impl ClaimVerb for DecideClaim {
             v.push(FieldViolation::new(
                 "items_to_change",
                 "only a CORRECT decision names items to change",
+            ));
+        }
+        if self.manifestly_unfounded && outcome != DecisionOutcome::Reject {
+            v.push(FieldViolation::new(
+                "manifestly_unfounded",
+                "only a REJECT decision can find a notice manifestly unfounded; leave it false or reject",
             ));
         }
         if self.items_to_change.len() > limits::ITEMS {
@@ -104,6 +114,8 @@ impl ClaimVerb for DecideClaim {
             items_to_change: self.items_to_change.clone(),
             reviewer: s.actor.id().to_string(),
             decide_time: Some(s.now.into()),
+            manifestly_unfounded: self.manifestly_unfounded,
+            misrepresentation_suspected: self.misrepresentation_suspected,
         });
         s.first_action();
         if s.next.assignee.is_empty() {

@@ -240,6 +240,7 @@ impl CmdFixture for Cmd {
                 outcome: outcome as i32,
                 statement_of_reasons: Some(reasons()),
                 items_to_change: items,
+                ..Default::default()
             })
         };
         match self {
@@ -415,6 +416,7 @@ fn claim_in(at: At, regime: Regime) -> (pb::Claim, pb::Article) {
             items_to_change: items,
             reviewer: decided_by.to_string(),
             decide_time: ts(filed + 2 * HOUR),
+            ..Default::default()
         })
     };
     match at {

@@ -223,6 +223,7 @@ fn assert_side_effects(
                     outcome: d.outcome,
                     statement_of_reasons: None,
                     items_to_change: vec![],
+                    ..Default::default()
                 }
                 .verb(),
                 cmd,

@@ -9,6 +9,7 @@ fn decide_without_statement_of_reasons_is_invalid() {
         outcome: DecisionOutcome::Delete as i32,
         statement_of_reasons: None,
         items_to_change: vec![],
+        ..Default::default()
     });
     assert_eq!(
         fields(apply_now(&claim, &article, none, reviewer()).unwrap_err()),
@@ -18,6 +19,7 @@ fn decide_without_statement_of_reasons_is_invalid() {
         outcome: DecisionOutcome::Reject as i32,
         statement_of_reasons: Some(pb::StatementOfReasons::default()),
         items_to_change: vec![],
+        ..Default::default()
     });
     assert_eq!(
         fields(apply_now(&claim, &article, empty, reviewer()).unwrap_err()),
@@ -31,6 +33,7 @@ fn decide_without_statement_of_reasons_is_invalid() {
         outcome: DecisionOutcome::Unspecified as i32,
         statement_of_reasons: None,
         items_to_change: vec![],
+        ..Default::default()
     });
     assert_eq!(
         fields(apply_now(&claim, &article, no_outcome, reviewer()).unwrap_err()),
@@ -45,6 +48,7 @@ fn decide_items_to_change_must_exist_and_belong_to_a_correction() {
         outcome: DecisionOutcome::Correct as i32,
         statement_of_reasons: Some(reasons()),
         items_to_change: vec![1, 2, 7],
+        ..Default::default()
     });
     let err = apply_now(&claim, &article, out_of_range, reviewer()).unwrap_err();
     let DomainError::Invalid(v) = &err else {
@@ -63,6 +67,7 @@ fn decide_items_to_change_must_exist_and_belong_to_a_correction() {
         outcome: DecisionOutcome::Delete as i32,
         statement_of_reasons: Some(reasons()),
         items_to_change: vec![0],
+        ..Default::default()
     });
     assert_eq!(
         fields(apply_now(&claim, &article, on_delete, reviewer()).unwrap_err()),

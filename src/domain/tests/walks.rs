@@ -19,6 +19,7 @@ impl Step {
                 outcome: DecisionOutcome::Delete as i32,
                 statement_of_reasons: None,
                 items_to_change: vec![],
+                ..Default::default()
             }),
             Step::CorrectionAtWrongRevision => Command::RecordCorrection(RecordCorrection {
                 article_revision: article.revision + 5,

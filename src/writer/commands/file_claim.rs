@@ -7,9 +7,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
+use super::parties;
 use super::principals::check_may_file;
-use crate::domain::AuditAction;
 use crate::domain::{self, Notice};
+use crate::domain::{AuditAction, party_record};
 use crate::pb::{self, ClaimState, stored_record::Kind};
 
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ impl WriteCommand for FileClaim {
         let filer = cx.view.principal(&self.filed_by)?.and_then(|p| p.principal);
         check_may_file(filer.as_ref(), cx.now)?;
         let notice = self.notice.get();
+        let email = notice.claimant.as_ref().map_or("", |c| c.email.as_str());
+        parties::check_email_may_file(cx, email)?;
         let article = if !notice.article_id.is_empty() {
             cx.view.article(&notice.article_id)?
         } else {
@@ -111,6 +114,8 @@ impl WriteCommand for FileClaim {
                 request_sha256: digest.to_vec(),
             }));
         }
+        let moves = party_record::counts(None, &claim, AuditAction::FileClaim);
+        records.extend(parties::counted(cx, moves)?);
         if let Some(sha256) = self.notifier_token_sha256 {
             records.push(Kind::ClaimToken(pb::ClaimToken {
                 token_sha256: sha256.to_vec(),

@@ -1,17 +1,19 @@
 //! One file per kind of change the writer commits: principals, articles, filing a
-//! claim, and a transition of an existing claim. Each is a [`WriteCommand`] with its
+//! claim, party records (warnings, suspensions, counts), and a transition of an existing claim. Each is a [`WriteCommand`] with its
 //! own reply type.
 //!
 //! [`WriteCommand`]: super::WriteCommand
 
 mod article;
 mod file_claim;
+mod parties;
 mod party_token;
 mod principals;
 mod transition;
 
 pub use article::UpsertArticle;
 pub use file_claim::{FileClaim, FiledClaim};
+pub use parties::{SuspendParty, WarnParty};
 pub use party_token::IssuePartyToken;
 pub use principals::{
     CreatePrincipal, MAX_SUSPENSION, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,

@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
+use super::parties;
 use crate::domain::AuditAction;
-use crate::domain::{DomainError, FieldViolation};
+use crate::domain::party_record;
 use crate::pb::{self, Role, stored_record::Kind};
 
 /// The longest suspension an operator may impose at once.
@@ -128,27 +129,13 @@ impl WriteCommand for SuspendPrincipal {
 
     fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Principal>, WriteError> {
         let (until, now) = (self.until, cx.now);
-        if until <= now {
-            return Err(DomainError::Invalid(vec![FieldViolation::new(
-                "until",
-                format!(
-                    "{} is not in the future (the server's time is {}); send when the suspension ends",
-                    rfc3339(until),
-                    rfc3339(now)
-                ),
-            )])
-            .into());
-        }
-        if until.duration_since(now).unwrap_or_default() > MAX_SUSPENSION {
-            return Err(DomainError::Invalid(vec![FieldViolation::new(
-                "until",
-                "a suspension lasts at most 5 years; suspend again when it ends if needed",
-            )])
-            .into());
-        }
+        parties::check_until(until, now)?;
         let stored = load(cx, &self.principal_id)?;
         let mut principal = stored.principal.clone().unwrap_or_default();
         keep_an_admin(cx, &principal)?;
+        // DSA Art. 23(1): a principal's warning is its party record's warning.
+        let mut record = parties::load(cx, &party_record::principal_key(&principal.id))?;
+        party_record::suspend(&mut record, &self.reason, until)?;
         principal.suspended_until = Some(until.into());
         principal.suspension_reason = self.reason.clone();
         principal.suspend_time = Some(now.into());
@@ -159,7 +146,13 @@ impl WriteCommand for SuspendPrincipal {
             rfc3339(until),
             self.reason
         );
-        Ok(changed(stored, principal, a))
+        let mut stored = stored;
+        stored.principal = Some(principal.clone());
+        Ok(Executed::changed(
+            a,
+            vec![Kind::Principal(stored), Kind::PartyRecord(record)],
+            principal,
+        ))
     }
 }
 
@@ -192,7 +185,16 @@ impl WriteCommand for UnsuspendPrincipal {
                 self.principal_id, self.reason
             )
         };
-        Ok(changed(stored, principal, a))
+        // The party record shows the suspension ended now, as the principal does.
+        let mut record = parties::load(cx, &party_record::principal_key(&principal.id))?;
+        record.suspended_until = Some(cx.now.into());
+        let mut stored = stored;
+        stored.principal = Some(principal.clone());
+        Ok(Executed::changed(
+            a,
+            vec![Kind::Principal(stored), Kind::PartyRecord(record)],
+            principal,
+        ))
     }
 }
 

@@ -1,12 +1,14 @@
 //! A verb on an existing claim: loads the claim and its article as the group leaves
 //! them, checks the etag (AIP-154), runs the domain's state machine, and journals the
-//! claim's after-image (and the article's, if the verb moved it).
+//! claim's after-image (and the article's, if the verb moved it), with the party
+//! records the transition's counts move.
 
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
+use super::parties;
 use super::principals::check_may_file;
-use crate::domain::{self, Actor, Command};
+use crate::domain::{self, Actor, Command, party_record};
 use crate::pb::{self, stored_record::Kind};
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,20 @@ impl WriteCommand for ClaimTransition {
             // DSA Art. 23(2): a suspension covers complaints as well as notices.
             let complainant = cx.view.principal(&actor_id)?.and_then(|p| p.principal);
             check_may_file(complainant.as_ref(), cx.now)?;
+            if claim.filed_by == self.actor.id() {
+                // The notifier complaining: its e-mail's suspension covers it too.
+                let email = claim.claimant.as_ref().map_or("", |c| c.email.as_str());
+                parties::check_email_may_file(cx, email)?;
+            }
+        }
+        if matches!(
+            self.command,
+            Command::FileComplaint(_) | Command::FileCounterNotice(_)
+        ) && self.actor.is_contributor_of(&claim)
+            && let Some(c) = &claim.contributor
+        {
+            // A suspended contributor may neither counter-notify nor complain.
+            parties::check_contributor_may_answer(cx, &c.account_id)?;
         }
         let t = domain::apply(
             &claim,
@@ -73,6 +89,8 @@ impl WriteCommand for ClaimTransition {
             records.push(Kind::Article(t.article.clone()));
             t.article
         });
+        let moves = party_record::counts(Some(&claim), &next, t.action);
+        records.extend(parties::counted(cx, moves)?);
         Ok(Executed::changed(
             a,
             records,

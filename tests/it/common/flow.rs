@@ -363,6 +363,7 @@ pub fn decide_request(c: &pb::Claim, outcome: DecisionOutcome) -> pb::DecideClai
         outcome: outcome as i32,
         statement_of_reasons: Some(fixtures::reasons()),
         items_to_change: vec![],
+        ..Default::default()
     }
 }
 

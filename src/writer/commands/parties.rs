@@ -1,0 +1,171 @@
+//! Party records in the writer: the counts a transition moves (the rule is
+//! `domain::party_record::counts`), the check that a suspended notifier e-mail does
+//! not file, and the operators' commands WarnParty and SuspendParty.
+//!
+//! Every count lands in the same journal entry as the change it counts, so the
+//! journal alone rebuilds the records.
+
+use std::time::SystemTime;
+
+use super::super::{Exec, Executed, WriteCommand, WriteError};
+use super::principals::{MAX_SUSPENSION, rfc3339};
+use crate::domain::party_record::{self, Move};
+use crate::domain::{AuditAction, DomainError, FieldViolation};
+use crate::pb::{self, party_key::Key, stored_record::Kind};
+
+/// The record of `party` as the group leaves it, or an empty one.
+pub fn load(cx: &Exec<'_>, party: &pb::PartyKey) -> Result<pb::PartyRecord, WriteError> {
+    let party = party_record::normalise(party);
+    Ok(cx
+        .view
+        .party_record(&party)?
+        .unwrap_or_else(|| party_record::empty(&party)))
+}
+
+/// The after-images of the records `moves` change, one per party.
+pub fn counted(cx: &Exec<'_>, moves: Vec<Move>) -> Result<Vec<Kind>, WriteError> {
+    let mut records: Vec<pb::PartyRecord> = Vec::new();
+    for m in moves {
+        let party = party_record::normalise(&m.party);
+        let at = match records
+            .iter()
+            .position(|r| r.party.as_ref() == Some(&party))
+        {
+            Some(at) => at,
+            None => {
+                records.push(load(cx, &party)?);
+                records.len() - 1
+            }
+        };
+        party_record::apply(&mut records[at], m.counter, m.delta);
+    }
+    Ok(records.into_iter().map(Kind::PartyRecord).collect())
+}
+
+/// How the audit log names a party: an e-mail only by a short hash, so the
+/// hash-chained log never holds it in clear.
+pub fn label(party: &pb::PartyKey) -> String {
+    use sha2::{Digest, Sha256};
+    match &party_record::normalise(party).key {
+        Some(Key::PrincipalId(id)) => format!("principal {id}"),
+        Some(Key::NotifierEmail(e)) => format!(
+            "notifier e-mail sha256:{}",
+            &hex::encode(Sha256::digest(e.as_bytes()))[..16]
+        ),
+        Some(Key::ContributorAccountId(id)) => format!("contributor {id}"),
+        None => "no party".to_string(),
+    }
+}
+
+/// Refuses a notice or complaint from a notifier e-mail suspended at `now`.
+pub fn check_email_may_file(cx: &Exec<'_>, email: &str) -> Result<(), WriteError> {
+    if email.trim().is_empty() {
+        return Ok(());
+    }
+    let key = party_record::email_key(email);
+    let record = cx.view.party_record(&key)?;
+    match record.and_then(|r| party_record::suspended_until(&r, cx.now)) {
+        Some(until) => Err(WriteError::PartySuspended {
+            party: "the notifier e-mail".to_string(),
+            until,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a counter-notice or complaint from a contributor (by its account id) that
+/// is suspended at `cx.now` (DSA Art. 23).
+pub fn check_contributor_may_answer(cx: &Exec<'_>, account_id: &str) -> Result<(), WriteError> {
+    let key = pb::PartyKey {
+        key: Some(pb::party_key::Key::ContributorAccountId(
+            account_id.to_string(),
+        )),
+    };
+    let record = cx.view.party_record(&key)?;
+    match record.and_then(|r| party_record::suspended_until(&r, cx.now)) {
+        Some(until) => Err(WriteError::PartySuspended {
+            party: "the contributor".to_string(),
+            until,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks `until` as a suspension's end: in the future, at most five years ahead.
+pub fn check_until(until: SystemTime, now: SystemTime) -> Result<(), WriteError> {
+    if until <= now {
+        return Err(DomainError::Invalid(vec![FieldViolation::new(
+            "until",
+            format!(
+                "{} is not in the future (the server's time is {}); send when the suspension ends",
+                rfc3339(until),
+                rfc3339(now)
+            ),
+        )])
+        .into());
+    }
+    if until.duration_since(now).unwrap_or_default() > MAX_SUSPENSION {
+        return Err(DomainError::Invalid(vec![FieldViolation::new(
+            "until",
+            "a suspension lasts at most 5 years; suspend again when it ends if needed",
+        )])
+        .into());
+    }
+    Ok(())
+}
+
+/// WarnParty (DSA Art. 23(1)): records a warning on a party's record.
+#[derive(Debug, Clone)]
+pub struct WarnParty {
+    pub party: pb::PartyKey,
+    pub reason: String,
+    pub actor: String,
+}
+
+impl WriteCommand for WarnParty {
+    type Reply = pb::PartyRecord;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::PartyRecord>, WriteError> {
+        let mut record = load(cx, &self.party)?;
+        party_record::warn(&mut record, &self.reason, cx.now);
+        let mut a = cx.audit(&self.actor, AuditAction::WarnParty);
+        a.detail = format!("{} warned: {}", label(&self.party), self.reason);
+        Ok(Executed::changed(
+            a,
+            vec![Kind::PartyRecord(record.clone())],
+            record,
+        ))
+    }
+}
+
+/// SuspendParty (DSA Art. 23): a notifier e-mail or a contributor may not file or
+/// complain until `until`; refused without a prior warning.
+#[derive(Debug, Clone)]
+pub struct SuspendParty {
+    pub party: pb::PartyKey,
+    pub reason: String,
+    pub until: SystemTime,
+    pub actor: String,
+}
+
+impl WriteCommand for SuspendParty {
+    type Reply = pb::PartyRecord;
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::PartyRecord>, WriteError> {
+        check_until(self.until, cx.now)?;
+        let mut record = load(cx, &self.party)?;
+        party_record::suspend(&mut record, &self.reason, self.until)?;
+        let mut a = cx.audit(&self.actor, AuditAction::SuspendParty);
+        a.detail = format!(
+            "{} suspended until {}: {}",
+            label(&self.party),
+            rfc3339(self.until),
+            self.reason
+        );
+        Ok(Executed::changed(
+            a,
+            vec![Kind::PartyRecord(record.clone())],
+            record,
+        ))
+    }
+}
