@@ -120,6 +120,13 @@ struct PolicyArgs {
     /// How long after a decision a complaint is accepted [policy default: 6months].
     #[arg(long, env = "TAKEDOWN_COMPLAINT_WINDOW", global = true, value_parser = Timer::parse)]
     complaint_window: Option<Timer>,
+    /// Contributions found infringing that make a contributor a repeat infringer
+    /// (DMCA 512(i)) [policy default: 3].
+    #[arg(long, env = "TAKEDOWN_REPEAT_INFRINGER_THRESHOLD", global = true, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat_infringer_threshold: Option<u32>,
+    /// Within how long they count [policy default: 365days].
+    #[arg(long, env = "TAKEDOWN_REPEAT_INFRINGER_WINDOW", global = true, value_parser = humantime::parse_duration)]
+    repeat_infringer_window: Option<std::time::Duration>,
     /// Holidays that are not business days, comma-separated YYYY-MM-DD.
     #[arg(long, env = "TAKEDOWN_HOLIDAYS", global = true, value_delimiter = ',')]
     holidays: Vec<String>,
@@ -150,6 +157,12 @@ impl PolicyArgs {
             if let Some(timer) = timer {
                 policy.set_all(name, timer);
             }
+        }
+        if let Some(n) = self.repeat_infringer_threshold {
+            policy.repeat_infringer.threshold = n;
+        }
+        if let Some(w) = self.repeat_infringer_window {
+            policy.repeat_infringer.window = w;
         }
         for day in &self.holidays {
             policy.holidays.push(

@@ -5,7 +5,9 @@
 
 use std::fmt;
 
-/// One kind of audit entry. The name on the wire is the variant's name.
+/// One kind of audit entry. The name on the wire is the variant's name (the RPC's),
+/// except for events the server writes itself, named as the issue that asked for
+/// them names them (`CONTRIBUTOR_REPEAT_INFRINGER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuditAction {
     FileClaim,
@@ -28,6 +30,9 @@ pub enum AuditAction {
     UpsertArticle,
     /// A new claim token for one party of a claim (the token itself is never logged).
     IssuePartyToken,
+    /// A contributor reached the repeat-infringer threshold (DMCA 512(i)); the site
+    /// decides on the account. Written by `system` right after the decision.
+    ContributorRepeatInfringer,
     /// An operator's warning to a party (DSA Art. 23(1)).
     WarnParty,
     /// An operator's suspension of a notifier e-mail or a contributor (DSA Art. 23).
@@ -36,7 +41,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 21] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -55,6 +60,7 @@ impl AuditAction {
         AuditAction::UnsuspendPrincipal,
         AuditAction::UpsertArticle,
         AuditAction::IssuePartyToken,
+        AuditAction::ContributorRepeatInfringer,
         AuditAction::WarnParty,
         AuditAction::SuspendParty,
     ];
@@ -80,6 +86,7 @@ impl AuditAction {
             AuditAction::UnsuspendPrincipal => "UnsuspendPrincipal",
             AuditAction::UpsertArticle => "UpsertArticle",
             AuditAction::IssuePartyToken => "IssuePartyToken",
+            AuditAction::ContributorRepeatInfringer => "CONTRIBUTOR_REPEAT_INFRINGER",
             AuditAction::WarnParty => "WarnParty",
             AuditAction::SuspendParty => "SuspendParty",
         }
@@ -124,7 +131,13 @@ mod tests {
     fn every_action_parses_back_from_its_name() {
         for a in AuditAction::ALL {
             assert_eq!(AuditAction::parse(a.as_str()), Some(a));
-            assert_eq!(a.to_string(), format!("{a:?}"), "the name is the variant's");
+            if a != AuditAction::ContributorRepeatInfringer {
+                assert_eq!(
+                    a.to_string(),
+                    format!("{a:?}"),
+                    "an RPC's name is the variant's"
+                );
+            }
         }
         let names: std::collections::HashSet<_> =
             AuditAction::ALL.iter().map(|a| a.as_str()).collect();

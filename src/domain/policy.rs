@@ -79,6 +79,27 @@ pub struct Policy {
     pub prc_civil_code: RegimeTimers,
     /// Days (counted from 1970-01-01 UTC) that are not business days.
     pub holidays: Vec<i64>,
+    /// DMCA 512(i): when a contributor counts as a repeat infringer.
+    pub repeat_infringer: RepeatInfringer,
+}
+
+/// A contributor with `threshold` contributions found infringing within `window` is a
+/// repeat infringer: the log says so once, as the `CONTRIBUTOR_REPEAT_INFRINGER`
+/// event, and the site decides on the account.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RepeatInfringer {
+    pub threshold: u32,
+    pub window: Duration,
+}
+
+impl Default for RepeatInfringer {
+    /// Three upheld claims within 365 days.
+    fn default() -> Self {
+        RepeatInfringer {
+            threshold: 3,
+            window: 365 * DAY,
+        }
+    }
 }
 
 impl Default for Policy {
@@ -105,6 +126,7 @@ impl Default for Policy {
                 ..base
             },
             holidays: Vec::new(),
+            repeat_infringer: RepeatInfringer::default(),
         }
     }
 }
@@ -203,6 +225,16 @@ impl Policy {
                     .ok_or_else(|| format!("holidays: {day:?} is not a date; write YYYY-MM-DD"))?,
             );
         }
+        if let Some(n) = file.repeat_infringer_threshold {
+            if n == 0 {
+                return Err("repeat_infringer_threshold: must be at least 1".to_string());
+            }
+            policy.repeat_infringer.threshold = n;
+        }
+        if let Some(w) = &file.repeat_infringer_window {
+            policy.repeat_infringer.window = humantime::parse_duration(w)
+                .map_err(|e| format!("repeat_infringer_window: {w:?}: {e}"))?;
+        }
         if let Some(all) = &file.default {
             for t in policy.timers_mut() {
                 all.apply(t, "default", false)?;
@@ -242,6 +274,10 @@ fn set(t: &mut RegimeTimers, name: TimerName, timer: Timer, force_restoration: b
 struct PolicyFile {
     #[serde(default)]
     holidays: Vec<String>,
+    /// Contributions found infringing that make a repeat infringer.
+    repeat_infringer_threshold: Option<u32>,
+    /// Within how long (`365days`, `8760h`).
+    repeat_infringer_window: Option<String>,
     default: Option<TimersFile>,
     dmca: Option<TimersFile>,
     dsa: Option<TimersFile>,

@@ -134,3 +134,20 @@ fn a_flag_override_keeps_dsa_without_counter_notice() {
         Timer::After(Duration::from_secs(5))
     );
 }
+
+#[test]
+fn a_policy_file_sets_the_repeat_infringer_rule() {
+    assert_eq!(Policy::default().repeat_infringer.threshold, 3);
+    assert_eq!(Policy::default().repeat_infringer.window, 365 * DAY);
+    let p = Policy::from_toml(
+        r#"
+        repeat_infringer_threshold = 5
+        repeat_infringer_window = "180days"
+        "#,
+    )
+    .expect("valid");
+    assert_eq!(p.repeat_infringer.threshold, 5);
+    assert_eq!(p.repeat_infringer.window, 180 * DAY);
+    let e = Policy::from_toml("repeat_infringer_threshold = 0").unwrap_err();
+    assert!(e.contains("at least 1"), "{e}");
+}

@@ -121,6 +121,8 @@ impl TransparencyTally {
             Some(AuditAction::ResolveLegalAction) => report.legal_actions_dismissed += 1,
             Some(AuditAction::FileComplaint) => report.complaints += 1,
             Some(AuditAction::SuspendPrincipal) => report.suspensions += 1,
+            Some(AuditAction::SuspendParty) => report.party_suspensions += 1,
+            Some(AuditAction::ContributorRepeatInfringer) => report.repeat_infringers += 1,
             _ => {}
         }
         let first_action = claim.and_then(|c| c.first_action_time);

@@ -25,13 +25,20 @@ pub trait WriteCommand: Send + 'static {
 /// What executing a command produced.
 pub struct Executed<R> {
     pub entry: Option<pb::JournalEntry>,
+    /// Entries that follow the command's own, with the next sequence numbers: events
+    /// the change gave rise to (a repeat infringer reached), with no records.
+    pub events: Vec<pb::AuditEntry>,
     pub reply: R,
 }
 
 impl<R> Executed<R> {
     /// Nothing changed; the caller gets `reply`.
     pub fn unchanged(reply: R) -> Self {
-        Self { entry: None, reply }
+        Self {
+            entry: None,
+            events: Vec::new(),
+            reply,
+        }
     }
 
     /// One audited change carrying the after-images in `records`.
@@ -44,8 +51,16 @@ impl<R> Executed<R> {
                     .map(|k| pb::StoredRecord { kind: Some(k) })
                     .collect(),
             }),
+            events: Vec::new(),
             reply,
         }
+    }
+
+    /// Adds an event (an audit entry with no records) journaled right after the
+    /// command's own entry.
+    pub fn with_events(mut self, events: Vec<pb::AuditEntry>) -> Self {
+        self.events.extend(events);
+        self
     }
 }
 
@@ -84,9 +99,10 @@ impl Exec<'_> {
 /// A queued command with its caller's reply channel, its type erased so one queue
 /// carries every kind of command.
 pub(super) trait Job: Send {
-    /// Executes the command; keeps the reply until `answer` and returns the entry to
-    /// journal, if any.
-    fn execute(&mut self, cx: &Exec<'_>) -> Option<pb::JournalEntry>;
+    /// Executes the command; keeps the reply until `answer` and returns the entries to
+    /// journal, in order: none (refused, or nothing to change), its own, and the
+    /// events it gave rise to.
+    fn execute(&mut self, cx: &Exec<'_>) -> Vec<pb::JournalEntry>;
     /// Sends the kept reply, or `failure` if the group could not be committed.
     fn answer(self: Box<Self>, failure: Option<WriteError>);
 }
@@ -98,15 +114,19 @@ pub(super) struct Queued<C: WriteCommand> {
 }
 
 impl<C: WriteCommand> Job for Queued<C> {
-    fn execute(&mut self, cx: &Exec<'_>) -> Option<pb::JournalEntry> {
+    fn execute(&mut self, cx: &Exec<'_>) -> Vec<pb::JournalEntry> {
         match self.command.execute(cx) {
             Ok(done) => {
                 self.outcome = Some(Ok(done.reply));
-                done.entry
+                let events = done.events.into_iter().map(|audit| pb::JournalEntry {
+                    audit: Some(audit),
+                    records: Vec::new(),
+                });
+                done.entry.into_iter().chain(events).collect()
             }
             Err(e) => {
                 self.outcome = Some(Err(e));
-                None
+                Vec::new()
             }
         }
     }

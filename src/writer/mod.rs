@@ -218,7 +218,8 @@ impl Loop {
                 policy: &self.policy,
                 seq,
             };
-            if let Some(mut entry) = job.execute(&cx) {
+            for (n, mut entry) in job.execute(&cx).into_iter().enumerate() {
+                let seq = seq + n as u64;
                 head.hash = journal::seal(&mut entry, seq, &head.hash);
                 head.seq = seq;
                 view.remember(&entry.records);

@@ -450,3 +450,82 @@ async fn the_contributor_answers_with_the_token_the_cms_issued() {
     );
     s.stop().await;
 }
+
+/// DMCA 512(i): the contributor whose contributions are found infringing for the
+/// policy's threshold within its window is named once, on the event feed the CMS
+/// follows, and counted in the transparency report.
+#[tokio::test]
+async fn a_repeat_infringer_is_named_on_the_event_feed() {
+    let s = TestServer::start_with(|c| c.policy.repeat_infringer.threshold = 2).await;
+    let flow = Flow::new(&s).await;
+    let mut article = fixtures::article("forum-7", "https://news.example.org/forum/7");
+    article.content_origin = pb::ContentOrigin::Comment as i32;
+    article.contributor = Some(pb::Contributor {
+        account_id: "user-7".to_string(),
+        ..Default::default()
+    });
+    flow.register(article).await;
+    for _ in 0..3 {
+        let c = flow
+            .file(fixtures::notice("forum-7", pb::Regime::Dmca))
+            .await;
+        let c = flow.start_review(&c).await;
+        flow.decide(&c, pb::DecisionOutcome::Correct).await;
+    }
+    // The CMS follows the feed for the event (a publisher sees it).
+    let mut feed = takedown::pb::publisher_service_client::PublisherServiceClient::new(authed(
+        &s.channel().await,
+        &flow.desk.publisher,
+    ))
+    .watch_events(pb::WatchEventsRequest {
+        after_seq: 0,
+        actions: vec!["CONTRIBUTOR_REPEAT_INFRINGER".to_string()],
+        ..Default::default()
+    })
+    .await
+    .expect("watch")
+    .into_inner();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), feed.message())
+        .await
+        .expect("the event arrives")
+        .expect("stream")
+        .expect("an event")
+        .entry
+        .unwrap();
+    assert_eq!(event.actor, "system");
+    assert!(
+        event.detail.contains("contributor user-7"),
+        "{}",
+        event.detail
+    );
+    // Once: the third upheld claim does not name them again.
+    let report = flow
+        .audit()
+        .get_transparency_report(pb::GetTransparencyReportRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+    assert_eq!(report.repeat_infringers, 1);
+    let record = s
+        .admin(&s.admin_token)
+        .await
+        .get_party_record(pb::GetPartyRecordRequest {
+            party: Some(pb::PartyKey {
+                key: Some(pb::party_key::Key::ContributorAccountId(
+                    "user-7".to_string(),
+                )),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .record
+        .unwrap();
+    assert_eq!(record.contributions_infringing, 3);
+    assert_eq!(record.infringement_times.len(), 3);
+    // The chain covers the event like any entry.
+    assert!(flow.verify().await.ok);
+    s.stop().await;
+}

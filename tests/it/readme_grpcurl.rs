@@ -92,6 +92,7 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
         "CLAIM_STATE_RESTORED",
         "\"action\": \"FileClaim\"",
         "Code: PermissionDenied",
+        "CLAIM_STATE_COUNTER_NOTICED",
         "\"ok\": true",
     ] {
         assert!(

@@ -404,6 +404,8 @@ async fn a_known_mix_gives_every_figure() {
         suspensions: 2,
         head_seq: verified.head_seq,
         head_hash: verified.head_hash.clone(),
+        repeat_infringers: 0,
+        party_suspensions: 0,
     };
     assert_eq!(all, want);
     assert_eq!(all.head_hash.len(), 64);
@@ -438,6 +440,8 @@ async fn a_known_mix_gives_every_figure() {
         suspensions: 1,
         head_seq: verified.head_seq,
         head_hash: verified.head_hash.clone(),
+        repeat_infringers: 0,
+        party_suspensions: 0,
     };
     assert_eq!(first, want_first);
 
@@ -472,6 +476,8 @@ async fn a_known_mix_gives_every_figure() {
         suspensions: 1,
         head_seq: verified.head_seq,
         head_hash: verified.head_hash.clone(),
+        repeat_infringers: 0,
+        party_suspensions: 0,
     };
     assert_eq!(second, want_second);
     // Start only: the same as [cut, now).

@@ -24,7 +24,28 @@ pub fn load(cx: &Exec<'_>, party: &pb::PartyKey) -> Result<pb::PartyRecord, Writ
 
 /// The after-images of the records `moves` change, one per party.
 pub fn counted(cx: &Exec<'_>, moves: Vec<Move>) -> Result<Vec<Kind>, WriteError> {
+    Ok(counted_with_events(cx, moves)?.0)
+}
+
+/// The after-images of the records `moves` change, one per party, and the
+/// contributors that these moves made repeat infringers (DMCA 512(i)): their
+/// contributions found infringing within the policy's window reached its threshold
+/// with this change. A contributor's infringement times are kept for the window.
+pub fn counted_with_events(
+    cx: &Exec<'_>,
+    moves: Vec<Move>,
+) -> Result<(Vec<Kind>, Vec<pb::PartyRecord>), WriteError> {
+    let policy = cx.policy.repeat_infringer;
+    let since = cx.now.checked_sub(policy.window);
+    let within = |r: &pb::PartyRecord| {
+        r.infringement_times
+            .iter()
+            .filter_map(|t| SystemTime::try_from(*t).ok())
+            .filter(|t| since.is_none_or(|s| *t > s))
+            .count()
+    };
     let mut records: Vec<pb::PartyRecord> = Vec::new();
+    let mut before: Vec<usize> = Vec::new();
     for m in moves {
         let party = party_record::normalise(&m.party);
         let at = match records
@@ -33,13 +54,38 @@ pub fn counted(cx: &Exec<'_>, moves: Vec<Move>) -> Result<Vec<Kind>, WriteError>
         {
             Some(at) => at,
             None => {
-                records.push(load(cx, &party)?);
+                let record = load(cx, &party)?;
+                before.push(within(&record));
+                records.push(record);
                 records.len() - 1
             }
         };
         party_record::apply(&mut records[at], m.counter, m.delta);
+        if m.counter == party_record::Counter::ContributionsInfringing {
+            let times = &mut records[at].infringement_times;
+            if m.delta > 0 {
+                times.push(cx.now.into());
+            } else {
+                times.pop();
+            }
+            times.retain(|t| {
+                SystemTime::try_from(*t)
+                    .ok()
+                    .is_some_and(|t| since.is_none_or(|s| t > s))
+            });
+        }
     }
-    Ok(records.into_iter().map(Kind::PartyRecord).collect())
+    let threshold = policy.threshold as usize;
+    let reached = records
+        .iter()
+        .zip(&before)
+        .filter(|(r, was)| **was < threshold && within(r) >= threshold)
+        .map(|(r, _)| r.clone())
+        .collect();
+    Ok((
+        records.into_iter().map(Kind::PartyRecord).collect(),
+        reached,
+    ))
 }
 
 /// How the audit log names a party: an e-mail only by a short hash, so the

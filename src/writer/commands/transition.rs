@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::super::{Exec, Executed, WriteCommand, WriteError};
 use super::parties;
 use super::principals::check_may_file;
-use crate::domain::{self, Actor, Command, party_record};
+use crate::domain::{self, Actor, AuditAction, Command, party_record};
 use crate::pb::{self, stored_record::Kind};
 
 #[derive(Debug, Clone)]
@@ -90,7 +90,26 @@ impl WriteCommand for ClaimTransition {
             t.article
         });
         let moves = party_record::counts(Some(&claim), &next, t.action);
-        records.extend(parties::counted(cx, moves)?);
+        let (counted, repeat_infringers) = parties::counted_with_events(cx, moves)?;
+        records.extend(counted);
+        let events = repeat_infringers
+            .iter()
+            .map(|r| {
+                let mut e = cx.audit("system", AuditAction::ContributorRepeatInfringer);
+                e.claim_id = next.id.clone();
+                e.article_id = next.article_id.clone();
+                e.from_state = next.state;
+                e.to_state = next.state;
+                e.detail = format!(
+                    "{}: {} contributions found infringing within {} (threshold {}); the site decides on the account (DMCA 512(i))",
+                    parties::label(r.party.as_ref().unwrap_or(&pb::PartyKey::default())),
+                    r.infringement_times.len(),
+                    humantime::format_duration(cx.policy.repeat_infringer.window),
+                    cx.policy.repeat_infringer.threshold
+                );
+                e
+            })
+            .collect();
         Ok(Executed::changed(
             a,
             records,
@@ -98,6 +117,7 @@ impl WriteCommand for ClaimTransition {
                 claim: next,
                 article,
             },
-        ))
+        )
+        .with_events(events))
     }
 }
