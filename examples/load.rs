@@ -271,6 +271,9 @@ async fn main() {
     let server = TestServer::start_with(|config| {
         config.clock = Arc::new(SystemClock);
         config.cache_capacity = 64 * 1024 * 1024;
+        // Throughput, not the limits: public notices are not rate-limited here.
+        config.limits.public_intake.per_client = None;
+        config.limits.public_intake.total = None;
     })
     .await;
     let channel = server.channel().await;
@@ -379,6 +382,22 @@ async fn main() {
         })
         .await;
         row("FileClaim (durable)", callers, &f, &bare);
+        // The same notice without credentials (public intake): the notifier is named
+        // by its e-mail and each answer carries a new claim token.
+        let public = ClaimServiceClient::new(channel.clone());
+        let p = measure(callers, secs, move |n| {
+            let mut c = public.clone();
+            async move {
+                c.file_claim(pb::FileClaimRequest {
+                    request_id: String::new(),
+                    claim: Some(notice(&format!("a-{}", n % 100))),
+                })
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        row("FileClaim (public)", callers, &p, &bare);
     }
     // Some ids to read back.
     let list = claims
