@@ -93,6 +93,8 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
         "\"action\": \"FileClaim\"",
         "Code: PermissionDenied",
         "CLAIM_STATE_COUNTER_NOTICED",
+        "\"noticesManifestlyUnfounded\": \"1\"",
+        "PARTY_SUSPENDED",
         "\"ok\": true",
     ] {
         assert!(
