@@ -107,6 +107,35 @@ fn request_logs_name_the_call_and_never_the_secrets() {
             refused.expect_err("no token").code(),
             tonic::Code::Unauthenticated
         );
+        // A public notice, followed with its claim token; a contributor with an e-mail.
+        let public = s
+            .anonymous_claims()
+            .await
+            .file_claim(takedown::pb::FileClaimRequest {
+                request_id: String::new(),
+                claim: Some(fixtures::dmca_notice()),
+            })
+            .await
+            .expect("public intake")
+            .into_inner();
+        let claim_token = public.access_token.clone();
+        takedown::pb::claim_service_client::ClaimServiceClient::new(crate::common::authed(
+            &s.channel().await,
+            &claim_token,
+        ))
+        .get_claim(takedown::pb::GetClaimRequest {
+            claim_id: public.claim.unwrap().id,
+        })
+        .await
+        .expect("the notifier reads its claim");
+        let mut contributed = fixtures::article("forum-1", "https://news.example.org/forum/1");
+        contributed.content_origin = takedown::pb::ContentOrigin::Contributed as i32;
+        contributed.contributor = Some(takedown::pb::Contributor {
+            account_id: "user-1".to_string(),
+            display_name: "Li Wei".to_string(),
+            email: "li.wei@example.org".to_string(),
+        });
+        flow.register(contributed).await;
         let desk = &flow.desk;
         let admin_token = s.admin_token.clone();
         let secrets = [
@@ -120,6 +149,9 @@ fn request_logs_name_the_call_and_never_the_secrets() {
             "+86 10 8413 0000",
             "1 Newsroom Way",
             "+1 555 0100",
+            claim_token.as_str(),
+            "li.wei@example.org",
+            "rights@legaldaily.example.cn",
         ];
         assert_eq!(
             read.claimant.as_ref().map(|c| c.phone.as_str()),

@@ -187,17 +187,36 @@ async fn a_notice_without_an_account_is_filed_and_followed_with_its_token() {
     s.stop().await;
 }
 
-/// Every RPC with a notifier's claim token: the calls a notifier may make reach the
-/// service; every other one is PERMISSION_DENIED before it does.
+/// Every RPC with a notifier's and with a contributor's claim token: the calls the
+/// party may make reach the service; every other one is PERMISSION_DENIED before it
+/// does. The RPC list is the compiled descriptor set, so a new RPC is covered.
 #[tokio::test]
-async fn every_rpc_answers_a_notifier_token_as_a_notifier_may() {
+async fn every_rpc_answers_a_claim_token_as_its_party_may() {
     let s = TestServer::start().await;
-    let _flow = Flow::new(&s).await;
+    let flow = Flow::new(&s).await;
     let filed = file_publicly(&s, public_notice("")).await;
-    let claim_id = filed.claim.unwrap().id;
-    let channel = s.channel().await;
-    let header = format!("Bearer {}", filed.access_token);
-    let allowed = [
+    let notifier_claim = filed.claim.unwrap().id;
+    let mut article = fixtures::article("forum-9", "https://news.example.org/forum/9");
+    article.content_origin = pb::ContentOrigin::Comment as i32;
+    article.contributor = Some(pb::Contributor {
+        account_id: "user-9".to_string(),
+        ..Default::default()
+    });
+    flow.register(article).await;
+    let contributed = flow
+        .file(fixtures::notice("forum-9", pb::Regime::Dmca))
+        .await;
+    let contributor_token = flow
+        .publisher()
+        .issue_party_token(pb::IssuePartyTokenRequest {
+            claim_id: contributed.id.clone(),
+            party: pb::Party::Contributor as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    let notifier_allowed: &[&str] = &[
         "ClaimService/GetClaim",
         "ClaimService/ListClaimEvents",
         "ClaimService/AmendClaim",
@@ -205,12 +224,48 @@ async fn every_rpc_answers_a_notifier_token_as_a_notifier_may() {
         "ClaimService/ReportLegalAction",
         "ClaimService/FileComplaint",
     ];
+    let contributor_allowed: &[&str] = &[
+        "ClaimService/GetClaim",
+        "ClaimService/ListClaimEvents",
+        "PublisherService/FileCounterNotice",
+        "ClaimService/FileComplaint",
+    ];
+    let channel = s.channel().await;
+    let mut failures = Vec::new();
+    for (party, token, claim_id, allowed) in [
+        (
+            "notifier",
+            &filed.access_token,
+            &notifier_claim,
+            notifier_allowed,
+        ),
+        (
+            "contributor",
+            &contributor_token,
+            &contributed.id,
+            contributor_allowed,
+        ),
+    ] {
+        let header = format!("Bearer {token}");
+        failures.extend(check_every_rpc(&channel, &header, claim_id, allowed, party).await);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    s.stop().await;
+}
+
+async fn check_every_rpc(
+    channel: &tonic::transport::Channel,
+    header: &str,
+    claim_id: &str,
+    allowed: &[&str],
+    party: &str,
+) -> Vec<String> {
     let mut failures = Vec::new();
     for (rpc, shape) in rpcs_in_descriptor_set() {
         // Field 1 is the claim id in every claim request; for the others the body
         // never reaches a decoder.
         let body = pb::GetClaimRequest {
-            claim_id: claim_id.clone(),
+            claim_id: claim_id.to_string(),
         }
         .encode_to_vec();
         let shape = if shape == Shape::ServerStreaming {
@@ -218,14 +273,17 @@ async fn every_rpc_answers_a_notifier_token_as_a_notifier_may() {
         } else {
             Shape::Unary
         };
-        let got = call(&channel, &rpc, shape, Some(&header), body).await;
+        let got = call(channel, &rpc, shape, Some(header), body).await;
         let reached = !matches!(got.code(), Code::PermissionDenied | Code::Unauthenticated);
         if reached != allowed.contains(&rpc.as_str()) {
-            failures.push(format!("{rpc}: {:?} {:?}", got.code(), got.message()));
+            failures.push(format!(
+                "{party} {rpc}: {:?} {:?}",
+                got.code(),
+                got.message()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    s.stop().await;
+    failures
 }
 
 #[tokio::test]
