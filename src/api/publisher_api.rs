@@ -173,6 +173,13 @@ impl PublisherService for PublisherApi {
                 ));
             }
         };
+        if party == pb::Party::Notifier && !caller.has(pb::Role::Admin) {
+            // The site is the notifier's opposing party: it must not be able to act
+            // (amend, withdraw) in the notifier's name.
+            return Err(Status::permission_denied(
+                "a notifier's claim token is issued only by an admin (the publisher must not act in the notifier's name); the CMS issues PARTY_CONTRIBUTOR tokens",
+            ));
+        }
         let claim = self.cx.visible_claim(&caller, &req.claim_id)?;
         let claim_id = uuid::Uuid::parse_str(&claim.id)
             .map_err(|_| status::not_found("claim", &req.claim_id))?;

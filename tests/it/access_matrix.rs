@@ -83,7 +83,9 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("PublisherService/BatchGetArticles",  [No, Yes, Yes, Yes, Yes, No]),
     ("PublisherService/RecordCorrection",  [No, Yes, Yes, No, Yes, No]),
     ("PublisherService/FileCounterNotice", [No, No, Yes, No, Yes, No]),
-    ("PublisherService/IssuePartyToken",   [No, No, Yes, No, Yes, No]),
+    // Asked for the notifier's token: admins only (the publisher may issue the
+    // contributor's, public_intake.rs checks that).
+    ("PublisherService/IssuePartyToken",   [No, No, No, No, Yes, No]),
     ("PublisherService/WatchEvents",       [No, No, Yes, Yes, Yes, No]),
     ("AuditService/ListAuditEntries",      [No, Yes, No, Yes, Yes, No]),
     ("AuditService/VerifyAuditLog",        [No, Yes, No, Yes, Yes, No]),

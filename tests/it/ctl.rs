@@ -696,9 +696,18 @@ async fn claims_token_issues_a_party_token() {
     let s = TestServer::start().await;
     let flow = Flow::new(&s).await;
     let claim = flow.file_claim().await;
-    let run = ctl(
+    // The publisher may not act in the notifier's name; an admin may re-issue it.
+    let refused = ctl(
         &s,
         &flow.desk.publisher,
+        &["claims", "token", &claim.id, "--party", "notifier"],
+    )
+    .await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("admin"), "{}", refused.stderr);
+    let run = ctl(
+        &s,
+        &s.admin_token,
         &["claims", "token", &claim.id, "--party", "notifier"],
     )
     .await
