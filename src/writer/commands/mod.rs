@@ -9,6 +9,7 @@ mod file_claim;
 mod parties;
 mod party_token;
 mod principals;
+mod suspension;
 mod transition;
 
 pub use article::UpsertArticle;
@@ -16,7 +17,7 @@ pub use file_claim::{FileClaim, FiledClaim};
 pub use parties::{SuspendParty, WarnParty};
 pub use party_token::IssuePartyToken;
 pub use principals::{
-    CreatePrincipal, MAX_SUSPENSION, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal,
-    check_may_file, rfc3339, suspended_until,
+    CreatePrincipal, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal, check_may_file,
 };
+pub use suspension::{MAX_SUSPENSION, rfc3339, suspended_until};
 pub use transition::{ClaimChanged, ClaimTransition};

@@ -8,9 +8,9 @@
 use std::time::SystemTime;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
-use super::principals::{MAX_SUSPENSION, rfc3339};
+use super::suspension::{check_until, rfc3339};
+use crate::domain::AuditAction;
 use crate::domain::party_record::{self, Move};
-use crate::domain::{AuditAction, DomainError, FieldViolation};
 use crate::pb::{self, party_key::Key, stored_record::Kind};
 
 /// The record of `party` as the group leaves it, or an empty one.
@@ -135,29 +135,6 @@ pub fn check_contributor_may_answer(cx: &Exec<'_>, account_id: &str) -> Result<(
         }),
         None => Ok(()),
     }
-}
-
-/// Checks `until` as a suspension's end: in the future, at most five years ahead.
-pub fn check_until(until: SystemTime, now: SystemTime) -> Result<(), WriteError> {
-    if until <= now {
-        return Err(DomainError::Invalid(vec![FieldViolation::new(
-            "until",
-            format!(
-                "{} is not in the future (the server's time is {}); send when the suspension ends",
-                rfc3339(until),
-                rfc3339(now)
-            ),
-        )])
-        .into());
-    }
-    if until.duration_since(now).unwrap_or_default() > MAX_SUSPENSION {
-        return Err(DomainError::Invalid(vec![FieldViolation::new(
-            "until",
-            "a suspension lasts at most 5 years; suspend again when it ends if needed",
-        )])
-        .into());
-    }
-    Ok(())
 }
 
 /// WarnParty (DSA Art. 23(1)): records a warning on a party's record.

@@ -4,29 +4,16 @@
 //! A suspension (DSA Art. 23) is a time on the principal, not a state to clear: it
 //! ends by itself when `suspended_until` passes, so no sweeper has to lift it.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
 use super::parties;
+use super::suspension::{check_until, rfc3339, suspended_until};
 use crate::domain::AuditAction;
 use crate::domain::party_record;
 use crate::pb::{self, Role, stored_record::Kind};
-
-/// The longest suspension an operator may impose at once.
-pub const MAX_SUSPENSION: Duration = Duration::from_secs(5 * 366 * 24 * 3600);
-
-/// Until when `principal` is suspended at `now`, if it is.
-pub fn suspended_until(principal: &pb::Principal, now: SystemTime) -> Option<SystemTime> {
-    let until = SystemTime::try_from(principal.suspended_until?).ok()?;
-    (until > now).then_some(until)
-}
-
-/// `2024-03-01T00:00:00Z`.
-pub fn rfc3339(t: SystemTime) -> String {
-    prost_types::Timestamp::from(t).to_string()
-}
 
 fn load(cx: &Exec<'_>, id: &Uuid) -> Result<pb::StoredPrincipal, WriteError> {
     cx.view.principal(id)?.ok_or_else(|| WriteError::NotFound {
@@ -129,7 +116,7 @@ impl WriteCommand for SuspendPrincipal {
 
     fn execute(&self, cx: &Exec<'_>) -> Result<Executed<pb::Principal>, WriteError> {
         let (until, now) = (self.until, cx.now);
-        parties::check_until(until, now)?;
+        check_until(until, now)?;
         let stored = load(cx, &self.principal_id)?;
         let mut principal = stored.principal.clone().unwrap_or_default();
         keep_an_admin(cx, &principal)?;
