@@ -27,6 +27,20 @@ async fn file_publicly(s: &TestServer, req: pb::FileClaimRequest) -> pb::FileCla
         .into_inner()
 }
 
+/// What the server has counted about a party, as an admin reads it.
+async fn party_record(s: &TestServer, key: pb::party_key::Key) -> pb::PartyRecord {
+    s.admin(&s.admin_token)
+        .await
+        .get_party_record(pb::GetPartyRecordRequest {
+            party: Some(pb::PartyKey { key: Some(key) }),
+        })
+        .await
+        .expect("the party's record")
+        .into_inner()
+        .record
+        .expect("a record")
+}
+
 async fn with_token(s: &TestServer, token: &str) -> ClaimServiceClient<Authed> {
     ClaimServiceClient::new(authed(&s.channel().await, token))
 }
@@ -45,20 +59,11 @@ async fn a_notice_without_an_account_is_filed_and_followed_with_its_token() {
     let filer = uuid::Uuid::parse_str(&claim.filed_by).expect("the notifier's id");
     assert_eq!(filer.get_version_num(), 8, "not a principal's id");
     // Counted by its e-mail, not as a principal.
-    let mut admin = s.admin(&s.admin_token).await;
-    let by_email = admin
-        .get_party_record(pb::GetPartyRecordRequest {
-            party: Some(pb::PartyKey {
-                key: Some(pb::party_key::Key::NotifierEmail(
-                    "Rights@LegalDaily.example.cn".to_string(),
-                )),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .record
-        .unwrap();
+    let by_email = party_record(
+        &s,
+        pb::party_key::Key::NotifierEmail("Rights@LegalDaily.example.cn".to_string()),
+    )
+    .await;
     assert_eq!(by_email.notices_filed, 1);
 
     // The token reads the claim and its timeline.
@@ -344,21 +349,11 @@ async fn the_contributor_answers_with_the_token_the_cms_issued() {
     let claim = flow.start_review(&claim).await;
     let claim = flow.decide(&claim, pb::DecisionOutcome::Delete).await;
     // The upheld claim counts against the contribution's author (DMCA 512(i)).
-    let record = s
-        .admin(&s.admin_token)
-        .await
-        .get_party_record(pb::GetPartyRecordRequest {
-            party: Some(pb::PartyKey {
-                key: Some(pb::party_key::Key::ContributorAccountId(
-                    "user-42".to_string(),
-                )),
-            }),
-        })
-        .await
-        .expect("the contributor's record")
-        .into_inner()
-        .record
-        .unwrap();
+    let record = party_record(
+        &s,
+        pb::party_key::Key::ContributorAccountId("user-42".to_string()),
+    )
+    .await;
     assert_eq!(record.contributions_infringing, 1);
 
     let issue = |party: pb::Party, claim_id: String| pb::IssuePartyTokenRequest {
@@ -566,21 +561,11 @@ async fn a_repeat_infringer_is_named_on_the_event_feed() {
         .report
         .unwrap();
     assert_eq!(report.repeat_infringers, 1);
-    let record = s
-        .admin(&s.admin_token)
-        .await
-        .get_party_record(pb::GetPartyRecordRequest {
-            party: Some(pb::PartyKey {
-                key: Some(pb::party_key::Key::ContributorAccountId(
-                    "user-7".to_string(),
-                )),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .record
-        .unwrap();
+    let record = party_record(
+        &s,
+        pb::party_key::Key::ContributorAccountId("user-7".to_string()),
+    )
+    .await;
     assert_eq!(record.contributions_infringing, 3);
     assert_eq!(record.infringement_times.len(), 3);
     // The chain covers the event like any entry.
