@@ -119,14 +119,10 @@ fn old_index(key: &[u8], bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
 impl Store {
     /// Opens (or creates) the sled store in `path` with a bounded page cache.
     pub fn open(path: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
+        let db = open_sled(path, cache_capacity).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         match db.get(keyspace::SCHEMA_VERSION)? {
             None => {
                 db.insert(
@@ -229,5 +225,58 @@ impl Store {
                     source,
                 }),
         }
+    }
+}
+
+/// How long opening waits for sled's own file lock before giving up.
+const SLED_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens sled, asking again for a short while when its file lock is taken. The data
+/// folder's lock is already ours, so the holder can only be this process: a child it
+/// forked holds a copy of sled's file until it execs, and a `Db` just dropped may
+/// still have a background thread holding the file for a moment. sled reports the
+/// lock only as an `Other` I/O error with this text.
+fn open_sled(path: &Path, cache_capacity: u64) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + SLED_LOCK_PATIENCE;
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sled_lock_released_a_moment_later_is_waited_for() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = Store::open(dir.path(), 1 << 20).expect("first open");
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = Store::open(dir.path(), 1 << 20);
+        holder.join().expect("holder thread");
+        assert!(second.is_ok(), "second open: {:?}", second.err());
+    }
+
+    #[test]
+    fn a_sled_lock_held_on_is_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let _first = Store::open(dir.path(), 1 << 20).expect("first open");
+        let err = Store::open(dir.path(), 1 << 20).err().expect("refused");
+        assert!(err.to_string().contains("could not acquire lock"), "{err}");
     }
 }
