@@ -337,4 +337,18 @@ impl AdminService for AdminApi {
             record: Some(record),
         }))
     }
+
+    async fn list_notifications(
+        &self,
+        _request: Request<pb::ListNotificationsRequest>,
+    ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
+        Err(Status::unimplemented("ListNotifications: in progress"))
+    }
+
+    async fn retry_notification(
+        &self,
+        _request: Request<pb::RetryNotificationRequest>,
+    ) -> Result<Response<pb::RetryNotificationResponse>, Status> {
+        Err(Status::unimplemented("RetryNotification: in progress"))
+    }
 }

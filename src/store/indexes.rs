@@ -76,3 +76,20 @@ pub fn claim_token_keys(t: &pb::ClaimToken) -> Vec<(Vec<u8>, Vec<u8>)> {
         _ => Vec::new(),
     }
 }
+
+/// The index keys of a notification: by claim, by status and, while PENDING, by when
+/// it is next tried.
+pub fn notification_keys(n: &pb::Notification) -> Vec<Vec<u8>> {
+    let Ok(id) = Uuid::parse_str(&n.id) else {
+        return Vec::new();
+    };
+    let mut keys = vec![keyspace::notification_by_status(n.status, &id)];
+    if let Ok(claim) = Uuid::parse_str(&n.claim_id) {
+        keys.push(keyspace::notification_by_claim(&claim, &id));
+    }
+    if n.status() == pb::NotificationStatus::Pending {
+        let due = n.next_attempt_time.map_or(0, |t| t.seconds);
+        keys.push(keyspace::notification_due(due, &id));
+    }
+    keys
+}

@@ -32,6 +32,15 @@ pub const CLAIM_QUEUE: u8 = 0x19;
 pub const CLAIM_TOKEN_BY_HASH: u8 = 0x1A;
 /// Claim tokens: `[tag][claim id][party]` -> `ClaimToken`.
 pub const CLAIM_TOKEN: u8 = 0x07;
+/// Notifications: `[tag][notification id]` -> `Notification`.
+pub const NOTIFICATION: u8 = 0x20;
+/// Notifications of one claim: `[tag][claim id][notification id]`.
+pub const NOTIFICATION_BY_CLAIM: u8 = 0x21;
+/// Notifications by status: `[tag][status][notification id]`.
+pub const NOTIFICATION_BY_STATUS: u8 = 0x22;
+/// PENDING notifications by when they are next tried: `[tag][secs][notification id]`,
+/// for the delivery worker.
+pub const NOTIFICATION_DUE: u8 = 0x23;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
@@ -234,6 +243,42 @@ pub fn audit_by_article(article: &str, seq: u64) -> Vec<u8> {
 
 pub fn audit_by_article_prefix(article: &str) -> Vec<u8> {
     with(AUDIT_BY_ARTICLE, &[&var(article)])
+}
+
+pub fn notification(id: &Uuid) -> Vec<u8> {
+    with(NOTIFICATION, &[id.as_bytes()])
+}
+
+pub fn notification_by_claim(claim: &Uuid, id: &Uuid) -> Vec<u8> {
+    with(NOTIFICATION_BY_CLAIM, &[claim.as_bytes(), id.as_bytes()])
+}
+
+pub fn notification_by_claim_prefix(claim: &Uuid) -> Vec<u8> {
+    with(NOTIFICATION_BY_CLAIM, &[claim.as_bytes()])
+}
+
+pub fn notification_by_status(status: i32, id: &Uuid) -> Vec<u8> {
+    with(
+        NOTIFICATION_BY_STATUS,
+        &[&[status.clamp(0, 255) as u8], id.as_bytes()],
+    )
+}
+
+pub fn notification_by_status_prefix(status: i32) -> Vec<u8> {
+    with(NOTIFICATION_BY_STATUS, &[&[status.clamp(0, 255) as u8]])
+}
+
+/// A PENDING notification's next attempt (seconds since the epoch, clamped at 0).
+pub fn notification_due(due_secs: i64, id: &Uuid) -> Vec<u8> {
+    with(
+        NOTIFICATION_DUE,
+        &[&(due_secs.max(0) as u64).to_be_bytes(), id.as_bytes()],
+    )
+}
+
+/// The first due key at or after `secs`: an exclusive bound for "due before `secs`".
+pub fn notification_due_until(secs: i64) -> Vec<u8> {
+    with(NOTIFICATION_DUE, &[&(secs.max(0) as u64).to_be_bytes()])
 }
 
 /// The last 16 bytes of an index key: the claim id.

@@ -71,6 +71,7 @@ pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
         }
         Kind::ClaimToken(t) => keyspace::claim_token(&Uuid::parse_str(&t.claim_id).ok()?, t.party),
         Kind::PartyRecord(r) => keyspace::party(r.party.as_ref()?)?,
+        Kind::Notification(n) => keyspace::notification(&Uuid::parse_str(&n.id).ok()?),
     })
 }
 
@@ -84,6 +85,7 @@ fn place(record: &pb::StoredRecord) -> Option<Placed> {
         Kind::IdempotencyKey(k) => (k.encode_to_vec(), Vec::new()),
         Kind::ClaimToken(t) => (t.encode_to_vec(), indexes::claim_token_keys(t)),
         Kind::PartyRecord(r) => (r.encode_to_vec(), Vec::new()),
+        Kind::Notification(n) => (n.encode_to_vec(), empty(indexes::notification_keys(n))),
     };
     Some(Placed { key, value, index })
 }
@@ -111,6 +113,9 @@ fn old_index(key: &[u8], bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect()
+        }
+        Some(&keyspace::NOTIFICATION) => {
+            indexes::notification_keys(&pb::Notification::decode(bytes).map_err(corrupt)?)
         }
         _ => Vec::new(),
     })
