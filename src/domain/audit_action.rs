@@ -37,11 +37,16 @@ pub enum AuditAction {
     WarnParty,
     /// An operator's suspension of a notifier e-mail or a contributor (DSA Art. 23).
     SuspendParty,
+    /// One delivery attempt of a notification, by the delivery worker (the actor is
+    /// `system`): its result, never its address.
+    DeliverNotification,
+    /// An operator queued a DEAD or UNDELIVERABLE notification again.
+    RetryNotification,
 }
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -63,6 +68,8 @@ impl AuditAction {
         AuditAction::ContributorRepeatInfringer,
         AuditAction::WarnParty,
         AuditAction::SuspendParty,
+        AuditAction::DeliverNotification,
+        AuditAction::RetryNotification,
     ];
 
     /// The name written to `AuditEntry.action`.
@@ -89,6 +96,8 @@ impl AuditAction {
             AuditAction::ContributorRepeatInfringer => "CONTRIBUTOR_REPEAT_INFRINGER",
             AuditAction::WarnParty => "WarnParty",
             AuditAction::SuspendParty => "SuspendParty",
+            AuditAction::DeliverNotification => "DeliverNotification",
+            AuditAction::RetryNotification => "RetryNotification",
         }
     }
 

@@ -7,7 +7,8 @@
 //! - `commands`: one file per verb, with its payload checks and its effect;
 //! - `claim_machine`: runs a verb through the table;
 //! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds;
-//! - `party_record`: which abuse counts a transition moves, warnings, suspensions.
+//! - `party_record`: which abuse counts a transition moves, warnings, suspensions;
+//! - `notifications`: who is told what about each change.
 //!
 //! The records are the `takedown.v1` protobuf messages themselves (`crate::pb`): one
 //! schema for the wire, the journal and the store.
@@ -18,6 +19,7 @@ pub mod audit_action;
 pub mod claim_machine;
 pub mod commands;
 pub mod error;
+pub mod notifications;
 pub mod party_record;
 pub mod policy;
 pub mod transitions;

@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use crate::pb::{self, stored_record::Kind};
 
-pub use query::{AuditQuery, AuditSubject, ClaimOrder, ClaimQuery, PagePosition};
+pub use query::{
+    AuditQuery, AuditSubject, ClaimOrder, ClaimQuery, NotificationQuery, PagePosition,
+};
 pub use reads::{Page, PageQuery};
 
 #[derive(Debug, thiserror::Error)]

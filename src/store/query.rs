@@ -61,6 +61,14 @@ pub struct AuditQuery {
     pub after_seq: u64,
 }
 
+/// Which notifications to list, newest first. Filters combine with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NotificationQuery {
+    pub claim_id: Option<Uuid>,
+    pub status: Option<pb::NotificationStatus>,
+    pub kind: Option<pb::NotificationKind>,
+}
+
 /// A byte encoding of a query's filters in which two different queries never
 /// coincide: a kind, then every field in order as a presence byte and a
 /// length-prefixed value. Page tokens are bound to it.
@@ -143,6 +151,33 @@ impl ClaimQuery {
             vec![keyspace::CLAIM]
         };
         (prefix, None)
+    }
+}
+
+impl NotificationQuery {
+    /// The canonical encoding of these filters (see [`Canonical`]).
+    pub fn canonical(&self) -> Vec<u8> {
+        let NotificationQuery {
+            claim_id,
+            status,
+            kind,
+        } = self;
+        let mut c = Canonical::new("notifications");
+        c.field(claim_id.map(|id| *id.as_bytes()))
+            .field(status.map(|s| (s as i32).to_be_bytes()))
+            .field(kind.map(|k| (k as i32).to_be_bytes()));
+        c.0
+    }
+
+    /// The index this listing reads: the claim's, else the status's, else all.
+    fn index(&self) -> Vec<u8> {
+        if let Some(claim) = &self.claim_id {
+            keyspace::notification_by_claim_prefix(claim)
+        } else if let Some(status) = self.status {
+            keyspace::notification_by_status_prefix(status as i32)
+        } else {
+            vec![keyspace::NOTIFICATION]
+        }
     }
 }
 
@@ -254,6 +289,26 @@ impl Store {
                 Some(seq) if seq > query.after_seq => store.audit_entry(seq),
                 _ => Ok(None),
             }
+        })
+    }
+
+    /// One page of the notifications `query` selects, newest first (ids are UUID v7).
+    pub fn list_notifications(
+        &self,
+        query: &NotificationQuery,
+        position: &PagePosition,
+    ) -> Result<Page<pb::Notification>, StoreError> {
+        let prefix = query.index();
+        let scan = resume(&prefix, position, None, None)?;
+        let status = query.status.map(|s| s as i32);
+        let kind = query.kind.map(|k| k as i32);
+        self.page_rev(&prefix, &scan, |store, key| {
+            let Some(id) = keyspace::trailing_uuid(key) else {
+                return Ok(None);
+            };
+            Ok(store.notification(&id)?.filter(|n| {
+                status.is_none_or(|s| n.status == s) && kind.is_none_or(|k| n.kind == k)
+            }))
         })
     }
 

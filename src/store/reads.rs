@@ -85,6 +85,56 @@ impl Store {
         }
     }
 
+    pub fn notification(&self, id: &Uuid) -> Result<Option<pb::Notification>, StoreError> {
+        self.get(&keyspace::notification(id))
+    }
+
+    /// PENDING notifications whose next attempt is due before `until_secs`
+    /// (exclusive), soonest first, at most `limit`: the delivery worker's queue.
+    pub fn due_notifications(
+        &self,
+        until_secs: i64,
+        limit: usize,
+    ) -> Result<Vec<pb::Notification>, StoreError> {
+        let start = vec![keyspace::NOTIFICATION_DUE];
+        let end = keyspace::notification_due_until(until_secs);
+        let mut due = Vec::new();
+        for kv in self.db.range(start..end).take(limit) {
+            let (k, _) = kv?;
+            if let Some(id) = keyspace::trailing_uuid(&k)
+                && let Some(n) = self.notification(&id)?
+            {
+                due.push(n);
+            }
+        }
+        Ok(due)
+    }
+
+    /// When the soonest PENDING notification is next tried (seconds since the epoch),
+    /// if any is pending.
+    pub fn next_notification_due(&self) -> Result<Option<i64>, StoreError> {
+        match self.db.scan_prefix([keyspace::NOTIFICATION_DUE]).next() {
+            Some(kv) => {
+                let (k, _) = kv?;
+                Ok(keyspace::timer_due_secs(&k))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// How many notifications are in `status`, for the gauges at start.
+    pub fn count_notifications_in_status(&self, status: i32) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for kv in self
+            .db
+            .scan_prefix(keyspace::notification_by_status_prefix(status))
+        {
+            kv?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub fn has_principals(&self) -> Result<bool, StoreError> {
         Ok(self.db.scan_prefix([keyspace::PRINCIPAL]).next().is_some())
     }
@@ -138,6 +188,40 @@ impl Store {
         Ok(Page { items, next: None })
     }
 
+    /// [`Store::page`] backwards: from the last key under `prefix` (or the one before
+    /// `query.after`) towards the first, for newest-first listings.
+    pub fn page_rev<T>(
+        &self,
+        prefix: &[u8],
+        query: &PageQuery,
+        mut load: impl FnMut(&Store, &[u8]) -> Result<Option<T>, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let end = match &query.after {
+            Some(after) if after.starts_with(prefix) => Bound::Excluded(after.clone()),
+            _ => match prefix_end(prefix) {
+                Some(end) => Bound::Excluded(end),
+                None => Bound::Unbounded,
+            },
+        };
+        let mut items = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        let keys = self
+            .db
+            .range::<Vec<u8>, _>((Bound::Included(prefix.to_vec()), end))
+            .rev();
+        for (scanned, kv) in keys.enumerate() {
+            let (k, _) = kv?;
+            if items.len() == query.limit || scanned == SCAN_BUDGET {
+                return Ok(Page { items, next: last });
+            }
+            if let Some(item) = load(self, &k)? {
+                items.push(item);
+            }
+            last = Some(k.to_vec());
+        }
+        Ok(Page { items, next: None })
+    }
+
     /// Claims with a timed transition due before `until_secs` (exclusive), most
     /// overdue first, at most `limit`.
     pub fn due_timers(&self, until_secs: i64, limit: usize) -> Result<Vec<Uuid>, StoreError> {
@@ -163,4 +247,17 @@ impl Store {
         }
         Ok(n)
     }
+}
+
+/// The first key after every key that starts with `prefix`, or `None` if there is no
+/// such key (a prefix of 0xFF bytes).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }

@@ -97,6 +97,7 @@ pub fn file_claim(
         update_time: Some(now.into()),
         request_id: request_id.to_string(),
         contributor: article.contributor.clone(),
+        language: notice.language.clone(),
         ..Default::default()
     })
 }

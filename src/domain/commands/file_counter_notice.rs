@@ -43,6 +43,19 @@ impl ClaimVerb for FileCounterNotice {
         cn.file_time = Some(s.now.into());
         cn.filed_by = s.actor.id().to_string();
         s.next.counter_notice = Some(cn);
+        if regime == Regime::PrcCivilCode {
+            // E-Commerce Law Art. 43: the period runs from when the declaration
+            // reaches the right holder, so the clock starts when the notification
+            // forwarding it is delivered (`notifications::start_restoration_clock`).
+            s.next.next_deadline = Some(pb::Deadline {
+                kind: DeadlineKind::Restoration as i32,
+                due_time: None,
+            });
+            return Ok(
+                "counter-notice filed; the restoration clock starts once its forwarding reaches the claimant"
+                    .to_string(),
+            );
+        }
         s.next.next_deadline = deadline(DeadlineKind::Restoration, due);
         Ok("counter-notice filed and forwarded to the claimant".to_string())
     }

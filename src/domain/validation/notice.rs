@@ -220,7 +220,26 @@ pub fn notice(claim: &pb::Claim) -> Violations {
         "a signature (your full legal name)",
     );
     line(&mut v, "claim.signature", &claim.signature, limits::NAME);
+    if !claim.language.is_empty() && language(&claim.language).is_none() {
+        v.push(FieldViolation::new(
+            "claim.language",
+            format!(
+                "{:?} is not a language notifications are written in; send \"en\", \"zh-CN\" or leave it empty",
+                claim.language
+            ),
+        ));
+    }
     v
+}
+
+/// The languages notifications are written in, in their canonical spelling.
+pub const LANGUAGES: [&str; 2] = ["en", "zh-CN"];
+
+/// `text` as one of [`LANGUAGES`], compared without regard to case.
+pub fn language(text: &str) -> Option<&'static str> {
+    LANGUAGES
+        .into_iter()
+        .find(|l| l.eq_ignore_ascii_case(text.trim()))
 }
 
 /// Puts every URL of a valid notice in its normal form (`normalize_url`), so that it is
@@ -231,6 +250,9 @@ pub fn normalize_notice(claim: &mut pb::Claim) {
             *u = n;
         }
     };
+    if let Some(l) = language(&claim.language) {
+        claim.language = l.to_string();
+    }
     normal(&mut claim.article_url);
     for w in &mut claim.works {
         normal(&mut w.original_url);
