@@ -11,7 +11,7 @@ use super::Policy;
 use super::transitions::{Stage, Verb};
 use super::validation;
 use crate::pb::{
-    self, ClaimState, DecisionOutcome, DeadlineKind, NotificationChannel as Channel,
+    self, ClaimState, DeadlineKind, DecisionOutcome, NotificationChannel as Channel,
     NotificationKind as Kind, NotificationRecipient as Recipient, RedressKind, Regime,
 };
 
@@ -100,9 +100,7 @@ pub const TELLS: &[Tell] = &[
 pub fn tells(change: Change) -> impl Iterator<Item = &'static Tell> {
     TELLS.iter().filter(move |t| match change {
         Change::Filed => t.verb.is_none(),
-        Change::Moved { from, verb } => {
-            t.verb == Some(verb) && t.from.is_none_or(|f| f == from)
-        }
+        Change::Moved { from, verb } => t.verb == Some(verb) && t.from.is_none_or(|f| f == from),
     })
 }
 

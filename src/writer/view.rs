@@ -68,6 +68,13 @@ impl<'a> View<'a> {
         }
     }
 
+    pub fn notification(&self, id: &Uuid) -> Result<Option<pb::Notification>, StoreError> {
+        match self.pending.get(&keyspace::notification(id)) {
+            Some(Kind::Notification(n)) => Ok(Some(n.clone())),
+            _ => self.store.notification(id),
+        }
+    }
+
     /// A party's record (its key normalised), if anything was counted about it.
     pub fn party_record(&self, key: &pb::PartyKey) -> Result<Option<pb::PartyRecord>, StoreError> {
         match keyspace::party(key).map(|k| self.pending.get(&k)) {

@@ -502,6 +502,18 @@ fn claim_in(at: At, regime: Regime) -> (pb::Claim, pb::Article) {
 }
 
 /// The invariants that tie a single claim to its article and its clock.
+/// `claim` once the notification forwarding its counter-notice has reached the
+/// notifier at `now`: for a PRC claim, the restoration clock starts
+/// (`notifications::start_restoration_clock`); otherwise nothing changes.
+fn forwarded(claim: pb::Claim, now: SystemTime, policy: &Policy) -> pb::Claim {
+    let n = pb::Notification {
+        kind: pb::NotificationKind::CounterNoticeForwarded as i32,
+        recipient: pb::NotificationRecipient::Notifier as i32,
+        ..Default::default()
+    };
+    crate::domain::notifications::start_restoration_clock(&claim, &n, now, policy).unwrap_or(claim)
+}
+
 fn assert_consistent(claim: &pb::Claim, article: &pb::Article) {
     let at = At::of(claim, article);
     let held = article.holding_claim_ids.contains(&claim.id);
@@ -593,7 +605,8 @@ impl Case {
             &self.policy,
         );
         if let Ok(t) = &out {
-            self.claim = t.claim.clone();
+            // Forwarding a counter-notice is delivered at once here.
+            self.claim = forwarded(t.claim.clone(), self.now, &self.policy);
             self.article = t.article.clone();
         }
         out

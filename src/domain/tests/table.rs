@@ -254,6 +254,16 @@ fn assert_side_effects(
             let cn = claim.counter_notice.as_ref().expect("counter-notice");
             assert_eq!(cn.filed_by, actor.id(), "{ctx}");
             assert_eq!(cn.file_time, ts(now), "{ctx}");
+            if claim.regime() == Regime::PrcCivilCode {
+                // The clock waits until the forwarding reaches the notifier.
+                let d = claim
+                    .next_deadline
+                    .as_ref()
+                    .expect("a restoration deadline");
+                assert_eq!(d.kind(), DeadlineKind::Restoration, "{ctx}");
+                assert_eq!(d.due_time, None, "{ctx}: no clock before delivery");
+            }
+            let claim = &forwarded(claim.clone(), now, &Policy::default());
             let due = claim.next_deadline.as_ref().unwrap().due_time.unwrap();
             let due = SystemTime::try_from(due).unwrap();
             let days = due.duration_since(now).unwrap().as_secs() / 86_400;

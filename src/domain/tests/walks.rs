@@ -249,7 +249,8 @@ fn walk(
                         .iter()
                         .all(|c| c.resolve_time.is_some())
                 );
-                claim = t.claim;
+                // Forwarding a counter-notice is delivered at once here.
+                claim = forwarded(t.claim, now, &policy);
                 article = t.article;
                 accepted += 1;
             }

@@ -7,8 +7,9 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
-use super::parties;
 use super::principals::check_may_file;
+use super::{outbox, parties};
+use crate::domain::notifications::Change;
 use crate::domain::{self, Notice};
 use crate::domain::{AuditAction, party_record};
 use crate::pb::{self, ClaimState, stored_record::Kind};
@@ -116,6 +117,7 @@ impl WriteCommand for FileClaim {
         }
         let moves = party_record::counts(None, &claim, AuditAction::FileClaim);
         records.extend(parties::counted(cx, moves)?);
+        records.extend(outbox::notifications(cx, Change::Filed, &claim, &article));
         if let Some(sha256) = self.notifier_token_sha256 {
             records.push(Kind::ClaimToken(pb::ClaimToken {
                 token_sha256: sha256.to_vec(),

@@ -1,11 +1,13 @@
 //! One file per kind of change the writer commits: principals, articles, filing a
-//! claim, party records (warnings, suspensions, counts), and a transition of an existing claim. Each is a [`WriteCommand`] with its
-//! own reply type.
+//! claim, party records (warnings, suspensions, counts), a transition of an existing
+//! claim, and the notification outbox. Each is a [`WriteCommand`] with its own reply
+//! type.
 //!
 //! [`WriteCommand`]: super::WriteCommand
 
 mod article;
 mod file_claim;
+mod outbox;
 mod parties;
 mod party_token;
 mod principals;
@@ -14,6 +16,7 @@ mod transition;
 
 pub use article::UpsertArticle;
 pub use file_claim::{FileClaim, FiledClaim};
+pub use outbox::{Outcome, RecordDelivery, RetryNotification};
 pub use parties::{SuspendParty, WarnParty};
 pub use party_token::IssuePartyToken;
 pub use principals::{

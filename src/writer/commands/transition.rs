@@ -6,8 +6,10 @@
 use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
-use super::parties;
 use super::principals::check_may_file;
+use super::{outbox, parties};
+use crate::domain::notifications::Change;
+use crate::domain::transitions::Stage;
 use crate::domain::{self, Actor, AuditAction, Command, party_record};
 use crate::pb::{self, stored_record::Kind};
 
@@ -85,6 +87,11 @@ impl WriteCommand for ClaimTransition {
         a.to_state = next.state;
         a.detail = t.detail;
         let mut records = vec![Kind::Claim(next.clone())];
+        if let Some(from) = Stage::of(&claim) {
+            let verb = self.command.verb().verb();
+            let change = Change::Moved { from, verb };
+            records.extend(outbox::notifications(cx, change, &next, &t.article));
+        }
         let article = t.article_changed.then(|| {
             records.push(Kind::Article(t.article.clone()));
             t.article
