@@ -50,6 +50,8 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// Serve TLS (and require client certificates) instead of plaintext.
     pub tls: Option<crate::listener::TlsFiles>,
+    /// How notifications are delivered.
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Config {
@@ -66,6 +68,7 @@ impl Config {
             limits: crate::api::limits::Limits::default(),
             connections: ConnectionLimits::default(),
             tls: None,
+            notify: crate::notify::NotifyConfig::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -88,6 +91,8 @@ pub enum ServerError {
     },
     #[error("could not create the first admin principal: {0}")]
     Bootstrap(String),
+    #[error("the notification settings cannot be used: {0}")]
+    Notify(String),
     #[error("could not create a new admin principal: {0}; admin.token is unchanged")]
     AdminPrincipal(String),
     #[error("the gRPC server failed: {0}")]
@@ -121,6 +126,7 @@ pub struct Server {
     writer: Writer,
     handle: writer::WriterHandle,
     page_tokens: crate::api::PageTokens,
+    transports: crate::notify::Transports,
 }
 
 impl Server {
@@ -128,6 +134,9 @@ impl Server {
     /// recovery (journal check, torn tail cut, replay into sled), the writer, and the
     /// first admin on an empty store.
     pub async fn open(config: Config) -> Result<Server, ServerError> {
+        // Bad notification settings stop the start before anything is opened.
+        let transports = crate::notify::Transports::new(config.notify.clone())
+            .map_err(|e| ServerError::Notify(e.to_string()))?;
         let data_dir = DataDir::open(&config.data_dir)?;
         let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
         let store = state.store.clone();
@@ -147,6 +156,7 @@ impl Server {
             writer,
             handle,
             page_tokens,
+            transports,
         };
         server.bootstrap_admin().await?;
         Ok(server)
@@ -237,8 +247,19 @@ impl Server {
             writer,
             handle,
             page_tokens,
+            transports,
         } = self;
         let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
+        let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel();
+        let notifier = tokio::spawn(
+            crate::notify::Worker::new(
+                store.clone(),
+                handle.clone(),
+                config.clock.clone(),
+                transports,
+            )
+            .run(notify_stopped),
+        );
         let sweeper = tokio::spawn(
             Sweeper::new(store.clone(), handle.clone(), config.clock.clone())
                 .run(config.sweep_interval, sweeper_stopped),
@@ -354,7 +375,9 @@ impl Server {
         // Every writer handle went with the services and the sweeper: let the writer
         // drain and exit.
         let _ = stop_sweeper.send(());
+        let _ = stop_notify.send(());
         let _ = sweeper.await;
+        let _ = notifier.await;
         patrol.abort();
         // Abandoned connections still hold writer handles, so the writer cannot see
         // its queue close: give whatever it is committing a moment, no more.

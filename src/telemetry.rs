@@ -136,6 +136,56 @@ fn describe() {
         "takedown_connections_refused_total",
         "Connections closed as soon as accepted: per_ip_cap."
     );
+    describe_counter!(
+        "takedown_notification_attempts_total",
+        "Notification delivery attempts, by kind, channel and result: delivered, retry, dead, undeliverable."
+    );
+    describe_histogram!(
+        "takedown_notification_delivery_seconds",
+        Unit::Seconds,
+        "From the change that caused a notification to its delivery, by kind."
+    );
+    describe_histogram!(
+        "takedown_notification_attempt_seconds",
+        Unit::Seconds,
+        "How long one delivery attempt took, by channel."
+    );
+}
+
+/// Counts one delivery attempt of `n` and how it ended; on delivery, observes how
+/// long the notification took from its cause.
+pub fn notification_attempt(
+    n: &crate::pb::Notification,
+    outcome: &crate::writer::commands::Outcome,
+    took: std::time::Duration,
+) {
+    use crate::writer::commands::Outcome;
+    let result = match outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::Failed {
+            retry_at: Some(_), ..
+        } => "retry",
+        Outcome::Failed { retry_at: None, .. } => "dead",
+        Outcome::Undeliverable { .. } => "undeliverable",
+    };
+    let kind = n.kind().as_str_name();
+    let channel = n.channel().as_str_name();
+    metrics::counter!(
+        "takedown_notification_attempts_total",
+        "kind" => kind, "channel" => channel, "result" => result
+    )
+    .increment(1);
+    metrics::histogram!("takedown_notification_attempt_seconds", "channel" => channel)
+        .record(took.as_secs_f64());
+    if *outcome == Outcome::Delivered
+        && let Some(created) = n
+            .create_time
+            .and_then(|t| std::time::SystemTime::try_from(t).ok())
+        && let Ok(age) = std::time::SystemTime::now().duration_since(created)
+    {
+        metrics::histogram!("takedown_notification_delivery_seconds", "kind" => kind)
+            .record(age.as_secs_f64());
+    }
 }
 
 /// Sets the claims-by-state gauge from the state index (the writer keeps it up to

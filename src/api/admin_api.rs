@@ -1,5 +1,5 @@
-//! `AdminService`: principals and their tokens, and party records (counts, warnings,
-//! suspensions of notifier e-mails and contributors).
+//! `AdminService`: principals and their tokens, party records (counts, warnings,
+//! suspensions of notifier e-mails and contributors), and the notification outbox.
 
 use std::time::SystemTime;
 
@@ -9,8 +9,10 @@ use super::caller::Caller;
 use super::{Context, auth, paging, status};
 use crate::domain::{FieldViolation, party_record, validation};
 use crate::pb::{self, Role, admin_service_server::AdminService};
+use crate::store::NotificationQuery;
 use crate::writer::commands::{
-    CreatePrincipal, RevokePrincipal, SuspendParty, SuspendPrincipal, UnsuspendPrincipal, WarnParty,
+    CreatePrincipal, RetryNotification, RevokePrincipal, SuspendParty, SuspendPrincipal,
+    UnsuspendPrincipal, WarnParty,
 };
 
 pub struct AdminApi {
@@ -69,6 +71,56 @@ fn principal_id(id: &str) -> Result<uuid::Uuid, FieldViolation> {
             "principal_id",
             "must be a principal id (a UUID) as returned by CreatePrincipal",
         )
+    })
+}
+
+/// The filters of a ListNotifications request, each checked.
+fn notification_query(
+    req: &pb::ListNotificationsRequest,
+) -> Result<NotificationQuery, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let claim_id = match req.claim_id.trim() {
+        "" => None,
+        id => match uuid::Uuid::parse_str(id) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                v.push(FieldViolation::new(
+                    "claim_id",
+                    "must be a claim id (a UUID) as FileClaim returned it, or empty for every claim",
+                ));
+                None
+            }
+        },
+    };
+    let status = match pb::NotificationStatus::try_from(req.status) {
+        Ok(pb::NotificationStatus::Unspecified) => None,
+        Ok(s) => Some(s),
+        Err(_) => {
+            v.push(FieldViolation::new(
+                "status",
+                "not a status; use NOTIFICATION_STATUS_PENDING, _DELIVERED, _DEAD or _UNDELIVERABLE, or leave it unset",
+            ));
+            None
+        }
+    };
+    let kind = match pb::NotificationKind::try_from(req.kind) {
+        Ok(pb::NotificationKind::Unspecified) => None,
+        Ok(k) => Some(k),
+        Err(_) => {
+            v.push(FieldViolation::new(
+                "kind",
+                "not a notification kind; use one of the NOTIFICATION_KIND_* values, or leave it unset",
+            ));
+            None
+        }
+    };
+    if !v.is_empty() {
+        return Err(v);
+    }
+    Ok(NotificationQuery {
+        claim_id,
+        status,
+        kind,
     })
 }
 
@@ -340,15 +392,44 @@ impl AdminService for AdminApi {
 
     async fn list_notifications(
         &self,
-        _request: Request<pb::ListNotificationsRequest>,
+        request: Request<pb::ListNotificationsRequest>,
     ) -> Result<Response<pb::ListNotificationsResponse>, Status> {
-        Err(Status::unimplemented("ListNotifications: in progress"))
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let query = notification_query(&req).map_err(status::invalid)?;
+        let listing = paging::Listing::new(&caller, &query.canonical());
+        let tokens = &self.cx.page_tokens;
+        let position = tokens.position(req.page_size, &req.page_token, listing)?;
+        let page = self.cx.store.list_notifications(&query, &position)?;
+        let next_page_token = tokens.next_token(&page, listing);
+        Ok(Response::new(pb::ListNotificationsResponse {
+            notifications: page.items,
+            next_page_token,
+        }))
     }
 
     async fn retry_notification(
         &self,
-        _request: Request<pb::RetryNotificationRequest>,
+        request: Request<pb::RetryNotificationRequest>,
     ) -> Result<Response<pb::RetryNotificationResponse>, Status> {
-        Err(Status::unimplemented("RetryNotification: in progress"))
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let notification_id = uuid::Uuid::parse_str(req.notification_id.trim()).map_err(|_| {
+            status::invalid(vec![FieldViolation::new(
+                "notification_id",
+                "must be a notification id (a UUID) as ListNotifications shows it",
+            )])
+        })?;
+        let notification = self
+            .cx
+            .writer
+            .submit(RetryNotification {
+                notification_id,
+                actor: caller.principal_id,
+            })
+            .await?;
+        Ok(Response::new(pb::RetryNotificationResponse {
+            notification: Some(notification),
+        }))
     }
 }

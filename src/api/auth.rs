@@ -28,6 +28,11 @@ pub const ACCESS: &[(&str, &[Role])] = &[
     ("/takedown.v1.AdminService/GetPartyRecord", &[Admin]),
     ("/takedown.v1.AdminService/WarnParty", &[Admin]),
     ("/takedown.v1.AdminService/SuspendParty", &[Admin]),
+    (
+        "/takedown.v1.AdminService/ListNotifications",
+        &[Auditor, Admin],
+    ),
+    ("/takedown.v1.AdminService/RetryNotification", &[Admin]),
     ("/takedown.v1.ClaimService/FileClaim", &[Claimant, Admin]),
     (
         "/takedown.v1.ClaimService/GetClaim",

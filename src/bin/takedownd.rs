@@ -90,6 +90,8 @@ struct Cli {
     policy: PolicyArgs,
     #[command(flatten)]
     security: SecurityArgs,
+    #[command(flatten)]
+    notify: NotifyArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -344,6 +346,84 @@ impl SecurityArgs {
     }
 }
 
+/// Telling the parties: e-mail through an SMTP server, signed webhooks to the site.
+/// Without --smtp-url or --webhook-url, notifications are still recorded, as
+/// UNDELIVERABLE with the reason (`takedownctl notifications list`).
+#[derive(clap::Args, Debug)]
+struct NotifyArgs {
+    /// The SMTP server e-mails go through: smtp://host:port (plain),
+    /// smtp://host:port?tls=required (STARTTLS), smtps://host:port (TLS); a user and
+    /// password may be given as smtp://user:pass@host:port.
+    #[arg(long, env = "TAKEDOWN_SMTP_URL", global = true)]
+    smtp_url: Option<String>,
+    /// The From address of every e-mail, such as "Legal Daily <takedown@example.com>".
+    #[arg(
+        long,
+        env = "TAKEDOWN_SMTP_FROM",
+        default_value = "takedown@localhost",
+        global = true
+    )]
+    smtp_from: String,
+    /// The site's (CMS's) webhook receiver: every notification to the publisher is
+    /// POSTed here, signed as Standard Webhooks says. Needs --webhook-secret-file.
+    #[arg(long, env = "TAKEDOWN_WEBHOOK_URL", global = true, requires = "webhook_secret_file")]
+    webhook_url: Option<String>,
+    /// A file holding the webhook signing secret (whsec_<base64>); make one with
+    /// `takedownd webhook-secret > FILE` and give the receiver the same.
+    #[arg(long, env = "TAKEDOWN_WEBHOOK_SECRET_FILE", global = true)]
+    webhook_secret_file: Option<PathBuf>,
+    /// Delivery attempts before a notification is DEAD (then `takedownctl
+    /// notifications retry` queues it again).
+    #[arg(long, env = "TAKEDOWN_NOTIFY_MAX_ATTEMPTS", default_value_t = 8, global = true, value_parser = clap::value_parser!(u32).range(1..=50))]
+    notify_max_attempts: u32,
+    /// The wait after a first failed attempt; it doubles with each further attempt
+    /// (with jitter), up to 6 hours.
+    #[arg(long, env = "TAKEDOWN_NOTIFY_RETRY_BASE", default_value = "30s", global = true, value_parser = humantime::parse_duration)]
+    notify_retry_base: std::time::Duration,
+    /// A folder of templates (<kind>.<language>.txt, such as decision.en.txt) that
+    /// override the built-in ones; each is checked at start.
+    #[arg(long, env = "TAKEDOWN_TEMPLATES_DIR", global = true)]
+    templates_dir: Option<PathBuf>,
+    /// The public address of the site's claim pages; notifications link to
+    /// <URL>/claims/<claim id>.
+    #[arg(long, env = "TAKEDOWN_PUBLIC_BASE_URL", global = true)]
+    public_base_url: Option<String>,
+}
+
+impl NotifyArgs {
+    fn config(&self) -> Result<takedown::notify::NotifyConfig, String> {
+        let webhook_secret = match &self.webhook_secret_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read --webhook-secret-file {}: {e}", path.display())
+                })?;
+                Some(takedown::notify::WebhookSecret::parse(text.trim()).map_err(|e| {
+                    format!("--webhook-secret-file {}: {e}", path.display())
+                })?)
+            }
+            None => None,
+        };
+        if let Some(url) = &self.public_base_url
+            && !takedown::domain::validation::is_http_url(url)
+        {
+            return Err(format!(
+                "--public-base-url {url:?} is not an http(s) URL; give the address of the site's claim pages, such as https://example.com/takedown"
+            ));
+        }
+        Ok(takedown::notify::NotifyConfig {
+            smtp_url: self.smtp_url.clone(),
+            smtp_from: self.smtp_from.clone(),
+            webhook_url: self.webhook_url.clone(),
+            webhook_secret,
+            max_attempts: self.notify_max_attempts,
+            retry_base: self.notify_retry_base,
+            templates_dir: self.templates_dir.clone(),
+            public_base_url: self.public_base_url.clone(),
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve gRPC (the default).
@@ -356,6 +436,9 @@ enum Command {
     /// Refused while another takedownd process uses the data folder: stop the server
     /// first.
     AdminToken,
+    /// Print a new webhook signing secret (whsec_<base64>) and exit: put it in the
+    /// file --webhook-secret-file names, and give the webhook receiver the same.
+    WebhookSecret,
 }
 
 fn config(cli: &Cli) -> Result<Config, String> {
@@ -369,6 +452,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.limits = cli.security.limits();
     config.connections = cli.security.connections();
     config.tls = cli.security.tls();
+    config.notify = cli.notify.config()?;
     Ok(config)
 }
 
@@ -456,6 +540,10 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::WebhookSecret) = cli.command {
+        println!("{}", takedown::notify::WebhookSecret::generate());
+        return ExitCode::SUCCESS;
+    }
     // Everything this process creates (sled's files included) is for its owner only:
     // the journal and the store hold claimants' postal addresses.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
@@ -491,6 +579,7 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::WebhookSecret) => ExitCode::SUCCESS,
         Some(Command::Serve) | None => {
             if let Some(addr) = cli.metrics_listen {
                 if let Err(e) = telemetry::install_metrics(addr) {

@@ -114,11 +114,22 @@ async fn dmca_restores_ten_business_days_after_the_counter_notice() {
 }
 
 #[tokio::test]
-async fn prc_restores_fifteen_days_after_the_declaration() {
-    let s = TestServer::start().await;
+async fn prc_restores_fifteen_days_after_the_declaration_reaches_the_notifier() {
+    let smtp = takedown::testkit::smtp::SmtpSink::start();
+    let s = TestServer::start_with(|c| c.notify.smtp_url = Some(smtp.url())).await;
     let flow = Flow::new(&s).await;
     let c = decided(&flow, Regime::PrcCivilCode, DecisionOutcome::Delete).await;
     let c = flow.counter_notice(&c).await;
+    // The clock starts when the forwarding is delivered (E-Commerce Law Art. 43).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let c = loop {
+        let c = flow.get(&c.id).await;
+        if c.next_deadline.as_ref().is_some_and(|d| d.due_time.is_some()) {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "no delivery: {c:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         due(&c).1 - c.update_time.expect("time").seconds,
         15 * 86_400
