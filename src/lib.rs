@@ -29,6 +29,7 @@ pub mod domain;
 pub mod grpc_code;
 pub mod journal;
 pub mod listener;
+pub mod notify;
 pub mod server;
 pub mod store;
 pub mod telemetry;
