@@ -221,7 +221,9 @@ pub fn facts(
             }
         }
         Kind::CounterNoticeForwarded => {
-            f.counter_notice = claim.counter_notice.clone();
+            if recipient == Recipient::Notifier {
+                f.counter_notice = claim.counter_notice.clone();
+            }
             f.deadline = running(DeadlineKind::Restoration);
             f.deadline_kind = DeadlineKind::Restoration as i32;
         }
@@ -424,4 +426,95 @@ pub fn markdown() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::fixtures;
+
+    fn claim_with_contributor(email: &str) -> (pb::Claim, pb::Article) {
+        let mut article = fixtures::seed_article();
+        article.contributor = Some(pb::Contributor {
+            account_id: "user:ying".to_string(),
+            display_name: "Ying Ying".to_string(),
+            email: email.to_string(),
+        });
+        let mut claim = fixtures::dmca_notice();
+        claim.id = "0190d8a0-0000-7000-8000-000000000001".to_string();
+        claim.contributor = article.contributor.clone();
+        claim.counter_notice = Some(fixtures::counter_notice());
+        (claim, article)
+    }
+
+    #[test]
+    fn every_kind_is_told_by_some_change() {
+        for kind in (1..=12).filter_map(|k| Kind::try_from(k).ok()) {
+            assert!(
+                TELLS.iter().any(|t| t.kind == kind),
+                "{kind:?} is never sent"
+            );
+        }
+    }
+
+    #[test]
+    fn the_contributor_is_told_else_the_publisher() {
+        let (claim, _) = claim_with_contributor("ying@readers.example.org");
+        let to = addressees(&claim, ContributorElsePublisher);
+        assert_eq!(to.len(), 1);
+        assert_eq!(to[0].recipient, Recipient::Contributor);
+        assert_eq!(to[0].address, "ying@readers.example.org");
+        let (claim, _) = claim_with_contributor("");
+        let to = addressees(&claim, ContributorElsePublisher);
+        assert_eq!(to[0].recipient, Recipient::Publisher);
+        assert_eq!(to[0].channel, Channel::Webhook);
+        let (claim, _) = claim_with_contributor("ying@readers.example.org");
+        let everyone: Vec<_> = addressees(&claim, Everyone)
+            .into_iter()
+            .map(|a| a.recipient)
+            .collect();
+        assert_eq!(
+            everyone,
+            [Recipient::Notifier, Recipient::Contributor, Recipient::Publisher]
+        );
+    }
+
+    #[test]
+    fn only_the_notifier_gets_the_counter_notice_and_nobody_the_notifiers_address() {
+        let (claim, article) = claim_with_contributor("ying@readers.example.org");
+        let policy = Policy::default();
+        for t in TELLS {
+            for to in [Recipient::Notifier, Recipient::Contributor, Recipient::Publisher] {
+                let f = facts(t.kind, to, &claim, &article, &policy);
+                let text = format!("{f:?}");
+                let claimant = claim.claimant.as_ref().expect("claimant");
+                assert!(!text.contains(&claimant.postal_address), "{:?} to {to:?}", t.kind);
+                assert!(!text.contains(&claimant.phone), "{:?} to {to:?}", t.kind);
+                assert!(!text.contains(&claimant.email), "{:?} to {to:?}", t.kind);
+                if to != Recipient::Notifier {
+                    assert!(f.counter_notice.is_none(), "{:?} to {to:?}", t.kind);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_language_is_the_notices_else_the_regimes() {
+        let mut claim = fixtures::dmca_notice();
+        assert_eq!(language(&claim), "en");
+        claim.regime = Regime::PrcCivilCode as i32;
+        assert_eq!(language(&claim), "zh-CN");
+        claim.language = "EN".to_string();
+        assert_eq!(language(&claim), "en");
+    }
+
+    #[test]
+    fn docs_notifications_md_shows_the_table() {
+        let doc = include_str!("../../docs/notifications.md");
+        assert!(
+            doc.contains(&markdown()),
+            "docs/notifications.md does not show the table as `notifications::markdown()` prints it:\n{}",
+            markdown()
+        );
+    }
 }

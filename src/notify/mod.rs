@@ -1,15 +1,18 @@
 //! Telling the parties: the words of each notification ([`templates`]) and the two
 //! ways it travels, e-mail over SMTP ([`email`]) and HTTP webhooks signed as the
 //! Standard Webhooks specification says ([`webhook`]). Each send either succeeds or
-//! says whether trying again may help ([`DeliveryError`]).
+//! says whether trying again may help ([`DeliveryError`]). The [`worker`] sends what
+//! the writer's outbox holds and journals every attempt.
 
 pub mod email;
 pub mod templates;
 pub mod webhook;
+pub mod worker;
 
 pub use email::{ConfigError, Mailer};
 pub use templates::{Rendered, TemplateError, Templates};
 pub use webhook::{SecretError, WebhookSecret, WebhookSender, payload};
+pub use worker::{NotifyConfig, NotifySetupError, Transports, Worker};
 
 /// Why a send failed, and whether a later attempt may succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
