@@ -1,6 +1,6 @@
 //! `takedownctl`, the operators' CLI: one subcommand group per part of the desk's
-//! work (claims, review, correction, legal, articles, audit, principals, parties), each a thin
-//! layer over the generated gRPC clients. Output is a table for people or the
+//! work (claims, review, correction, legal, articles, audit, principals, parties,
+//! notifications), each a thin layer over the generated gRPC clients. Output is a table for people or the
 //! canonical protobuf JSON mapping for scripts ([`output`]); failures print the
 //! server's message (and every BadRequest field violation on its own line) and exit
 //! non-zero ([`failure`]).
@@ -11,6 +11,7 @@ mod claims;
 mod connect;
 mod failure;
 mod output;
+mod notifications;
 mod parties;
 mod principals;
 mod review;
@@ -77,6 +78,9 @@ pub enum Command {
     /// suspend (DSA Art. 23).
     #[command(subcommand)]
     Parties(parties::PartiesCommand),
+    /// What the parties were told and whether it arrived; queue a failed one again.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
 }
 
 /// Runs `takedownctl` with the process's arguments and returns its exit code.
@@ -114,5 +118,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(c) => audit::run(c, &clients, out).await,
         Command::Principals(c) => principals::run(c, &clients, out).await,
         Command::Parties(c) => parties::run(c, &clients, out).await,
+        Command::Notifications(c) => notifications::run(c, &clients, out).await,
     }
 }

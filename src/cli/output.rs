@@ -57,6 +57,8 @@ named!(
     UpsertArticleResponse,
     GetArticleResponse,
     BatchGetArticlesResponse,
+    ListNotificationsResponse,
+    RetryNotificationResponse,
 );
 
 /// The canonical JSON of `message`.
