@@ -29,6 +29,7 @@ mod limits;
 mod logs;
 mod malformed_requests;
 mod metrics;
+mod notify_parts;
 mod page_token_filters;
 mod paging;
 mod party_records;
