@@ -9,7 +9,9 @@
 //!   as stored, domain actors);
 //! - [`TestServer`]: a server running in this process on 127.0.0.1:0 over a temp data
 //!   folder, with a manual clock; it hands out gRPC clients that send a bearer token
-//!   ([`Authed`]) and creates principals; [`Desk`] is the cast of a typical lifecycle.
+//!   ([`Authed`]) and creates principals; [`Desk`] is the cast of a typical lifecycle;
+//! - [`smtp`] and [`webhook_receiver`]: a real SMTP server and a real webhook receiver
+//!   that notifications are delivered to.
 //!
 //! Compiled for the crate's own unit tests and with the `testkit` feature, which the
 //! crate's dev-dependency on itself turns on for `tests/` and `examples/` (and
@@ -18,6 +20,8 @@
 pub mod domain;
 pub mod fixtures;
 mod server;
+pub mod smtp;
+pub mod webhook_receiver;
 
 pub use fixtures::start_time;
 pub use server::{Authed, Bearer, Desk, TestServer, authed, create_principal};

@@ -30,6 +30,7 @@ mod logs;
 mod malformed_requests;
 mod metrics;
 mod notifications;
+mod notify_parts;
 mod page_token_filters;
 mod paging;
 mod party_records;

@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(20);
 /// A server that sends e-mail through `smtp_url` and the site's webhooks to
 /// `webhook`, retrying quickly.
 async fn server(smtp_url: Option<String>, webhook: Option<&WebhookReceiver>) -> TestServer {
-    let webhook = webhook.map(|w| (w.url(), w.secret()));
+    let webhook = webhook.map(|w| (w.url(), w.secret().clone()));
     TestServer::start_with(move |c: &mut Config| {
         c.notify.smtp_url = smtp_url;
         c.notify.smtp_from = "Legal Daily <takedown@news.example.org>".to_string();
@@ -121,7 +121,7 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
     let c = flow.file_claim().await;
     let all = settled(&s, &c.id).await;
     assert_eq!(all.len(), 2, "{all:#?}");
-    let mails = smtp.wait_for(2, WAIT);
+    let mails = smtp.wait_for(2, WAIT).await;
     let receipt = mail(&mails, &all, Kind::Receipt, notifier);
     assert_eq!(receipt.envelope_to, vec![notifier.to_string()]);
     assert_eq!(receipt.content_language, "en");
@@ -147,7 +147,7 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
     let c = flow.decide(&c, DecisionOutcome::Delete).await;
     let all = settled(&s, &c.id).await;
     assert_eq!(all.len(), 4, "{all:#?}");
-    let mails = smtp.wait_for(4, WAIT);
+    let mails = smtp.wait_for(4, WAIT).await;
     let to_contributor = mail(&mails, &all, Kind::Decision, contributor);
     let reasons = fixtures::reasons();
     for part in [&reasons.facts, &reasons.legal_ground, &reasons.explanation] {
@@ -172,7 +172,7 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
     let c = flow.counter_notice(&c).await;
     assert_state(&c, ClaimState::CounterNoticed);
     let all = settled(&s, &c.id).await;
-    let mails = smtp.wait_for(5, WAIT);
+    let mails = smtp.wait_for(5, WAIT).await;
     let copy = mail(&mails, &all, Kind::CounterNoticeForwarded, notifier);
     let cn = fixtures::counter_notice();
     assert!(copy.body.contains(&cn.statement), "{}", copy.body);
@@ -207,7 +207,7 @@ async fn a_prc_notice_is_written_in_chinese_and_its_clock_starts_on_delivery() {
         .file(fixtures::notice(fixtures::ARTICLE_ID, Regime::PrcCivilCode))
         .await;
     let all = settled(&s, &c.id).await;
-    let mails = smtp.wait_for(1, WAIT);
+    let mails = smtp.wait_for(1, WAIT).await;
     let receipt = mail(&mails, &all, Kind::Receipt, "rights@legaldaily.example.cn");
     assert_eq!(receipt.content_language, "zh-CN");
     assert!(
@@ -252,7 +252,7 @@ async fn the_site_is_told_by_a_signed_webhook() {
     assert_eq!(receipt.status(), Status::Undeliverable);
     assert!(receipt.last_error.contains("--smtp-url"), "{receipt:#?}");
 
-    let got = hook.wait_for(1, WAIT);
+    let got = hook.wait_for(1, WAIT).await;
     assert_eq!(got[0].id, to_site[0].id, "webhook-id is the notification id");
     assert!(got[0].verified, "{:?}", got[0].error);
     assert_eq!(got[0].body["type"], "notification.notice_forwarded");
@@ -296,7 +296,7 @@ async fn a_mail_server_down_at_first_is_retried_until_it_is_up() {
     let all = settled(&s, &c.id).await;
     let receipt = all.iter().find(|n| n.kind() == Kind::Receipt).expect("receipt");
     assert_eq!(receipt.status(), Status::Delivered, "{receipt:#?}");
-    let mails = smtp.wait_for(1, WAIT);
+    let mails = smtp.wait_for(1, WAIT).await;
     assert_eq!(mails[0].message_id, format!("<{}@takedown>", receipt.id));
     s.stop().await;
 }
