@@ -6,7 +6,8 @@
 //! context is the notification's `facts` as protobuf JSON with proto field names
 //! (`claim_id`, `statement_of_reasons.legal_ground`), enums by name
 //! (`"DECISION_OUTCOME_DELETE"`) and times as RFC 3339 UTC strings; a field the facts
-//! leave unset is `none`, so `{% if deadline %}` tests it. Beside the facts:
+//! leave unset is there with its default (an unset message, such as a time, is
+//! `none`), so `{% if deadline %}` tests it. Beside the facts:
 //! `notification_id`, `kind`, `recipient` (enum names) and `language`.
 //!
 //! Undefined names are errors (minijinja's strict mode), and every template is
@@ -340,7 +341,7 @@ pub(crate) fn proto_json<M: Message>(
     Ok((value, descriptor))
 }
 
-/// The template context of `n`: its facts, every field present (`none` when unset),
+/// The template context of `n`: its facts, every field present (an unset message is `none`),
 /// and the notification's own names.
 fn context(n: &pb::Notification) -> Result<Value, String> {
     let facts = n.facts.clone().unwrap_or_default();
@@ -359,9 +360,11 @@ fn context(n: &pb::Notification) -> Result<Value, String> {
     Ok(Value::from_serialize(&json))
 }
 
-/// Puts `null` for each field of `descriptor` that `value` leaves out (default values
-/// are skipped so that templates can test them), in nested messages too. A name that
-/// is no field stays undefined, which strict mode refuses.
+/// Puts back each field of `descriptor` that `value` leaves out (proto JSON skips
+/// default values), in nested messages too: an unset message (a time, the statement of
+/// reasons) as `none`, a list as empty, text as empty, an enum by its UNSPECIFIED
+/// name, so that `{% if deadline %}` tests a field and printing an unset one prints
+/// nothing. A name that is no field stays undefined, which strict mode refuses.
 fn fill_unset(value: &mut serde_json::Value, descriptor: &MessageDescriptor) {
     let serde_json::Value::Object(map) = value else {
         return;
@@ -369,7 +372,7 @@ fn fill_unset(value: &mut serde_json::Value, descriptor: &MessageDescriptor) {
     for field in descriptor.fields() {
         let entry = map
             .entry(field.name().to_string())
-            .or_insert(serde_json::Value::Null);
+            .or_insert_with(|| default_json(&field));
         if let Kind::Message(nested) = field.kind() {
             match entry {
                 serde_json::Value::Array(items) => {
@@ -378,6 +381,24 @@ fn fill_unset(value: &mut serde_json::Value, descriptor: &MessageDescriptor) {
                 other => fill_unset(other, &nested),
             }
         }
+    }
+}
+
+fn default_json(field: &prost_reflect::FieldDescriptor) -> serde_json::Value {
+    use serde_json::Value as J;
+    if field.is_list() {
+        return J::Array(Vec::new());
+    }
+    if field.is_map() {
+        return J::Object(Default::default());
+    }
+    match field.kind() {
+        Kind::Message(_) => J::Null,
+        Kind::String | Kind::Bytes => J::String(String::new()),
+        Kind::Bool => J::Bool(false),
+        Kind::Enum(e) => J::String(e.default_value().name().to_string()),
+        Kind::Double | Kind::Float => J::from(0.0),
+        _ => J::from(0),
     }
 }
 
