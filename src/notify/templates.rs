@@ -6,7 +6,8 @@
 //! context is the notification's `facts` as protobuf JSON with proto field names
 //! (`claim_id`, `statement_of_reasons.legal_ground`), enums by name
 //! (`"DECISION_OUTCOME_DELETE"`) and times as RFC 3339 UTC strings; a field the facts
-//! leave unset is `none`, so `{% if deadline %}` tests it. Beside the facts:
+//! leave unset is there with its default (an unset message, such as a time, is
+//! `none`), so `{% if deadline %}` tests it. Beside the facts:
 //! `notification_id`, `kind`, `recipient` (enum names) and `language`.
 //!
 //! Undefined names are errors (minijinja's strict mode), and every template is
@@ -46,97 +47,40 @@ pub const KINDS: [NotificationKind; 12] = [
 
 /// The built-in template files, by name: one per kind and language, and each
 /// language's shared macros (`_macros.<language>.txt`).
-const BUILTIN: [(&str, &str); 26] = [
-    ("_macros.en.txt", include_str!("templates/_macros.en.txt")),
-    (
-        "_macros.zh-CN.txt",
-        include_str!("templates/_macros.zh-CN.txt"),
-    ),
-    ("receipt.en.txt", include_str!("templates/receipt.en.txt")),
-    (
-        "receipt.zh-CN.txt",
-        include_str!("templates/receipt.zh-CN.txt"),
-    ),
-    (
-        "notice_forwarded.en.txt",
-        include_str!("templates/notice_forwarded.en.txt"),
-    ),
-    (
-        "notice_forwarded.zh-CN.txt",
-        include_str!("templates/notice_forwarded.zh-CN.txt"),
-    ),
-    (
-        "information_requested.en.txt",
-        include_str!("templates/information_requested.en.txt"),
-    ),
-    (
-        "information_requested.zh-CN.txt",
-        include_str!("templates/information_requested.zh-CN.txt"),
-    ),
-    ("decision.en.txt", include_str!("templates/decision.en.txt")),
-    (
-        "decision.zh-CN.txt",
-        include_str!("templates/decision.zh-CN.txt"),
-    ),
-    (
-        "correction_due.en.txt",
-        include_str!("templates/correction_due.en.txt"),
-    ),
-    (
-        "correction_due.zh-CN.txt",
-        include_str!("templates/correction_due.zh-CN.txt"),
-    ),
-    (
-        "counter_notice_forwarded.en.txt",
-        include_str!("templates/counter_notice_forwarded.en.txt"),
-    ),
-    (
-        "counter_notice_forwarded.zh-CN.txt",
-        include_str!("templates/counter_notice_forwarded.zh-CN.txt"),
-    ),
-    ("restored.en.txt", include_str!("templates/restored.en.txt")),
-    (
-        "restored.zh-CN.txt",
-        include_str!("templates/restored.zh-CN.txt"),
-    ),
-    (
-        "legal_action_resolved.en.txt",
-        include_str!("templates/legal_action_resolved.en.txt"),
-    ),
-    (
-        "legal_action_resolved.zh-CN.txt",
-        include_str!("templates/legal_action_resolved.zh-CN.txt"),
-    ),
-    (
-        "complaint_decided.en.txt",
-        include_str!("templates/complaint_decided.en.txt"),
-    ),
-    (
-        "complaint_decided.zh-CN.txt",
-        include_str!("templates/complaint_decided.zh-CN.txt"),
-    ),
-    ("closed.en.txt", include_str!("templates/closed.en.txt")),
-    (
-        "closed.zh-CN.txt",
-        include_str!("templates/closed.zh-CN.txt"),
-    ),
-    (
-        "corrected.en.txt",
-        include_str!("templates/corrected.en.txt"),
-    ),
-    (
-        "corrected.zh-CN.txt",
-        include_str!("templates/corrected.zh-CN.txt"),
-    ),
-    (
-        "correction_missed.en.txt",
-        include_str!("templates/correction_missed.en.txt"),
-    ),
-    (
-        "correction_missed.zh-CN.txt",
-        include_str!("templates/correction_missed.zh-CN.txt"),
-    ),
-];
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        [$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
+}
+
+const BUILTIN: [(&str, &str); 26] = builtin!(
+    "_macros.en.txt",
+    "_macros.zh-CN.txt",
+    "receipt.en.txt",
+    "receipt.zh-CN.txt",
+    "notice_forwarded.en.txt",
+    "notice_forwarded.zh-CN.txt",
+    "information_requested.en.txt",
+    "information_requested.zh-CN.txt",
+    "decision.en.txt",
+    "decision.zh-CN.txt",
+    "correction_due.en.txt",
+    "correction_due.zh-CN.txt",
+    "counter_notice_forwarded.en.txt",
+    "counter_notice_forwarded.zh-CN.txt",
+    "restored.en.txt",
+    "restored.zh-CN.txt",
+    "legal_action_resolved.en.txt",
+    "legal_action_resolved.zh-CN.txt",
+    "complaint_decided.en.txt",
+    "complaint_decided.zh-CN.txt",
+    "closed.en.txt",
+    "closed.zh-CN.txt",
+    "corrected.en.txt",
+    "corrected.zh-CN.txt",
+    "correction_missed.en.txt",
+    "correction_missed.zh-CN.txt",
+);
 
 /// A rendered message, plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,7 +341,7 @@ pub(crate) fn proto_json<M: Message>(
     Ok((value, descriptor))
 }
 
-/// The template context of `n`: its facts, every field present (`none` when unset),
+/// The template context of `n`: its facts, every field present (an unset message is `none`),
 /// and the notification's own names.
 fn context(n: &pb::Notification) -> Result<Value, String> {
     let facts = n.facts.clone().unwrap_or_default();
@@ -416,9 +360,11 @@ fn context(n: &pb::Notification) -> Result<Value, String> {
     Ok(Value::from_serialize(&json))
 }
 
-/// Puts `null` for each field of `descriptor` that `value` leaves out (default values
-/// are skipped so that templates can test them), in nested messages too. A name that
-/// is no field stays undefined, which strict mode refuses.
+/// Puts back each field of `descriptor` that `value` leaves out (proto JSON skips
+/// default values), in nested messages too: an unset message (a time, the statement of
+/// reasons) as `none`, a list as empty, text as empty, an enum by its UNSPECIFIED
+/// name, so that `{% if deadline %}` tests a field and printing an unset one prints
+/// nothing. A name that is no field stays undefined, which strict mode refuses.
 fn fill_unset(value: &mut serde_json::Value, descriptor: &MessageDescriptor) {
     let serde_json::Value::Object(map) = value else {
         return;
@@ -426,7 +372,7 @@ fn fill_unset(value: &mut serde_json::Value, descriptor: &MessageDescriptor) {
     for field in descriptor.fields() {
         let entry = map
             .entry(field.name().to_string())
-            .or_insert(serde_json::Value::Null);
+            .or_insert_with(|| default_json(&field));
         if let Kind::Message(nested) = field.kind() {
             match entry {
                 serde_json::Value::Array(items) => {
@@ -438,106 +384,27 @@ fn fill_unset(value: &mut serde_json::Value, descriptor: &MessageDescriptor) {
     }
 }
 
-fn sample_notification(
-    kind: NotificationKind,
-    recipient: NotificationRecipient,
-    language: &str,
-    facts: pb::NotificationFacts,
-) -> pb::Notification {
-    let mut n = pb::Notification {
-        id: "0190f5a2-0000-7000-8000-000000000000".into(),
-        claim_id: facts.claim_id.clone(),
-        language: language.into(),
-        facts: Some(facts),
-        ..Default::default()
-    };
-    n.set_kind(kind);
-    n.set_recipient(recipient);
-    n
+fn default_json(field: &prost_reflect::FieldDescriptor) -> serde_json::Value {
+    use serde_json::Value as J;
+    if field.is_list() {
+        return J::Array(Vec::new());
+    }
+    if field.is_map() {
+        return J::Object(Default::default());
+    }
+    match field.kind() {
+        Kind::Message(_) => J::Null,
+        Kind::String | Kind::Bytes => J::String(String::new()),
+        Kind::Bool => J::Bool(false),
+        Kind::Enum(e) => J::String(e.default_value().name().to_string()),
+        Kind::Double | Kind::Float => J::from(0.0),
+        _ => J::from(0),
+    }
 }
 
-/// Facts with every field set, so that every branch that tests one is taken.
-pub fn sample_facts() -> pb::NotificationFacts {
-    let t = |seconds| prost_types::Timestamp { seconds, nanos: 0 };
-    let item = |kind: pb::ItemKind, locator: &str, excerpt: &str| {
-        let mut i = pb::Item {
-            locator: locator.into(),
-            excerpt: excerpt.into(),
-            ..Default::default()
-        };
-        i.set_kind(kind);
-        i
-    };
-    let redress = |kind: pb::RedressKind, until: Option<i64>| {
-        let mut r = pb::Redress {
-            until: until.map(t),
-            ..Default::default()
-        };
-        r.set_kind(kind);
-        r
-    };
-    let mut facts = pb::NotificationFacts {
-        claim_id: "0190f5a1-0000-7000-8000-000000000000".into(),
-        article_id: "cms-4711".into(),
-        article_url: "https://news.example.org/2026/justice-bureaus".into(),
-        article_title: "National meeting of justice bureaus".into(),
-        recipient_name: "Rights Desk".into(),
-        notifier_name: "Legal Daily rights desk".into(),
-        rights_owner: "Legal Daily".into(),
-        works: vec!["National meeting of justice bureaus (Legal Daily)".into()],
-        items: vec![
-            item(pb::ItemKind::Text, "paragraph 3", "The meeting opened ..."),
-            item(
-                pb::ItemKind::Image,
-                "https://news.example.org/a.jpg",
-                "photo",
-            ),
-            item(pb::ItemKind::WholeArticle, "", ""),
-        ],
-        statement_of_reasons: Some(pb::StatementOfReasons {
-            facts: "The article copies the report whole.".into(),
-            legal_ground: "Copyright Law of the PRC, Art. 10".into(),
-            explanation: "No licence or exception covers the copy.".into(),
-            automated: true,
-            redress: "You may complain or counter-notify.".into(),
-        }),
-        items_to_change: vec![item(
-            pb::ItemKind::Text,
-            "paragraph 3",
-            "The meeting opened ...",
-        )],
-        information_request: "Please show that you hold the rights.".into(),
-        deadline: Some(t(1_800_000_000)),
-        redress: vec![
-            redress(pb::RedressKind::Complaint, Some(1_810_000_000)),
-            redress(pb::RedressKind::CounterNotice, None),
-            redress(pb::RedressKind::LegalAction, Some(1_800_000_000)),
-            redress(pb::RedressKind::OutOfCourt, None),
-            redress(pb::RedressKind::Court, None),
-        ],
-        counter_notice: Some(pb::CounterNotice {
-            name: "Wang Fang".into(),
-            email: "wang.fang@example.net".into(),
-            postal_address: "1 Example Road, Beijing".into(),
-            phone: "+86 10 5555 0100".into(),
-            statement: "The text is my own report.".into(),
-            consent_to_jurisdiction: true,
-            signature: "Wang Fang".into(),
-            file_time: Some(t(1_799_000_000)),
-            filed_by: "contributor".into(),
-        }),
-        close_reason: "withdrawn: settled with the publisher".into(),
-        status_url: "https://takedown.example.org/claims/0190f5a1".into(),
-        correction_summary: "Paragraph 3 now quotes with attribution.".into(),
-        ..Default::default()
-    };
-    facts.set_regime(pb::Regime::PrcCivilCode);
-    facts.set_state(pb::ClaimState::Deleted);
-    facts.set_outcome(pb::DecisionOutcome::Correct);
-    facts.set_deadline_kind(pb::DeadlineKind::CorrectionWindow);
-    facts.set_legal_action_outcome(pb::LegalActionOutcome::Upheld);
-    facts
-}
+mod sample;
+pub use sample::sample_facts;
+use sample::sample_notification;
 
 #[cfg(test)]
 #[path = "templates_tests.rs"]

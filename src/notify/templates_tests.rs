@@ -260,3 +260,25 @@ fn a_file_that_is_no_template_name_is_refused() {
     let e = Templates::with_dir(Path::new("/nonexistent/templates")).unwrap_err();
     assert!(matches!(e, TemplateError::ReadDir { .. }), "{e}");
 }
+
+#[test]
+fn unset_facts_print_nothing_rather_than_none() {
+    let templates = Templates::builtin();
+    for kind in KINDS {
+        for language in LANGUAGES {
+            let n = sample_notification(
+                kind,
+                Recipient::Notifier,
+                language,
+                pb::NotificationFacts::default(),
+            );
+            let r = templates.render(&n).unwrap();
+            let text = format!("{}\n{}", r.subject, r.body).to_lowercase();
+            assert!(!text.contains("none"), "{kind:?} in {language}: {text}");
+            assert!(
+                !text.contains("unspecified"),
+                "{kind:?} in {language}: {text}"
+            );
+        }
+    }
+}
