@@ -148,6 +148,7 @@ impl Server {
             state.store,
             config.clock.clone(),
             config.policy.clone(),
+            config.notify.channels(),
         );
         let server = Server {
             config,
@@ -208,6 +209,7 @@ impl Server {
             state.store,
             config.clock.clone(),
             config.policy.clone(),
+            config.notify.channels(),
         );
         let token = auth::new_token();
         let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;

@@ -366,7 +366,12 @@ struct NotifyArgs {
     smtp_from: String,
     /// The site's (CMS's) webhook receiver: every notification to the publisher is
     /// POSTed here, signed as Standard Webhooks says. Needs --webhook-secret-file.
-    #[arg(long, env = "TAKEDOWN_WEBHOOK_URL", global = true, requires = "webhook_secret_file")]
+    #[arg(
+        long,
+        env = "TAKEDOWN_WEBHOOK_URL",
+        global = true,
+        requires = "webhook_secret_file"
+    )]
     webhook_url: Option<String>,
     /// A file holding the webhook signing secret (whsec_<base64>); make one with
     /// `takedownd webhook-secret > FILE` and give the receiver the same.
@@ -397,9 +402,10 @@ impl NotifyArgs {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     format!("cannot read --webhook-secret-file {}: {e}", path.display())
                 })?;
-                Some(takedown::notify::WebhookSecret::parse(text.trim()).map_err(|e| {
-                    format!("--webhook-secret-file {}: {e}", path.display())
-                })?)
+                Some(
+                    takedown::notify::WebhookSecret::parse(text.trim())
+                        .map_err(|e| format!("--webhook-secret-file {}: {e}", path.display()))?,
+                )
             }
             None => None,
         };

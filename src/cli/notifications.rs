@@ -81,7 +81,10 @@ fn record(n: &pb::Notification) -> Vec<(&'static str, String)> {
             "channel",
             short(n.channel().as_str_name(), "NOTIFICATION_CHANNEL_"),
         ),
-        ("status", short(n.status().as_str_name(), "NOTIFICATION_STATUS_")),
+        (
+            "status",
+            short(n.status().as_str_name(), "NOTIFICATION_STATUS_"),
+        ),
         ("attempts", n.attempt_count.to_string()),
         ("next attempt", output::time(n.next_attempt_time.as_ref())),
         ("last error", n.last_error.clone()),
@@ -130,7 +133,14 @@ pub async fn run(
                 Output::Json => print_json(&to_json(&response)?),
                 Output::Table => {
                     let mut table = Table::new(&[
-                        "ID", "CLAIM", "KIND", "TO", "CHANNEL", "STATUS", "ATTEMPTS", "LAST ERROR",
+                        "ID",
+                        "CLAIM",
+                        "KIND",
+                        "TO",
+                        "CHANNEL",
+                        "STATUS",
+                        "ATTEMPTS",
+                        "LAST ERROR",
                     ]);
                     for n in &response.notifications {
                         let r = record(n);

@@ -339,8 +339,33 @@ fn way(kind: RedressKind, until: Option<SystemTime>) -> pb::Redress {
     }
 }
 
-/// A notification to `to`, before the writer gives it an id and a seq: PENDING, due
-/// now.
+/// Which channels this server can deliver on (`takedownd`'s `--smtp-url` and
+/// `--webhook-url`). A notification on a missing channel is recorded UNDELIVERABLE,
+/// with the reason, in the entry that creates it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Channels {
+    pub email: bool,
+    pub webhook: bool,
+}
+
+impl Channels {
+    /// Why `channel` cannot carry anything here, if it cannot.
+    pub fn missing(self, channel: Channel) -> Option<&'static str> {
+        match channel {
+            Channel::Email if !self.email => Some(
+                "no --smtp-url is configured; set it, restart, and retry with `takedownctl notifications retry`",
+            ),
+            Channel::Webhook if !self.webhook => Some(
+                "no --webhook-url is configured for the site; set it (with --webhook-secret-file), restart, and retry with `takedownctl notifications retry`",
+            ),
+            Channel::Unspecified => Some("the notification has no channel"),
+            _ => None,
+        }
+    }
+}
+
+/// A notification to `to`, before the writer gives it an id and a seq: PENDING and
+/// due now, or UNDELIVERABLE if `channels` lacks its channel.
 pub fn notification(
     kind: Kind,
     to: Addressee,
@@ -348,7 +373,9 @@ pub fn notification(
     article: &pb::Article,
     now: SystemTime,
     policy: &Policy,
+    channels: Channels,
 ) -> pb::Notification {
+    let missing = channels.missing(to.channel);
     pb::Notification {
         claim_id: claim.id.clone(),
         kind: kind as i32,
@@ -356,9 +383,13 @@ pub fn notification(
         channel: to.channel as i32,
         address: to.address,
         language: language(claim).to_string(),
-        status: pb::NotificationStatus::Pending as i32,
+        status: match missing {
+            Some(_) => pb::NotificationStatus::Undeliverable,
+            None => pb::NotificationStatus::Pending,
+        } as i32,
+        last_error: missing.unwrap_or_default().to_string(),
         create_time: Some(now.into()),
-        next_attempt_time: Some(now.into()),
+        next_attempt_time: missing.is_none().then(|| now.into()),
         facts: Some(facts(kind, to.recipient, claim, article, policy)),
         ..Default::default()
     }
@@ -371,12 +402,13 @@ pub fn plan(
     article: &pb::Article,
     now: SystemTime,
     policy: &Policy,
+    channels: Channels,
 ) -> Vec<pb::Notification> {
     tells(change)
         .flat_map(|t| {
             addressees(claim, t.audience)
                 .into_iter()
-                .map(move |to| notification(t.kind, to, claim, article, now, policy))
+                .map(move |to| notification(t.kind, to, claim, article, now, policy, channels))
         })
         .collect()
 }
@@ -475,7 +507,11 @@ mod tests {
             .collect();
         assert_eq!(
             everyone,
-            [Recipient::Notifier, Recipient::Contributor, Recipient::Publisher]
+            [
+                Recipient::Notifier,
+                Recipient::Contributor,
+                Recipient::Publisher
+            ]
         );
     }
 
@@ -484,11 +520,19 @@ mod tests {
         let (claim, article) = claim_with_contributor("ying@readers.example.org");
         let policy = Policy::default();
         for t in TELLS {
-            for to in [Recipient::Notifier, Recipient::Contributor, Recipient::Publisher] {
+            for to in [
+                Recipient::Notifier,
+                Recipient::Contributor,
+                Recipient::Publisher,
+            ] {
                 let f = facts(t.kind, to, &claim, &article, &policy);
                 let text = format!("{f:?}");
                 let claimant = claim.claimant.as_ref().expect("claimant");
-                assert!(!text.contains(&claimant.postal_address), "{:?} to {to:?}", t.kind);
+                assert!(
+                    !text.contains(&claimant.postal_address),
+                    "{:?} to {to:?}",
+                    t.kind
+                );
                 assert!(!text.contains(&claimant.phone), "{:?} to {to:?}", t.kind);
                 assert!(!text.contains(&claimant.email), "{:?} to {to:?}", t.kind);
                 if to != Recipient::Notifier {

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{DeliveryError, Mailer, Templates, WebhookSecret, WebhookSender, payload};
 use crate::clock::Clock;
+use crate::domain::notifications::Channels;
 use crate::pb::{self, NotificationChannel as Channel};
 use crate::store::Store;
 use crate::writer::WriterHandle;
@@ -57,6 +58,16 @@ impl Default for NotifyConfig {
             templates_dir: None,
             public_base_url: None,
             send_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The channels these settings deliver on.
+    pub fn channels(&self) -> Channels {
+        Channels {
+            email: self.smtp_url.is_some(),
+            webhook: self.webhook_url.is_some(),
         }
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::WriteError;
 use super::view::View;
+use crate::domain::notifications::Channels;
 use crate::domain::{AuditAction, Policy};
 use crate::pb::{self, stored_record::Kind};
 
@@ -65,13 +66,16 @@ impl<R> Executed<R> {
 }
 
 /// What a command sees while it executes: the store as the group leaves it, the time
-/// of the group, the policy, and the sequence number its entry would take. Ids and
+/// of the group, the policy, the sequence number its entry would take, and the
+/// notification channels the server has. Ids and
 /// etags are made here and nowhere else.
 pub struct Exec<'a> {
     pub view: &'a View<'a>,
     pub now: SystemTime,
     pub policy: &'a Policy,
     pub seq: u64,
+    /// The channels notifications can be delivered on.
+    pub channels: Channels,
 }
 
 impl Exec<'_> {

@@ -21,6 +21,7 @@ use std::time::SystemTime;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
+use crate::domain::notifications::Channels;
 use crate::domain::{DomainError, Policy};
 use crate::journal::{self, ChainHead, Journal};
 use crate::store::{Store, StoreError};
@@ -140,6 +141,7 @@ impl Writer {
         store: Store,
         clock: Arc<dyn Clock>,
         policy: Policy,
+        channels: Channels,
     ) -> (Writer, WriterHandle) {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         let (durable_tx, durable) = watch::channel(head.seq);
@@ -149,6 +151,7 @@ impl Writer {
             store,
             clock,
             policy,
+            channels,
             durable: durable_tx,
         };
         let thread = std::thread::Builder::new()
@@ -177,6 +180,7 @@ struct Loop {
     store: Store,
     clock: Arc<dyn Clock>,
     policy: Policy,
+    channels: Channels,
     durable: watch::Sender<u64>,
 }
 
@@ -217,6 +221,7 @@ impl Loop {
                 now,
                 policy: &self.policy,
                 seq,
+                channels: self.channels,
             };
             for (n, mut entry) in job.execute(&cx).into_iter().enumerate() {
                 let seq = seq + n as u64;

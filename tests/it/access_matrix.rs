@@ -66,6 +66,8 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("AdminService/GetPartyRecord",        [No, No, No, No, Yes, No]),
     ("AdminService/WarnParty",             [No, No, No, No, Yes, No]),
     ("AdminService/SuspendParty",          [No, No, No, No, Yes, No]),
+    ("AdminService/ListNotifications",     [No, No, No, Yes, Yes, No]),
+    ("AdminService/RetryNotification",     [No, No, No, No, Yes, No]),
     ("ClaimService/FileClaim",             [Yes, No, No, No, Yes, Yes]),
     ("ClaimService/GetClaim",              [Yes, Yes, Yes, Yes, Yes, Nf]),
     ("ClaimService/ListClaims",            [Yes, Yes, Yes, Yes, Yes, Yes]),
@@ -239,6 +241,28 @@ impl Fixtures {
         id
     }
 
+    /// The id of a fresh UNDELIVERABLE notification (this server has no SMTP server,
+    /// so a new claim's receipt is one), which RetryNotification accepts.
+    async fn undeliverable_notification(&self) -> String {
+        let c = self.claim(ClaimState::Received).await;
+        let page = self
+            .s
+            .admin(&self.s.admin_token)
+            .await
+            .list_notifications(pb::ListNotificationsRequest {
+                claim_id: c.id.clone(),
+                status: pb::NotificationStatus::Undeliverable as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("list notifications")
+            .into_inner();
+        page.notifications
+            .first()
+            .map(|n| n.id.clone())
+            .expect("an undeliverable notification")
+    }
+
     /// A notifier e-mail with a warning on its party record.
     async fn warned_email(&self) -> pb::PartyKey {
         let key = email(&format!("matrix-{}@example.org", self.unique()));
@@ -289,6 +313,15 @@ impl Fixtures {
             "AdminService/WarnParty" => pb::WarnPartyRequest {
                 party: Some(email(&format!("matrix-{}@example.org", self.unique()))),
                 reason: "3 manifestly unfounded notices".into(),
+            }
+            .encode_to_vec(),
+            "AdminService/ListNotifications" => pb::ListNotificationsRequest {
+                page_size: 5,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            "AdminService/RetryNotification" => pb::RetryNotificationRequest {
+                notification_id: self.undeliverable_notification().await,
             }
             .encode_to_vec(),
             "AdminService/SuspendParty" => pb::SuspendPartyRequest {

@@ -124,7 +124,10 @@ async fn prc_restores_fifteen_days_after_the_declaration_reaches_the_notifier() 
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let c = loop {
         let c = flow.get(&c.id).await;
-        if c.next_deadline.as_ref().is_some_and(|d| d.due_time.is_some()) {
+        if c.next_deadline
+            .as_ref()
+            .is_some_and(|d| d.due_time.is_some())
+        {
             break c;
         }
         assert!(std::time::Instant::now() < deadline, "no delivery: {c:#?}");

@@ -39,6 +39,7 @@ async fn server(smtp_url: Option<String>, webhook: Option<&WebhookReceiver>) -> 
 /// The seed article as contributed content, with its contributor's e-mail.
 fn contributed_article() -> pb::Article {
     let mut a = fixtures::seed_article();
+    a.content_origin = pb::ContentOrigin::Contributed as i32;
     a.contributor = Some(pb::Contributor {
         account_id: "user:ying".to_string(),
         display_name: "Ying Ying".to_string(),
@@ -127,9 +128,10 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
     assert_eq!(receipt.content_language, "en");
     assert!(receipt.body.contains(&c.id), "{}", receipt.body);
     assert!(
-        receipt
-            .body
-            .contains(&format!("https://news.example.org/takedown/claims/{}", c.id)),
+        receipt.body.contains(&format!(
+            "https://news.example.org/takedown/claims/{}",
+            c.id
+        )),
         "{}",
         receipt.body
     );
@@ -151,7 +153,11 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
     let to_contributor = mail(&mails, &all, Kind::Decision, contributor);
     let reasons = fixtures::reasons();
     for part in [&reasons.facts, &reasons.legal_ground, &reasons.explanation] {
-        assert!(to_contributor.body.contains(part.as_str()), "{}", to_contributor.body);
+        assert!(
+            to_contributor.body.contains(part.as_str()),
+            "{}",
+            to_contributor.body
+        );
     }
     let facts = all
         .iter()
@@ -160,11 +166,16 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
         .expect("facts");
     let ways: Vec<_> = facts.redress.iter().map(|r| r.kind()).collect();
     assert!(
-        ways.contains(&pb::RedressKind::CounterNotice) && ways.contains(&pb::RedressKind::Complaint),
+        ways.contains(&pb::RedressKind::CounterNotice)
+            && ways.contains(&pb::RedressKind::Complaint),
         "a contributor whose content was deleted may counter-notify and complain: {ways:?}"
     );
     for secret in ["10 Beisanhuan Rd", "+86 10 8413 0000"] {
-        assert!(!to_contributor.body.contains(secret), "{}", to_contributor.body);
+        assert!(
+            !to_contributor.body.contains(secret),
+            "{}",
+            to_contributor.body
+        );
     }
     mail(&mails, &all, Kind::Decision, notifier);
 
@@ -181,10 +192,13 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
         .next_deadline
         .and_then(|d| d.due_time)
         .expect("DMCA counts from the counter-notice");
-    let date = takedown::writer::commands::rfc3339(
-        std::time::SystemTime::try_from(due).expect("time"),
+    let date =
+        takedown::writer::commands::rfc3339(std::time::SystemTime::try_from(due).expect("time"));
+    assert!(
+        copy.body.contains(&date[..10]),
+        "{date} not in {}",
+        copy.body
     );
-    assert!(copy.body.contains(&date[..10]), "{date} not in {}", copy.body);
 
     // Every attempt is in the claim's audit trail, without an address.
     let trail = flow.claim_audit(&c.id).await;
@@ -193,7 +207,10 @@ async fn every_party_is_told_by_email_what_happened_and_what_it_may_do() {
         .filter(|e| e.action == "DeliverNotification")
         .collect();
     assert_eq!(attempts.len(), 5, "{trail:#?}");
-    assert!(attempts.iter().all(|e| !e.detail.contains('@')), "{attempts:#?}");
+    assert!(
+        attempts.iter().all(|e| !e.detail.contains('@')),
+        "{attempts:#?}"
+    );
     assert!(flow.verify().await.ok);
     s.stop().await;
 }
@@ -211,16 +228,22 @@ async fn a_prc_notice_is_written_in_chinese_and_its_clock_starts_on_delivery() {
     let receipt = mail(&mails, &all, Kind::Receipt, "rights@legaldaily.example.cn");
     assert_eq!(receipt.content_language, "zh-CN");
     assert!(
-        receipt.subject.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+        receipt
+            .subject
+            .chars()
+            .any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
         "subject {:?}",
         receipt.subject
     );
     let c = flow.start_review(&c).await;
     let c = flow.decide(&c, DecisionOutcome::Delete).await;
     let c = flow.counter_notice(&c).await;
-    let waiting = c.next_deadline.clone().expect("a restoration deadline");
+    let waiting = c.next_deadline.expect("a restoration deadline");
     assert_eq!(waiting.kind(), pb::DeadlineKind::Restoration);
-    assert_eq!(waiting.due_time, None, "no clock before the forwarding arrives");
+    assert_eq!(
+        waiting.due_time, None,
+        "no clock before the forwarding arrives"
+    );
     let all = settled(&s, &c.id).await;
     let forwarded = all
         .iter()
@@ -228,7 +251,10 @@ async fn a_prc_notice_is_written_in_chinese_and_its_clock_starts_on_delivery() {
         .expect("forwarded");
     let delivered = forwarded.deliver_time.expect("delivered");
     let c = flow.get(&c.id).await;
-    let due = c.next_deadline.and_then(|d| d.due_time).expect("clock started");
+    let due = c
+        .next_deadline
+        .and_then(|d| d.due_time)
+        .expect("clock started");
     assert_eq!(due.seconds - delivered.seconds, 15 * 86_400);
     s.stop().await;
 }
@@ -248,15 +274,24 @@ async fn the_site_is_told_by_a_signed_webhook() {
     assert_eq!(to_site.len(), 1, "{all:#?}");
     assert_eq!(to_site[0].status(), Status::Delivered, "{all:#?}");
     // The receipt to the notifier is e-mail, and there is no SMTP server.
-    let receipt = all.iter().find(|n| n.kind() == Kind::Receipt).expect("receipt");
+    let receipt = all
+        .iter()
+        .find(|n| n.kind() == Kind::Receipt)
+        .expect("receipt");
     assert_eq!(receipt.status(), Status::Undeliverable);
     assert!(receipt.last_error.contains("--smtp-url"), "{receipt:#?}");
 
     let got = hook.wait_for(1, WAIT).await;
-    assert_eq!(got[0].id, to_site[0].id, "webhook-id is the notification id");
+    assert_eq!(
+        got[0].id, to_site[0].id,
+        "webhook-id is the notification id"
+    );
     assert!(got[0].verified, "{:?}", got[0].error);
     assert_eq!(got[0].body["type"], "notification.notice_forwarded");
-    assert_eq!(got[0].body["data"]["notification"]["claimId"], c.id.as_str());
+    assert_eq!(
+        got[0].body["data"]["notification"]["claimId"],
+        c.id.as_str()
+    );
 
     // Only a DEAD or UNDELIVERABLE notification can be retried.
     let e = s
@@ -283,7 +318,10 @@ async fn a_mail_server_down_at_first_is_retried_until_it_is_up() {
     loop {
         s.clock.advance(Duration::from_secs(1));
         let all = notifications(&s, &c.id).await;
-        let receipt = all.iter().find(|n| n.kind() == Kind::Receipt).expect("receipt");
+        let receipt = all
+            .iter()
+            .find(|n| n.kind() == Kind::Receipt)
+            .expect("receipt");
         if receipt.attempt_count >= 2 {
             assert_eq!(receipt.status(), Status::Pending, "{receipt:#?}");
             assert!(!receipt.last_error.is_empty(), "{receipt:#?}");
@@ -294,7 +332,10 @@ async fn a_mail_server_down_at_first_is_retried_until_it_is_up() {
     }
     let smtp = SmtpSink::start_on(port);
     let all = settled(&s, &c.id).await;
-    let receipt = all.iter().find(|n| n.kind() == Kind::Receipt).expect("receipt");
+    let receipt = all
+        .iter()
+        .find(|n| n.kind() == Kind::Receipt)
+        .expect("receipt");
     assert_eq!(receipt.status(), Status::Delivered, "{receipt:#?}");
     let mails = smtp.wait_for(1, WAIT).await;
     assert_eq!(mails[0].message_id, format!("<{}@takedown>", receipt.id));
@@ -339,7 +380,10 @@ async fn without_a_channel_nothing_is_lost_and_an_operator_retries() {
     let all = settled(&s, &c.id).await;
     assert!(all.iter().all(|n| n.status() == Status::Undeliverable));
     let trail = flow.claim_audit(&c.id).await;
-    assert!(trail.iter().any(|e| e.action == "RetryNotification"), "{trail:#?}");
+    assert!(
+        trail.iter().any(|e| e.action == "RetryNotification"),
+        "{trail:#?}"
+    );
 
     // Bad requests change nothing and say what was wrong.
     let e = admin
@@ -382,6 +426,172 @@ async fn without_a_channel_nothing_is_lost_and_an_operator_retries() {
         })
         .await
         .expect_err("auditors do not retry");
-    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{:?}", error_info(&e));
+    assert_eq!(
+        e.code(),
+        tonic::Code::PermissionDenied,
+        "{:?}",
+        error_info(&e)
+    );
     s.stop().await;
+}
+
+/// kill -9 of `takedownd` while it files and delivers: after a clean start, every
+/// notification of every acknowledged notice is delivered at least once (receivers
+/// see its id), none is lost, and none is made twice (each notice has exactly its
+/// receipt and its forwarding).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_deliveries_loses_no_notification_and_makes_none_twice() {
+    use crate::common::daemon::Daemon;
+    use std::collections::BTreeSet;
+    use takedown::pb::admin_service_client::AdminServiceClient;
+    use takedown::pb::claim_service_client::ClaimServiceClient;
+    use takedown::pb::publisher_service_client::PublisherServiceClient;
+    use takedown::testkit::{authed, create_principal};
+
+    let smtp = SmtpSink::start();
+    let hook = WebhookReceiver::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let secret_file = dir.path().join("webhook.secret");
+    std::fs::write(&secret_file, hook.secret().to_string()).expect("secret file");
+    let args = vec![
+        "--file-claim-rate".to_string(),
+        "0".to_string(),
+        "--smtp-url".to_string(),
+        smtp.url(),
+        "--webhook-url".to_string(),
+        hook.url(),
+        "--webhook-secret-file".to_string(),
+        secret_file.display().to_string(),
+        "--notify-retry-base".to_string(),
+        "100ms".to_string(),
+    ];
+    let log = |name: &str| dir.path().join(format!("{name}.log"));
+
+    let d = Daemon::start(&data, &log("setup"), &args).await;
+    let admin = Daemon::admin_token(&data);
+    let ch = d.channel().await;
+    let (_, claimant) = create_principal(&ch, &admin, "Rights desk", &[Role::Claimant]).await;
+    let (_, publisher) = create_principal(&ch, &admin, "CMS", &[Role::Publisher]).await;
+    PublisherServiceClient::new(authed(&ch, &publisher))
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::seed_article()),
+        })
+        .await
+        .expect("register the article");
+    drop(d);
+
+    let mut acknowledged = BTreeSet::new();
+    for round in 0..4u64 {
+        let d = Daemon::start(&data, &log(&format!("round-{round}")), &args).await;
+        let ch = d.channel().await;
+        let filing = {
+            let ch = ch.clone();
+            let claimant = claimant.clone();
+            tokio::spawn(async move {
+                let mut client = ClaimServiceClient::new(authed(&ch, &claimant));
+                let mut filed = Vec::new();
+                loop {
+                    let r = client
+                        .file_claim(pb::FileClaimRequest {
+                            request_id: String::new(),
+                            claim: Some(fixtures::dmca_notice()),
+                        })
+                        .await;
+                    match r {
+                        Ok(r) => filed.push(r.into_inner().claim.expect("claim").id),
+                        Err(_) => return filed,
+                    }
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(150 + 100 * round)).await;
+        drop(d); // SIGKILL, mid-filing and mid-delivery
+        acknowledged.extend(filing.await.expect("filing task"));
+    }
+    assert!(
+        acknowledged.len() >= 4,
+        "only {} notices acknowledged",
+        acknowledged.len()
+    );
+
+    let d = Daemon::start(&data, &log("clean"), &args).await;
+    let mut admin = AdminServiceClient::new(authed(&d.channel().await, &admin));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let notifications = loop {
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = admin
+                .list_notifications(pb::ListNotificationsRequest {
+                    page_size: 500,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .into_inner();
+            all.extend(page.notifications);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        if all.iter().all(|n| n.status() == Status::Delivered) {
+            break all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all delivered: {:?}",
+            all.iter()
+                .filter(|n| n.status() != Status::Delivered)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Exactly a receipt and a forwarding per acknowledged notice.
+    for claim in &acknowledged {
+        let mine: Vec<_> = notifications
+            .iter()
+            .filter(|n| &n.claim_id == claim)
+            .map(|n| n.kind())
+            .collect();
+        assert_eq!(
+            mine.len(),
+            2,
+            "claim {claim} has {mine:?}, not one receipt and one forwarding"
+        );
+        assert!(mine.contains(&Kind::Receipt) && mine.contains(&Kind::NoticeForwarded));
+    }
+    // Every one reached its receiver at least once, under its own id.
+    let mailed: BTreeSet<String> = smtp
+        .messages()
+        .into_iter()
+        .map(|m| {
+            m.message_id
+                .trim_matches(['<', '>'])
+                .trim_end_matches("@takedown")
+                .to_string()
+        })
+        .collect();
+    let posted: BTreeSet<String> = hook
+        .received()
+        .into_iter()
+        .filter(|r| r.verified)
+        .map(|r| r.id)
+        .collect();
+    for n in &notifications {
+        let seen = match n.channel() {
+            pb::NotificationChannel::Email => mailed.contains(&n.id),
+            _ => posted.contains(&n.id),
+        };
+        assert!(seen, "notification {} ({:?}) never arrived", n.id, n.kind());
+    }
+    println!(
+        "{} acknowledged notices, {} notifications, {} mails and {} webhooks received (duplicates allowed)",
+        acknowledged.len(),
+        notifications.len(),
+        smtp.messages().len(),
+        hook.received().len()
+    );
 }

@@ -24,7 +24,7 @@ pub fn notifications(
     claim: &pb::Claim,
     article: &pb::Article,
 ) -> Vec<Kind> {
-    notifications::plan(change, claim, article, cx.now, cx.policy)
+    notifications::plan(change, claim, article, cx.now, cx.policy, cx.channels)
         .into_iter()
         .map(|mut n| {
             n.id = cx.new_id().to_string();
@@ -120,9 +120,8 @@ impl WriteCommand for RecordDelivery {
         let mut a = cx.audit("system", AuditAction::DeliverNotification);
         a.claim_id = n.claim_id.clone();
         if let Some(c) = &claim {
+            // Not a transition: no states, so state filters never count it.
             a.article_id = c.article_id.clone();
-            a.from_state = c.state;
-            a.to_state = c.state;
             if self.outcome == Outcome::Delivered
                 && let Some(mut started) =
                     notifications::start_restoration_clock(c, &n, cx.now, cx.policy)
@@ -179,8 +178,6 @@ impl WriteCommand for RetryNotification {
             .flatten()
         {
             a.article_id = c.article_id.clone();
-            a.from_state = c.state;
-            a.to_state = c.state;
         }
         a.detail = format!(
             "notification {} {} to {} queued again (was {})",
