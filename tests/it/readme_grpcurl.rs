@@ -6,6 +6,7 @@
 
 use crate::common::daemon::Daemon;
 use nix::sys::signal::Signal;
+use takedown::testkit::smtp::SmtpSink;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,6 +63,26 @@ fn run_script(dir: &Path, grpcurl: &Path, script: &str) -> String {
     stdout + &stderr
 }
 
+/// The notification flags of the README's `takedownd` command, with the SMTP port
+/// of `smtp`; fails if the README no longer shows them.
+fn notify_args(smtp: &SmtpSink) -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let shown = "--smtp-url smtp://127.0.0.1:2525 --smtp-from \"Takedown desk <takedown@news.example.org>\" --public-base-url https://news.example.org/takedown";
+    assert!(
+        readme.contains(shown),
+        "README.md no longer starts takedownd with {shown}"
+    );
+    vec![
+        "--smtp-url".to_string(),
+        smtp.url(),
+        "--smtp-from".to_string(),
+        "Takedown desk <takedown@news.example.org>".to_string(),
+        "--public-base-url".to_string(),
+        "https://news.example.org/takedown".to_string(),
+    ]
+}
+
 // The server is a child process; the scripts run on a blocking thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_walkthrough_runs_with_the_real_grpcurl() {
@@ -77,7 +98,10 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
     // ./takedown-data.
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("takedown-data");
-    let mut server = Daemon::start(&data, &dir.path().join("first.log"), &[]).await;
+    // Started as the README's "Telling the parties" section says, with its SMTP server
+    // (on a port of its own here).
+    let smtp = SmtpSink::start();
+    let mut server = Daemon::start(&data, &dir.path().join("first.log"), &notify_args(&smtp)).await;
     let script = walkthrough().replace("127.0.0.1:50051", &format!("127.0.0.1:{}", server.port()));
     let out = tokio::task::block_in_place(|| run_script(dir.path(), &grpcurl, &script));
 
@@ -102,6 +126,22 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
             "walkthrough output lacks {expected:?}:\n{out}"
         );
     }
+    // The e-mails a new user sees arrive: each receipt and each decision, to the
+    // notifier's address.
+    let mails = smtp.wait_for(6, Duration::from_secs(30)).await;
+    let to_notifier = |subject: &str| {
+        mails.iter().any(|m| {
+            m.envelope_to == ["rights@legaldaily.example.cn"] && m.subject.contains(subject)
+        })
+    };
+    assert!(
+        to_notifier("We have received your notice") && to_notifier("Decision on claim"),
+        "no receipt or decision e-mail: {:#?}",
+        mails
+            .iter()
+            .map(|m| (&m.envelope_to, &m.subject))
+            .collect::<Vec<_>>()
+    );
     let head = |text: &str| {
         text.lines()
             .rev()
