@@ -407,6 +407,7 @@ async fn create_admin(
             roles: vec![Role::Admin],
             trusted_flagger: false,
             token_sha256: auth::token_sha256(token),
+            webhook: None,
             actor: "system".to_string(),
         })
         .await

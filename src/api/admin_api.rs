@@ -54,6 +54,20 @@ fn principal_request(req: &pb::CreatePrincipalRequest) -> Result<Vec<Role>, Stat
             Ok(_) => {}
         }
     }
+    let webhook_url = req.webhook_url.trim();
+    if !webhook_url.is_empty() {
+        if !validation::is_http_url(webhook_url) || webhook_url.len() > 2_000 {
+            v.push(FieldViolation::new(
+                "webhook_url",
+                "must be an http(s) URL of at most 2000 characters, such as https://rights.example.org/hooks/takedown, or empty",
+            ));
+        } else if !roles.contains(&Role::Claimant) {
+            v.push(FieldViolation::new(
+                "webhook_url",
+                "only a claimant is sent notifications as a notifier; add ROLE_CLAIMANT or leave it empty",
+            ));
+        }
+    }
     if req.trusted_flagger && !roles.contains(&Role::Claimant) {
         v.push(FieldViolation::new(
             "trusted_flagger",
@@ -224,6 +238,8 @@ impl AdminService for AdminApi {
         let req = request.into_inner();
         let roles = principal_request(&req)?;
         let token = auth::new_token();
+        let webhook_url = req.webhook_url.trim();
+        let secret = (!webhook_url.is_empty()).then(crate::notify::WebhookSecret::generate);
         let principal = self
             .cx
             .writer
@@ -232,12 +248,16 @@ impl AdminService for AdminApi {
                 roles,
                 trusted_flagger: req.trusted_flagger,
                 token_sha256: auth::token_sha256(&token),
+                webhook: secret
+                    .as_ref()
+                    .map(|s| (webhook_url.to_string(), s.key().to_vec())),
                 actor: caller.principal_id,
             })
             .await?;
         Ok(Response::new(pb::CreatePrincipalResponse {
             principal: Some(principal),
             token,
+            webhook_secret: secret.map_or(String::new(), |s| s.to_string()),
         }))
     }
 

@@ -21,6 +21,10 @@ pub enum PrincipalsCommand {
         /// Mark a claimant as a trusted flagger (DSA Art. 22): its claims go first.
         #[arg(long)]
         trusted_flagger: bool,
+        /// For a claimant: also POST its notifications to this http(s) URL, signed
+        /// with a secret printed once.
+        #[arg(long, default_value = "")]
+        webhook_url: String,
     },
     /// List principals, oldest first.
     List {
@@ -105,12 +109,14 @@ pub async fn run(
             name,
             roles,
             trusted_flagger,
+            webhook_url,
         } => {
             let r = client
                 .create_principal(pb::CreatePrincipalRequest {
                     display_name: name,
                     roles: roles.into_iter().map(|r| r as i32).collect(),
                     trusted_flagger,
+                    webhook_url,
                 })
                 .await?
                 .into_inner();
@@ -120,6 +126,9 @@ pub async fn run(
                     let p = r.principal.clone().unwrap_or_default();
                     let mut fields = record(&p);
                     fields.push(("token", r.token.clone()));
+                    if !r.webhook_secret.is_empty() {
+                        fields.push(("webhook secret", r.webhook_secret.clone()));
+                    }
                     print_record(&fields)?;
                     eprintln!("the token is shown only this once: store it now");
                     Ok(())

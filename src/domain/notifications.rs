@@ -109,20 +109,39 @@ pub fn tells(change: Change) -> impl Iterator<Item = &'static Tell> {
 pub struct Addressee {
     pub recipient: Recipient,
     pub channel: Channel,
-    /// The e-mail address; empty for the site's webhook.
+    /// The e-mail address or a principal's webhook URL; empty for the site's webhook.
     pub address: String,
+    /// For a principal's webhook: the principal, whose secret signs it.
+    pub principal_id: String,
 }
 
-/// How `audience` is reached on `claim`: the notifier by the notice's e-mail, the
-/// contributor by the e-mail the CMS registered, the publisher by the site's webhook.
-pub fn addressees(claim: &pb::Claim, audience: Audience) -> Vec<Addressee> {
+/// What the writer knows beyond the claim about how parties are reached.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reach<'a> {
+    pub channels: Channels,
+    /// The filing principal's webhook (its id and URL), if it has one.
+    pub notifier_webhook: Option<(&'a str, &'a str)>,
+}
+
+/// How `audience` is reached on `claim`: the notifier by the notice's e-mail (and by
+/// its principal's webhook, if it has one), the contributor by the e-mail the CMS
+/// registered, the publisher by the site's webhook.
+pub fn addressees(claim: &pb::Claim, audience: Audience, reach: Reach<'_>) -> Vec<Addressee> {
     let notifier = || {
         let email = claim.claimant.as_ref().map_or("", |c| c.email.trim());
-        (!email.is_empty()).then(|| Addressee {
+        let by_email = (!email.is_empty()).then(|| Addressee {
             recipient: Recipient::Notifier,
             channel: Channel::Email,
             address: email.to_string(),
-        })
+            principal_id: String::new(),
+        });
+        let by_webhook = reach.notifier_webhook.map(|(id, url)| Addressee {
+            recipient: Recipient::Notifier,
+            channel: Channel::Webhook,
+            address: url.to_string(),
+            principal_id: id.to_string(),
+        });
+        by_email.into_iter().chain(by_webhook)
     };
     let contributor = || {
         let email = claim.contributor.as_ref().map_or("", |c| c.email.trim());
@@ -130,19 +149,20 @@ pub fn addressees(claim: &pb::Claim, audience: Audience) -> Vec<Addressee> {
             recipient: Recipient::Contributor,
             channel: Channel::Email,
             address: email.to_string(),
+            principal_id: String::new(),
         })
     };
     let publisher = || Addressee {
         recipient: Recipient::Publisher,
         channel: Channel::Webhook,
         address: String::new(),
+        principal_id: String::new(),
     };
     match audience {
-        Notifier => notifier().into_iter().collect(),
+        Notifier => notifier().collect(),
         ContributorElsePublisher => vec![contributor().unwrap_or_else(publisher)],
         Publisher => vec![publisher()],
         Everyone => notifier()
-            .into_iter()
             .chain(contributor())
             .chain(Some(publisher()))
             .collect(),
@@ -349,9 +369,11 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// Why `channel` cannot carry anything here, if it cannot.
-    pub fn missing(self, channel: Channel) -> Option<&'static str> {
-        match channel {
+    /// Why `to` cannot be reached from here, if it cannot. A principal's own webhook
+    /// needs no server setting.
+    pub fn missing(self, to: &Addressee) -> Option<&'static str> {
+        match to.channel {
+            Channel::Webhook if !to.principal_id.is_empty() => None,
             Channel::Email if !self.email => Some(
                 "no --smtp-url is configured; set it, restart, and retry with `takedownctl notifications retry`",
             ),
@@ -375,13 +397,14 @@ pub fn notification(
     policy: &Policy,
     channels: Channels,
 ) -> pb::Notification {
-    let missing = channels.missing(to.channel);
+    let missing = channels.missing(&to);
     pb::Notification {
         claim_id: claim.id.clone(),
         kind: kind as i32,
         recipient: to.recipient as i32,
         channel: to.channel as i32,
         address: to.address,
+        principal_id: to.principal_id,
         language: language(claim).to_string(),
         status: match missing {
             Some(_) => pb::NotificationStatus::Undeliverable,
@@ -402,13 +425,15 @@ pub fn plan(
     article: &pb::Article,
     now: SystemTime,
     policy: &Policy,
-    channels: Channels,
+    reach: Reach<'_>,
 ) -> Vec<pb::Notification> {
     tells(change)
         .flat_map(|t| {
-            addressees(claim, t.audience)
+            addressees(claim, t.audience, reach)
                 .into_iter()
-                .map(move |to| notification(t.kind, to, claim, article, now, policy, channels))
+                .map(move |to| {
+                    notification(t.kind, to, claim, article, now, policy, reach.channels)
+                })
         })
         .collect()
 }
@@ -492,16 +517,16 @@ mod tests {
     #[test]
     fn the_contributor_is_told_else_the_publisher() {
         let (claim, _) = claim_with_contributor("ying@readers.example.org");
-        let to = addressees(&claim, ContributorElsePublisher);
+        let to = addressees(&claim, ContributorElsePublisher, Reach::default());
         assert_eq!(to.len(), 1);
         assert_eq!(to[0].recipient, Recipient::Contributor);
         assert_eq!(to[0].address, "ying@readers.example.org");
         let (claim, _) = claim_with_contributor("");
-        let to = addressees(&claim, ContributorElsePublisher);
+        let to = addressees(&claim, ContributorElsePublisher, Reach::default());
         assert_eq!(to[0].recipient, Recipient::Publisher);
         assert_eq!(to[0].channel, Channel::Webhook);
         let (claim, _) = claim_with_contributor("ying@readers.example.org");
-        let everyone: Vec<_> = addressees(&claim, Everyone)
+        let everyone: Vec<_> = addressees(&claim, Everyone, Reach::default())
             .into_iter()
             .map(|a| a.recipient)
             .collect();

@@ -34,7 +34,7 @@ pub struct WebhookSecret {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
     #[error(
-        "a webhook secret starts with \"whsec_\" followed by base64 (as `takedownctl` or any Standard Webhooks library generates)"
+        "a webhook secret starts with \"whsec_\" followed by base64 (as `takedownd webhook-secret` or any Standard Webhooks library generates)"
     )]
     Prefix,
     #[error("the webhook secret after \"whsec_\" is not base64: {0}")]
@@ -56,6 +56,14 @@ impl WebhookSecret {
         let key = STANDARD
             .decode(encoded)
             .map_err(|e| SecretError::Base64(e.to_string()))?;
+        if !KEY_BYTES.contains(&key.len()) {
+            return Err(SecretError::Length(key.len()));
+        }
+        Ok(WebhookSecret { key })
+    }
+
+    /// The secret whose key is `key` (as stored for a principal's webhook).
+    pub fn from_key(key: Vec<u8>) -> Result<WebhookSecret, SecretError> {
         if !KEY_BYTES.contains(&key.len()) {
             return Err(SecretError::Length(key.len()));
         }

@@ -100,6 +100,8 @@ pub struct Transports {
     sender: WebhookSender,
     templates: Templates,
     config: NotifyConfig,
+    /// Where principals' webhook secrets are read, once the worker runs.
+    store: Option<Store>,
 }
 
 impl Transports {
@@ -123,6 +125,7 @@ impl Transports {
             sender: WebhookSender::new(config.send_timeout)?,
             templates,
             config,
+            store: None,
         })
     }
 
@@ -141,6 +144,20 @@ impl Transports {
                 };
                 match self.templates.render(&n) {
                     Ok(r) => mailer.send(&n.id, &n.address, &n.language, &r).await,
+                    Err(e) => Err(DeliveryError::Permanent(e.to_string())),
+                }
+            }
+            Channel::Webhook if !n.principal_id.is_empty() => {
+                // A principal's own webhook, signed with its own secret.
+                let secret = match self.principal_secret(&n.principal_id) {
+                    Ok(secret) => secret,
+                    Err(reason) => return undeliverable(&reason),
+                };
+                match self.templates.render(&n) {
+                    Ok(r) => {
+                        let body = payload(&n, &r);
+                        self.sender.send(&n.address, &secret, &n.id, &body).await
+                    }
                     Err(e) => Err(DeliveryError::Permanent(e.to_string())),
                 }
             }
@@ -178,6 +195,25 @@ impl Transports {
     }
 }
 
+impl Transports {
+    /// The signing secret of principal `id`'s webhook.
+    fn principal_secret(&self, id: &str) -> Result<WebhookSecret, String> {
+        let store = self
+            .store
+            .as_ref()
+            .ok_or_else(|| "no store to read the principal's secret from".to_string())?;
+        let stored = Uuid::parse_str(id)
+            .ok()
+            .map(|id| store.principal(&id))
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .ok_or_else(|| format!("principal {id} is not in the store"))?;
+        WebhookSecret::from_key(stored.webhook_secret)
+            .map_err(|e| format!("principal {id} has no usable webhook secret: {e}"))
+    }
+}
+
 fn undeliverable(reason: &str) -> Outcome {
     Outcome::Undeliverable {
         reason: reason.to_string(),
@@ -207,8 +243,9 @@ impl Worker {
         store: Store,
         writer: WriterHandle,
         clock: Arc<dyn Clock>,
-        transports: Transports,
+        mut transports: Transports,
     ) -> Self {
+        transports.store = Some(store.clone());
         Self {
             store,
             writer,

@@ -45,8 +45,9 @@ pub struct Received {
     pub status: u16,
 }
 
-#[derive(Default)]
 struct State {
+    /// The secret requests are checked against.
+    secret: WebhookSecret,
     received: Vec<Received>,
     /// Answers to give before checking anything, first first.
     scripted: Vec<StatusCode>,
@@ -55,7 +56,6 @@ struct State {
 /// A running receiver.
 pub struct WebhookReceiver {
     addr: SocketAddr,
-    secret: WebhookSecret,
     state: Arc<Mutex<State>>,
     server: JoinHandle<()>,
 }
@@ -72,11 +72,14 @@ impl WebhookReceiver {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("the receiver's address");
-        let state = Arc::new(Mutex::new(State::default()));
-        let server = tokio::spawn(serve(listener, secret.key().to_vec(), state.clone()));
+        let state = Arc::new(Mutex::new(State {
+            secret,
+            received: Vec::new(),
+            scripted: Vec::new(),
+        }));
+        let server = tokio::spawn(serve(listener, state.clone()));
         WebhookReceiver {
             addr,
-            secret,
             state,
             server,
         }
@@ -87,8 +90,15 @@ impl WebhookReceiver {
         format!("http://{}/webhook", self.addr)
     }
 
-    pub fn secret(&self) -> &WebhookSecret {
-        &self.secret
+    /// The secret requests are checked against.
+    pub fn secret(&self) -> WebhookSecret {
+        self.state.lock().expect("receiver state").secret.clone()
+    }
+
+    /// Checks later requests against `secret` (for a sender whose secret is made
+    /// after the receiver listens).
+    pub fn set_secret(&self, secret: WebhookSecret) {
+        self.state.lock().expect("receiver state").secret = secret;
     }
 
     /// Every request so far, in order of arrival.
@@ -131,17 +141,16 @@ impl Drop for WebhookReceiver {
     }
 }
 
-async fn serve(listener: TcpListener, key: Vec<u8>, state: Arc<Mutex<State>>) {
+async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let key = key.clone();
                 let state = state.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
-                        handle(request, key.clone(), state.clone())
+                        handle(request, state.clone())
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -155,7 +164,6 @@ async fn serve(listener: TcpListener, key: Vec<u8>, state: Arc<Mutex<State>>) {
 
 async fn handle(
     request: Request<Incoming>,
-    key: Vec<u8>,
     state: Arc<Mutex<State>>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
@@ -174,8 +182,8 @@ async fn handle(
     let timestamp = header("webhook-timestamp")
         .and_then(|t| t.parse::<i64>().ok())
         .unwrap_or(0);
-    let check = verify(&key, &parts.headers, &body, now());
     let mut state = state.lock().expect("receiver state");
+    let check = verify(state.secret.key(), &parts.headers, &body, now());
     let status = if state.scripted.is_empty() {
         if check.is_ok() {
             StatusCode::OK

@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(20);
 /// A server that sends e-mail through `smtp_url` and the site's webhooks to
 /// `webhook`, retrying quickly.
 async fn server(smtp_url: Option<String>, webhook: Option<&WebhookReceiver>) -> TestServer {
-    let webhook = webhook.map(|w| (w.url(), w.secret().clone()));
+    let webhook = webhook.map(|w| (w.url(), w.secret()));
     TestServer::start_with(move |c: &mut Config| {
         c.notify.smtp_url = smtp_url;
         c.notify.smtp_from = "Legal Daily <takedown@news.example.org>".to_string();
@@ -594,4 +594,86 @@ async fn sigkill_during_deliveries_loses_no_notification_and_makes_none_twice() 
         smtp.messages().len(),
         hook.received().len()
     );
+}
+
+#[tokio::test]
+async fn an_organisation_gets_its_notifications_on_its_own_signed_webhook() {
+    use takedown::notify::WebhookSecret;
+    use takedown::pb::claim_service_client::ClaimServiceClient;
+    let s = server(None, None).await;
+    let flow = Flow::new(&s).await;
+    let mut admin = s.admin(&s.admin_token).await;
+    // Its receiver is listening before the principal exists; the secret comes with it.
+    let placeholder = WebhookSecret::generate();
+    let hook = WebhookReceiver::start_with(placeholder).await;
+    let created = admin
+        .create_principal(pb::CreatePrincipalRequest {
+            display_name: "Rights agency".to_string(),
+            roles: vec![Role::Claimant as i32],
+            webhook_url: hook.url(),
+            ..Default::default()
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    assert_eq!(
+        created.principal.as_ref().expect("p").webhook_url,
+        hook.url()
+    );
+    let secret = WebhookSecret::parse(&created.webhook_secret).expect("a whsec_ secret");
+    hook.set_secret(secret);
+    let mut agency = ClaimServiceClient::new(takedown::testkit::authed(
+        &s.channel().await,
+        &created.token,
+    ));
+    let c = agency
+        .file_claim(pb::FileClaimRequest {
+            request_id: String::new(),
+            claim: Some(fixtures::dmca_notice()),
+        })
+        .await
+        .expect("file")
+        .into_inner()
+        .claim
+        .expect("claim");
+    let all = settled(&s, &c.id).await;
+    let by_hook = all
+        .iter()
+        .find(|n| n.kind() == Kind::Receipt && n.channel() == pb::NotificationChannel::Webhook)
+        .expect("a receipt by the agency's webhook");
+    assert_eq!(by_hook.status(), Status::Delivered, "{by_hook:#?}");
+    let got = hook.wait_for(1, WAIT).await;
+    assert_eq!(got[0].id, by_hook.id);
+    assert!(
+        got[0].verified,
+        "signed with the agency's secret: {:?}",
+        got[0].error
+    );
+    // The principal listing never shows the secret.
+    let listed = admin
+        .list_principals(pb::ListPrincipalsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(!format!("{listed:?}").contains(&created.webhook_secret));
+
+    // Only a claimant gets a webhook, and only to an http(s) URL.
+    for (roles, url) in [
+        (vec![Role::Reviewer as i32], "https://example.org/hook"),
+        (vec![Role::Claimant as i32], "ftp://example.org/hook"),
+    ] {
+        let e = admin
+            .create_principal(pb::CreatePrincipalRequest {
+                display_name: "Bad".to_string(),
+                roles,
+                webhook_url: url.to_string(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert_eq!(crate::common::flow::violated_fields(&e), ["webhook_url"]);
+    }
+    drop(flow);
+    s.stop().await;
 }

@@ -178,7 +178,7 @@ async fn a_signed_webhook_verifies_and_carries_the_notification() {
     let body = payload(&n, &rendered);
 
     sender()
-        .send(&receiver.url(), receiver.secret(), &n.id, &body)
+        .send(&receiver.url(), &receiver.secret(), &n.id, &body)
         .await
         .unwrap();
 
@@ -316,7 +316,7 @@ async fn a_503_is_transient_and_the_retry_is_delivered() {
     let body = payload(&n, &rendered);
 
     let e = sender()
-        .send(&receiver.url(), receiver.secret(), &n.id, &body)
+        .send(&receiver.url(), &receiver.secret(), &n.id, &body)
         .await
         .unwrap_err();
     assert!(
@@ -325,7 +325,7 @@ async fn a_503_is_transient_and_the_retry_is_delivered() {
     );
 
     sender()
-        .send(&receiver.url(), receiver.secret(), &n.id, &body)
+        .send(&receiver.url(), &receiver.secret(), &n.id, &body)
         .await
         .unwrap();
     let received = receiver.received();
@@ -350,7 +350,7 @@ async fn statuses_map_to_transient_or_permanent() {
     ] {
         receiver.respond_next(status, 1);
         let e = sender()
-            .send(&receiver.url(), receiver.secret(), &n.id, &body)
+            .send(&receiver.url(), &receiver.secret(), &n.id, &body)
             .await
             .unwrap_err();
         assert_eq!(e.is_transient(), transient, "{status}: {e:?}");

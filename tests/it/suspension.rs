@@ -208,6 +208,7 @@ async fn trusted_flaggers_claims_go_first_in_the_review_queue() {
             display_name: "Not a claimant".into(),
             roles: vec![Role::Reviewer as i32],
             trusted_flagger: true,
+            ..Default::default()
         })
         .await
         .expect_err("only claimants flag");
@@ -217,6 +218,7 @@ async fn trusted_flaggers_claims_go_first_in_the_review_queue() {
             display_name: "Copyright hotline (trusted flagger)".into(),
             roles: vec![Role::Claimant as i32],
             trusted_flagger: true,
+            ..Default::default()
         })
         .await
         .expect("trusted flagger")

@@ -257,6 +257,7 @@ async fn a_known_mix_gives_every_figure() {
             display_name: "Trusted flagger (DSA Art. 22)".to_string(),
             roles: vec![Role::Claimant as i32],
             trusted_flagger: true,
+            ..Default::default()
         })
         .await
         .expect("create trusted flagger")

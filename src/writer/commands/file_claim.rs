@@ -117,7 +117,7 @@ impl WriteCommand for FileClaim {
         }
         let moves = party_record::counts(None, &claim, AuditAction::FileClaim);
         records.extend(parties::counted(cx, moves)?);
-        records.extend(outbox::notifications(cx, Change::Filed, &claim, &article));
+        records.extend(outbox::notifications(cx, Change::Filed, &claim, &article)?);
         if let Some(sha256) = self.notifier_token_sha256 {
             records.push(Kind::ClaimToken(pb::ClaimToken {
                 token_sha256: sha256.to_vec(),

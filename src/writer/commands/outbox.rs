@@ -23,15 +23,30 @@ pub fn notifications(
     change: Change,
     claim: &pb::Claim,
     article: &pb::Article,
-) -> Vec<Kind> {
-    notifications::plan(change, claim, article, cx.now, cx.policy, cx.channels)
-        .into_iter()
-        .map(|mut n| {
-            n.id = cx.new_id().to_string();
-            n.cause_seq = cx.seq;
-            Kind::Notification(n)
-        })
-        .collect()
+) -> Result<Vec<Kind>, WriteError> {
+    // A notifier that is a principal with a webhook is told there as well.
+    let filer = match Uuid::parse_str(&claim.filed_by) {
+        Ok(id) => cx.view.principal(&id)?.and_then(|p| p.principal),
+        Err(_) => None,
+    };
+    let notifier_webhook = filer
+        .as_ref()
+        .filter(|p| !p.webhook_url.is_empty())
+        .map(|p| (p.id.as_str(), p.webhook_url.as_str()));
+    let reach = notifications::Reach {
+        channels: cx.channels,
+        notifier_webhook,
+    };
+    Ok(
+        notifications::plan(change, claim, article, cx.now, cx.policy, reach)
+            .into_iter()
+            .map(|mut n| {
+                n.id = cx.new_id().to_string();
+                n.cause_seq = cx.seq;
+                Kind::Notification(n)
+            })
+            .collect(),
+    )
 }
 
 /// How one delivery attempt ended.

@@ -38,6 +38,9 @@ pub struct CreatePrincipal {
     pub roles: Vec<Role>,
     pub trusted_flagger: bool,
     pub token_sha256: [u8; 32],
+    /// Where its notifications as a notifier are also POSTed, and the key that signs
+    /// them.
+    pub webhook: Option<(String, Vec<u8>)>,
     pub actor: String,
 }
 
@@ -51,6 +54,10 @@ impl WriteCommand for CreatePrincipal {
             roles: self.roles.iter().map(|r| *r as i32).collect(),
             create_time: Some(cx.now.into()),
             trusted_flagger: self.trusted_flagger,
+            webhook_url: self
+                .webhook
+                .as_ref()
+                .map_or(String::new(), |(url, _)| url.clone()),
             ..Default::default()
         };
         let mut a = cx.audit(&self.actor, AuditAction::CreatePrincipal);
@@ -72,6 +79,10 @@ impl WriteCommand for CreatePrincipal {
         let stored = pb::StoredPrincipal {
             principal: None,
             token_sha256: self.token_sha256.to_vec(),
+            webhook_secret: self
+                .webhook
+                .as_ref()
+                .map_or(Vec::new(), |(_, key)| key.clone()),
         };
         Ok(changed(stored, principal, a))
     }

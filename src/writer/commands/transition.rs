@@ -90,7 +90,7 @@ impl WriteCommand for ClaimTransition {
         if let Some(from) = Stage::of(&claim) {
             let verb = self.command.verb().verb();
             let change = Change::Moved { from, verb };
-            records.extend(outbox::notifications(cx, change, &next, &t.article));
+            records.extend(outbox::notifications(cx, change, &next, &t.article)?);
         }
         let article = t.article_changed.then(|| {
             records.push(Kind::Article(t.article.clone()));
