@@ -117,4 +117,25 @@ impl AuditService for AuditApi {
             report: Some(report),
         }))
     }
+
+    type ExportStatementsOfReasonsStream =
+        super::events::BoxStream<pb::ExportStatementsOfReasonsResponse>;
+
+    async fn export_statements_of_reasons(
+        &self,
+        _request: Request<pb::ExportStatementsOfReasonsRequest>,
+    ) -> Result<Response<Self::ExportStatementsOfReasonsStream>, Status> {
+        Err(Status::unimplemented(
+            "ExportStatementsOfReasons: in progress",
+        ))
+    }
+
+    type ExportNoticesStream = super::events::BoxStream<pb::ExportNoticesResponse>;
+
+    async fn export_notices(
+        &self,
+        _request: Request<pb::ExportNoticesRequest>,
+    ) -> Result<Response<Self::ExportNoticesStream>, Status> {
+        Err(Status::unimplemented("ExportNotices: in progress"))
+    }
 }

@@ -29,8 +29,10 @@ const BUFFER: usize = 256;
 pub const MAX_ARTICLE_FILTERS: usize = 1_000;
 pub const MAX_ACTION_FILTERS: usize = 50;
 
-pub type EventStream =
-    Pin<Box<dyn Stream<Item = Result<pb::WatchEventsResponse, Status>> + Send + 'static>>;
+pub type EventStream = BoxStream<pb::WatchEventsResponse>;
+
+/// A server stream of `T`, as tonic's generated traits take it.
+pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// What one feed lets through.
 struct Filter {

@@ -92,4 +92,11 @@ impl ReviewService for ReviewApi {
             claim: Some(claim),
         }))
     }
+
+    async fn list_reason_templates(
+        &self,
+        _request: Request<pb::ListReasonTemplatesRequest>,
+    ) -> Result<Response<pb::ListReasonTemplatesResponse>, Status> {
+        Err(Status::unimplemented("ListReasonTemplates: in progress"))
+    }
 }

@@ -171,8 +171,13 @@ pub async fn run_review(
                         facts,
                         legal_ground,
                         explanation,
-                        automated,
                         redress,
+                        automated_decision: if automated {
+                            pb::AutomatedDecision::Fully
+                        } else {
+                            pb::AutomatedDecision::NotAutomated
+                        } as i32,
+                        ..Default::default()
                     }),
                     items_to_change: items,
                     manifestly_unfounded,

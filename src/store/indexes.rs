@@ -77,6 +77,17 @@ pub fn claim_token_keys(t: &pb::ClaimToken) -> Vec<(Vec<u8>, Vec<u8>)> {
     }
 }
 
+/// The index key of a statement submission: while PENDING, by when it is next tried.
+pub fn submission_keys(s: &pb::StatementSubmission) -> Vec<Vec<u8>> {
+    match Uuid::parse_str(&s.claim_id) {
+        Ok(claim) if s.state() == pb::SubmissionState::Pending => {
+            let due = s.next_attempt_time.map_or(0, |t| t.seconds);
+            vec![keyspace::submission_due(due, &claim, s.seq)]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The index keys of a notification: by claim, by status and, while PENDING, by when
 /// it is next tried.
 pub fn notification_keys(n: &pb::Notification) -> Vec<Vec<u8>> {

@@ -41,6 +41,10 @@ pub const NOTIFICATION_BY_STATUS: u8 = 0x22;
 /// PENDING notifications by when they are next tried: `[tag][secs][notification id]`,
 /// for the delivery worker.
 pub const NOTIFICATION_DUE: u8 = 0x23;
+/// Statement-of-reasons submissions: `[tag][claim id][seq]` -> `StatementSubmission`.
+pub const SUBMISSION: u8 = 0x24;
+/// PENDING submissions by next attempt: `[tag][secs][claim id][seq]`.
+pub const SUBMISSION_DUE: u8 = 0x25;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
@@ -279,6 +283,34 @@ pub fn notification_due(due_secs: i64, id: &Uuid) -> Vec<u8> {
 /// The first due key at or after `secs`: an exclusive bound for "due before `secs`".
 pub fn notification_due_until(secs: i64) -> Vec<u8> {
     with(NOTIFICATION_DUE, &[&(secs.max(0) as u64).to_be_bytes()])
+}
+
+/// The submission of the statement of the decision journaled at `seq` on `claim`.
+pub fn submission(claim: &Uuid, seq: u64) -> Vec<u8> {
+    with(SUBMISSION, &[claim.as_bytes(), &seq.to_be_bytes()])
+}
+
+/// A PENDING submission's next attempt (seconds since the epoch, clamped at 0).
+pub fn submission_due(due_secs: i64, claim: &Uuid, seq: u64) -> Vec<u8> {
+    with(
+        SUBMISSION_DUE,
+        &[
+            &(due_secs.max(0) as u64).to_be_bytes(),
+            claim.as_bytes(),
+            &seq.to_be_bytes(),
+        ],
+    )
+}
+
+/// The first due key at or after `secs`.
+pub fn submission_due_until(secs: i64) -> Vec<u8> {
+    with(SUBMISSION_DUE, &[&(secs.max(0) as u64).to_be_bytes()])
+}
+
+/// The `SUBMISSION` key a `SUBMISSION_DUE` key points at.
+pub fn submission_of_due(key: &[u8]) -> Option<Vec<u8>> {
+    let tail = key.get(9..)?;
+    (tail.len() == 24).then(|| with(SUBMISSION, &[tail]))
 }
 
 /// The last 16 bytes of an index key: the claim id.

@@ -74,6 +74,9 @@ pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
         Kind::ClaimToken(t) => keyspace::claim_token(&Uuid::parse_str(&t.claim_id).ok()?, t.party),
         Kind::PartyRecord(r) => keyspace::party(r.party.as_ref()?)?,
         Kind::Notification(n) => keyspace::notification(&Uuid::parse_str(&n.id).ok()?),
+        Kind::StatementSubmission(s) => {
+            keyspace::submission(&Uuid::parse_str(&s.claim_id).ok()?, s.seq)
+        }
     })
 }
 
@@ -88,6 +91,7 @@ fn place(record: &pb::StoredRecord) -> Option<Placed> {
         Kind::ClaimToken(t) => (t.encode_to_vec(), indexes::claim_token_keys(t)),
         Kind::PartyRecord(r) => (r.encode_to_vec(), Vec::new()),
         Kind::Notification(n) => (n.encode_to_vec(), empty(indexes::notification_keys(n))),
+        Kind::StatementSubmission(s) => (s.encode_to_vec(), empty(indexes::submission_keys(s))),
     };
     Some(Placed { key, value, index })
 }
@@ -115,6 +119,9 @@ fn old_index(key: &[u8], bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
                 .into_iter()
                 .map(|(k, _)| k)
                 .collect()
+        }
+        Some(&keyspace::SUBMISSION) => {
+            indexes::submission_keys(&pb::StatementSubmission::decode(bytes).map_err(corrupt)?)
         }
         Some(&keyspace::NOTIFICATION) => {
             indexes::notification_keys(&pb::Notification::decode(bytes).map_err(corrupt)?)

@@ -110,6 +110,36 @@ impl Store {
         Ok(due)
     }
 
+    /// The submission of the statement of the decision journaled at `seq` on `claim`.
+    pub fn submission(
+        &self,
+        claim: &Uuid,
+        seq: u64,
+    ) -> Result<Option<pb::StatementSubmission>, StoreError> {
+        self.get(&keyspace::submission(claim, seq))
+    }
+
+    /// PENDING submissions due before `until_secs` (exclusive), soonest first, at most
+    /// `limit`.
+    pub fn due_submissions(
+        &self,
+        until_secs: i64,
+        limit: usize,
+    ) -> Result<Vec<pb::StatementSubmission>, StoreError> {
+        let start = vec![keyspace::SUBMISSION_DUE];
+        let end = keyspace::submission_due_until(until_secs);
+        let mut due = Vec::new();
+        for kv in self.db.range(start..end).take(limit) {
+            let (k, _) = kv?;
+            if let Some(key) = keyspace::submission_of_due(&k)
+                && let Some(s) = self.get(&key)?
+            {
+                due.push(s);
+            }
+        }
+        Ok(due)
+    }
+
     /// When the soonest PENDING notification is next tried (seconds since the epoch),
     /// if any is pending.
     pub fn next_notification_due(&self) -> Result<Option<i64>, StoreError> {

@@ -135,8 +135,8 @@ pub fn reasons() -> pb::StatementOfReasons {
         facts: "Paragraph 1 and figure 1 reproduce Legal Daily's report of 2024-01-15.".to_string(),
         legal_ground: "copyright of the original report".to_string(),
         explanation: "The article is republished without a licence.".to_string(),
-        automated: false,
         redress: String::new(),
+        ..Default::default()
     }
 }
 

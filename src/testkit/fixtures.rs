@@ -83,8 +83,8 @@ pub fn reasons() -> pb::StatementOfReasons {
         facts: "The article reproduces the claimant's report verbatim without licence.".to_string(),
         legal_ground: "17 U.S.C. 512(c)".to_string(),
         explanation: "The text matches the original and no licence is on file.".to_string(),
-        automated: false,
         redress: String::new(),
+        ..Default::default()
     }
 }
 

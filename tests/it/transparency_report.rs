@@ -407,6 +407,7 @@ async fn a_known_mix_gives_every_figure() {
         head_hash: verified.head_hash.clone(),
         repeat_infringers: 0,
         party_suspensions: 0,
+        ..Default::default()
     };
     assert_eq!(all, want);
     assert_eq!(all.head_hash.len(), 64);
@@ -443,6 +444,7 @@ async fn a_known_mix_gives_every_figure() {
         head_hash: verified.head_hash.clone(),
         repeat_infringers: 0,
         party_suspensions: 0,
+        ..Default::default()
     };
     assert_eq!(first, want_first);
 
@@ -479,6 +481,7 @@ async fn a_known_mix_gives_every_figure() {
         head_hash: verified.head_hash.clone(),
         repeat_infringers: 0,
         party_suspensions: 0,
+        ..Default::default()
     };
     assert_eq!(second, want_second);
     // Start only: the same as [cut, now).

@@ -63,8 +63,9 @@ pub fn sample_facts() -> pb::NotificationFacts {
             facts: "The article copies the report whole.".into(),
             legal_ground: "Copyright Law of the PRC, Art. 10".into(),
             explanation: "No licence or exception covers the copy.".into(),
-            automated: true,
             redress: "You may complain or counter-notify.".into(),
+            automated_decision: pb::AutomatedDecision::Partially as i32,
+            ..Default::default()
         }),
         items_to_change: vec![item(
             pb::ItemKind::Text,
@@ -81,6 +82,10 @@ pub fn sample_facts() -> pb::NotificationFacts {
             redress(pb::RedressKind::Court, None),
         ],
         counter_notice: Some(pb::CounterNotice {
+            removed_material: "The article, at https://news.example.org/a".into(),
+            perjury_statement: true,
+            accepts_service_of_process: true,
+            evidence: Vec::new(),
             name: "Wang Fang".into(),
             email: "wang.fang@example.net".into(),
             postal_address: "1 Example Road, Beijing".into(),
