@@ -22,6 +22,7 @@ pub mod error;
 pub mod notifications;
 pub mod party_record;
 pub mod policy;
+pub mod reasons;
 pub mod transitions;
 pub mod transparency;
 pub mod validation;

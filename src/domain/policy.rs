@@ -81,6 +81,8 @@ pub struct Policy {
     pub holidays: Vec<i64>,
     /// DMCA 512(i): when a contributor counts as a repeat infringer.
     pub repeat_infringer: RepeatInfringer,
+    /// Statements of reasons the desk starts from (ReviewService.ListReasonTemplates).
+    pub reason_templates: Vec<super::reasons::ReasonTemplate>,
 }
 
 /// A contributor with `threshold` contributions found infringing within `window` is a
@@ -127,6 +129,7 @@ impl Default for Policy {
             },
             holidays: Vec::new(),
             repeat_infringer: RepeatInfringer::default(),
+            reason_templates: super::reasons::builtin_templates(),
         }
     }
 }
@@ -235,6 +238,19 @@ impl Policy {
             policy.repeat_infringer.window = humantime::parse_duration(w)
                 .map_err(|e| format!("repeat_infringer_window: {w:?}: {e}"))?;
         }
+        if !file.reason_templates.is_empty() {
+            policy.reason_templates = Vec::new();
+            for entry in &file.reason_templates {
+                let template = entry.template()?;
+                if policy.reason_templates.iter().any(|t| t.id == template.id) {
+                    return Err(format!(
+                        "reason_templates: id {:?} is used twice",
+                        template.id
+                    ));
+                }
+                policy.reason_templates.push(template);
+            }
+        }
         if let Some(all) = &file.default {
             for t in policy.timers_mut() {
                 all.apply(t, "default", false)?;
@@ -278,6 +294,9 @@ struct PolicyFile {
     repeat_infringer_threshold: Option<u32>,
     /// Within how long (`365days`, `8760h`).
     repeat_infringer_window: Option<String>,
+    /// Statements of reasons to start from; they replace the built-in ones.
+    #[serde(default)]
+    reason_templates: Vec<super::reasons::ReasonTemplateFile>,
     default: Option<TimersFile>,
     dmca: Option<TimersFile>,
     dsa: Option<TimersFile>,
