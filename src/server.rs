@@ -303,6 +303,7 @@ impl Server {
             writer: handle,
             journal_dir: writer::journal_dir(&config.data_dir),
             page_tokens,
+            policy: Arc::new(config.policy.clone()),
         };
         let services = Services::new(cx, config.max_request_bytes);
         let reflection_v1 = reflection()

@@ -33,6 +33,10 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         &[Auditor, Admin],
     ),
     ("/takedown.v1.AdminService/RetryNotification", &[Admin]),
+    (
+        "/takedown.v1.ReviewService/ListReasonTemplates",
+        &[Reviewer, Auditor, Admin],
+    ),
     ("/takedown.v1.ClaimService/FileClaim", &[Claimant, Admin]),
     (
         "/takedown.v1.ClaimService/GetClaim",

@@ -41,6 +41,8 @@ pub struct Context {
     pub journal_dir: PathBuf,
     /// Signs and checks page tokens with the data folder's key.
     pub page_tokens: PageTokens,
+    /// The workflow's policy (for what it offers to read, such as reason templates).
+    pub policy: std::sync::Arc<crate::domain::Policy>,
 }
 
 /// The five `takedown.v1` services over one context, with request size limits.

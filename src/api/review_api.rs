@@ -95,8 +95,25 @@ impl ReviewService for ReviewApi {
 
     async fn list_reason_templates(
         &self,
-        _request: Request<pb::ListReasonTemplatesRequest>,
+        request: Request<pb::ListReasonTemplatesRequest>,
     ) -> Result<Response<pb::ListReasonTemplatesResponse>, Status> {
-        Err(Status::unimplemented("ListReasonTemplates: in progress"))
+        let regime = match pb::Regime::try_from(request.get_ref().regime) {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(super::status::invalid_field(
+                    "regime",
+                    "not a regime; use REGIME_DMCA, REGIME_DSA, REGIME_PRC_CIVIL_CODE, or leave it unset for all",
+                ));
+            }
+        };
+        let templates = self
+            .cx
+            .policy
+            .reason_templates
+            .iter()
+            .filter(|t| regime == pb::Regime::Unspecified || t.fits(regime))
+            .map(|t| t.to_proto())
+            .collect();
+        Ok(Response::new(pb::ListReasonTemplatesResponse { templates }))
     }
 }

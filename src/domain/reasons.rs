@@ -107,14 +107,6 @@ pub fn check(r: &pb::StatementOfReasons, at: &str, complaint: bool, now: SystemT
         "the facts and circumstances relied on",
     );
     text(&mut v, &f("facts"), &r.facts, FACTS_MAX);
-    required(
-        &mut v,
-        &f("explanation"),
-        &r.explanation,
-        "an explanation of why the facts meet the ground",
-    );
-    text(&mut v, &f("explanation"), &r.explanation, EXPLANATION_MAX);
-    text(&mut v, &f("redress"), &r.redress, limits::TEXT);
     let ground = DecisionGround::try_from(r.decision_ground);
     match ground {
         Ok(DecisionGround::Unspecified | DecisionGround::IllegalContent) => {
@@ -139,6 +131,14 @@ pub fn check(r: &pb::StatementOfReasons, at: &str, complaint: bool, now: SystemT
             "not a ground; use DECISION_GROUND_ILLEGAL_CONTENT or DECISION_GROUND_INCOMPATIBLE_CONTENT",
         )),
     }
+    required(
+        &mut v,
+        &f("explanation"),
+        &r.explanation,
+        "an explanation of why the facts meet the ground",
+    );
+    text(&mut v, &f("explanation"), &r.explanation, EXPLANATION_MAX);
+    text(&mut v, &f("redress"), &r.redress, limits::TEXT);
     line(&mut v, &f("legal_ground"), &r.legal_ground, GROUND_MAX);
     line(
         &mut v,

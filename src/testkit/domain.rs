@@ -125,6 +125,10 @@ pub fn notice(regime: Regime) -> pb::Claim {
         good_faith_statement: true,
         accuracy_statement: true,
         signature: "Legal Daily rights desk".to_string(),
+        explanation:
+            "The article reproduces Legal Daily's report and photograph without a licence."
+                .to_string(),
+        authority_statement: true,
         ..Default::default()
     }
 }
@@ -150,6 +154,15 @@ pub fn counter_notice() -> pb::CounterNotice {
         statement: "The report was republished under a syndication licence.".to_string(),
         consent_to_jurisdiction: true,
         signature: "News Example editorial desk".to_string(),
+        perjury_statement: true,
+        accepts_service_of_process: true,
+        removed_material: "The article at https://news.example.org/2024/01/15/justice-bureau-conference, paragraph 1 and figure 1."
+            .to_string(),
+        evidence: vec![pb::Evidence {
+            uri: "https://evidence.example.org/news/syndication-licence.pdf".to_string(),
+            sha256: String::new(),
+            description: "the syndication licence".to_string(),
+        }],
         ..Default::default()
     }
 }

@@ -74,6 +74,9 @@ pub fn notice(article_id: &str, regime: Regime) -> pb::Claim {
         good_faith_statement: true,
         accuracy_statement: true,
         signature: "Shen Chen".to_string(),
+        explanation: "The article copies the first paragraph of the claimant's report verbatim."
+            .to_string(),
+        authority_statement: true,
         ..Default::default()
     }
 }
@@ -97,6 +100,14 @@ pub fn counter_notice() -> pb::CounterNotice {
         statement: "The article was republished under a syndication licence.".to_string(),
         consent_to_jurisdiction: true,
         signature: "Ying Ying".to_string(),
+        perjury_statement: true,
+        accepts_service_of_process: true,
+        removed_material: "The article news-2024-01-15-justice-bureau, paragraph 1.".to_string(),
+        evidence: vec![pb::Evidence {
+            uri: "https://news.example.org/licences/syndication-2024.pdf".to_string(),
+            sha256: String::new(),
+            description: "The syndication licence".to_string(),
+        }],
         ..Default::default()
     }
 }

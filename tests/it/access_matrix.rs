@@ -68,6 +68,7 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("AdminService/SuspendParty",          [No, No, No, No, Yes, No]),
     ("AdminService/ListNotifications",     [No, No, No, Yes, Yes, No]),
     ("AdminService/RetryNotification",     [No, No, No, No, Yes, No]),
+    ("ReviewService/ListReasonTemplates",  [No, Yes, No, Yes, Yes, No]),
     ("ClaimService/FileClaim",             [Yes, No, No, No, Yes, Yes]),
     ("ClaimService/GetClaim",              [Yes, Yes, Yes, Yes, Yes, Nf]),
     ("ClaimService/ListClaims",            [Yes, Yes, Yes, Yes, Yes, Yes]),
@@ -313,6 +314,10 @@ impl Fixtures {
             "AdminService/WarnParty" => pb::WarnPartyRequest {
                 party: Some(email(&format!("matrix-{}@example.org", self.unique()))),
                 reason: "3 manifestly unfounded notices".into(),
+            }
+            .encode_to_vec(),
+            "ReviewService/ListReasonTemplates" => pb::ListReasonTemplatesRequest {
+                regime: pb::Regime::Dmca as i32,
             }
             .encode_to_vec(),
             "AdminService/ListNotifications" => pb::ListNotificationsRequest {

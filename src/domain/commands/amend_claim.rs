@@ -9,7 +9,7 @@ use crate::domain::{Actor, DomainError, FieldViolation, validation};
 use crate::pb;
 
 /// The notice fields an amendment may replace.
-pub const AMENDABLE: [&str; 9] = [
+pub const AMENDABLE: [&str; 11] = [
     "claimant",
     "rights_owner",
     "works",
@@ -19,6 +19,8 @@ pub const AMENDABLE: [&str; 9] = [
     "good_faith_statement",
     "accuracy_statement",
     "signature",
+    "explanation",
+    "authority_statement",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +80,12 @@ impl AmendClaim {
         }
         if want("signature") {
             claim.signature = a.signature.clone();
+        }
+        if want("explanation") {
+            claim.explanation = a.explanation.clone();
+        }
+        if want("authority_statement") {
+            claim.authority_statement = a.authority_statement;
         }
     }
 }

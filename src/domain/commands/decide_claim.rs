@@ -2,10 +2,13 @@
 //! deletes the article, always with a statement of reasons (DSA Art. 17). On a
 //! reopened claim this decides the complaint, by a reviewer other than the first.
 
+use std::time::SystemTime;
+
 use super::{ClaimVerb, Step, deadline};
 use crate::domain::AuditAction;
+use crate::domain::reasons;
 use crate::domain::transitions::{Verb, open_complaint};
-use crate::domain::validation::{Violations, limits, line, required, text};
+use crate::domain::validation::{Violations, limits};
 use crate::domain::{DomainError, FieldViolation};
 use crate::pb::{self, DeadlineKind, DecisionOutcome, Regime};
 
@@ -50,7 +53,8 @@ impl ClaimVerb for DecideClaim {
                 "choose DECISION_OUTCOME_REJECT, DECISION_OUTCOME_CORRECT or DECISION_OUTCOME_DELETE",
             ));
         }
-        v.extend(check_reasons(self.statement_of_reasons.as_ref()));
+        let complaint = open_complaint(claim).is_some();
+        v.extend(check_reasons(self.statement_of_reasons.as_ref(), complaint));
         if !self.items_to_change.is_empty() && outcome != DecisionOutcome::Correct {
             v.push(FieldViolation::new(
                 "items_to_change",
@@ -104,10 +108,8 @@ impl ClaimVerb for DecideClaim {
                 });
             }
         }
-        let mut reasons = self.statement_of_reasons.clone().unwrap_or_default();
-        if reasons.redress.trim().is_empty() {
-            reasons.redress = default_redress(s.claim.regime()).to_string();
-        }
+        let given = self.statement_of_reasons.clone().unwrap_or_default();
+        let reasons = statement(&given, s, complaint.is_some())?;
         s.next.decision = Some(pb::Decision {
             outcome: outcome as i32,
             statement_of_reasons: Some(reasons),
@@ -150,54 +152,69 @@ impl ClaimVerb for DecideClaim {
     }
 }
 
-/// A statement of reasons (DSA Art. 17): facts, legal ground and explanation.
-fn check_reasons(reasons: Option<&pb::StatementOfReasons>) -> Violations {
-    let mut v = Vec::new();
+/// A statement of reasons (DSA Art. 17), checked with the rest of the payload unless
+/// it names a template (then `statement` checks it once filled; both check again with
+/// the decision's time). `complaint`: it
+/// decides a complaint (no fully automated decision, DSA Art. 20(6)).
+fn check_reasons(reasons: Option<&pb::StatementOfReasons>, complaint: bool) -> Violations {
     let Some(r) = reasons else {
-        v.push(FieldViolation::new(
+        return vec![FieldViolation::new(
             "statement_of_reasons",
             "a statement of reasons (facts, legal_ground, explanation) is required",
-        ));
-        return v;
+        )];
     };
-    required(
-        &mut v,
-        "statement_of_reasons.facts",
-        &r.facts,
-        "the facts relied on",
-    );
-    required(
-        &mut v,
-        "statement_of_reasons.legal_ground",
-        &r.legal_ground,
-        "the legal ground",
-    );
-    required(
-        &mut v,
-        "statement_of_reasons.explanation",
-        &r.explanation,
-        "an explanation",
-    );
-    text(&mut v, "statement_of_reasons.facts", &r.facts, limits::TEXT);
-    text(
-        &mut v,
-        "statement_of_reasons.explanation",
-        &r.explanation,
-        limits::TEXT,
-    );
-    line(
-        &mut v,
-        "statement_of_reasons.legal_ground",
-        &r.legal_ground,
-        limits::REFERENCE,
-    );
-    text(
-        &mut v,
-        "statement_of_reasons.redress",
-        &r.redress,
-        limits::TEXT,
-    );
-    v
+    if !r.template_id.is_empty() {
+        // Its empty fields come from the template: `statement` checks it once filled.
+        return Vec::new();
+    }
+    reasons::check(r, "statement_of_reasons", complaint, SystemTime::UNIX_EPOCH)
+}
+
+/// The statement as the decision keeps it: filled from its template, checked whole,
+/// with its defaults (`reasons::normalized`) and a default redress.
+fn statement(
+    given: &pb::StatementOfReasons,
+    s: &Step,
+    complaint: bool,
+) -> Result<pb::StatementOfReasons, DomainError> {
+    let regime = s.claim.regime();
+    let filled = if given.template_id.is_empty() {
+        given.clone()
+    } else {
+        let template = s
+            .policy
+            .reason_templates
+            .iter()
+            .find(|t| t.id == given.template_id && t.fits(regime))
+            .ok_or_else(|| {
+                let known: Vec<&str> = s
+                    .policy
+                    .reason_templates
+                    .iter()
+                    .filter(|t| t.fits(regime))
+                    .map(|t| t.id.as_str())
+                    .collect();
+                DomainError::Invalid(vec![FieldViolation::new(
+                    "statement_of_reasons.template_id",
+                    format!(
+                        "{:?} is not a reason template for {}; ReviewService.ListReasonTemplates lists them ({})",
+                        given.template_id,
+                        regime.as_str_name(),
+                        known.join(", ")
+                    ),
+                )])
+            })?;
+        reasons::fill_from(given, template)
+    };
+    let problems = reasons::check(&filled, "statement_of_reasons", complaint, s.now);
+    if !problems.is_empty() {
+        return Err(DomainError::Invalid(problems));
+    }
+    let mut kept = reasons::normalized(&filled, s.claim);
+    if kept.redress.trim().is_empty() {
+        kept.redress = default_redress(regime).to_string();
+    }
+    Ok(kept)
 }
 
 /// The redress a statement of reasons names when the reviewer gives none.

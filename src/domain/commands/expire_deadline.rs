@@ -39,6 +39,11 @@ impl ClaimVerb for ExpireDeadline {
             return Err(DomainError::NotDue);
         }
         s.next.next_deadline = None;
+        if s.to == Stage::Deleted {
+            // No restriction without a statement of reasons (DSA Art. 17).
+            s.next.system_statement =
+                Some(crate::domain::reasons::system_statement(s.claim, s.now));
+        }
         // The account follows where the table sends the claim.
         Ok(match s.to {
             Stage::Deleted => format!(

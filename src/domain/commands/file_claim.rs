@@ -98,6 +98,8 @@ pub fn file_claim(
         request_id: request_id.to_string(),
         contributor: article.contributor.clone(),
         language: notice.language.clone(),
+        explanation: notice.explanation.clone(),
+        authority_statement: notice.authority_statement,
         ..Default::default()
     })
 }

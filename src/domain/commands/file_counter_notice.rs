@@ -5,7 +5,12 @@
 use super::{ClaimVerb, Step, deadline};
 use crate::domain::AuditAction;
 use crate::domain::transitions::Verb;
-use crate::domain::validation::{Violations, email, limits, line, required, text};
+use crate::domain::validation::{
+    Violations, count, email, evidence_list, limits, line, required, text,
+};
+
+/// Longest `removed_material`, in characters.
+const REMOVED_MATERIAL_MAX: usize = 2_000;
 use crate::domain::{DomainError, FieldViolation};
 use crate::pb::{self, DeadlineKind, Regime};
 
@@ -122,11 +127,52 @@ fn check_counter_notice(cn: Option<&pb::CounterNotice>, regime: Regime) -> Viola
         &cn.statement,
         limits::TEXT,
     );
-    if regime == Regime::Dmca && !cn.consent_to_jurisdiction {
-        v.push(FieldViolation::new(
-            "counter_notice.consent_to_jurisdiction",
-            "a DMCA counter-notice must consent to the jurisdiction of the federal court",
-        ));
+    text(
+        &mut v,
+        "counter_notice.removed_material",
+        &cn.removed_material,
+        REMOVED_MATERIAL_MAX,
+    );
+    count(
+        &mut v,
+        "counter_notice.evidence",
+        cn.evidence.len(),
+        limits::EVIDENCE,
+    );
+    evidence_list(&mut v, "counter_notice.evidence", &cn.evidence);
+    match regime {
+        Regime::Dmca => {
+            // 17 U.S.C. 512(g)(3)(B)-(D), all at once.
+            if !cn.consent_to_jurisdiction {
+                v.push(FieldViolation::new(
+                    "counter_notice.consent_to_jurisdiction",
+                    "a DMCA counter-notice must consent to the jurisdiction of the federal court (17 U.S.C. 512(g)(3)(D))",
+                ));
+            }
+            if !cn.accepts_service_of_process {
+                v.push(FieldViolation::new(
+                    "counter_notice.accepts_service_of_process",
+                    "set to true: a DMCA counter-notice accepts service of process from the notifier (17 U.S.C. 512(g)(3)(D))",
+                ));
+            }
+            if !cn.perjury_statement {
+                v.push(FieldViolation::new(
+                    "counter_notice.perjury_statement",
+                    "set to true to state under penalty of perjury a good-faith belief that the material was removed by mistake or misidentification (17 U.S.C. 512(g)(3)(C))",
+                ));
+            }
+            required(
+                &mut v,
+                "counter_notice.removed_material",
+                &cn.removed_material,
+                "what was removed and where it appeared before removal (17 U.S.C. 512(g)(3)(B))",
+            );
+        }
+        Regime::PrcCivilCode if cn.evidence.is_empty() => v.push(FieldViolation::new(
+            "counter_notice.evidence",
+            "a PRC declaration of non-infringement needs preliminary evidence (Civil Code Art. 1196): at least one piece, with an http(s) URL",
+        )),
+        _ => {}
     }
     v
 }

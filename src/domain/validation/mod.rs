@@ -9,7 +9,7 @@ mod notice;
 mod web_url;
 
 pub use article::{article, normalize_article};
-pub use notice::{LANGUAGES, language, normalize_notice, notice};
+pub use notice::{LANGUAGES, evidence_list, language, normalize_notice, notice};
 pub use web_url::{is_http_url, normalize_url};
 
 use super::FieldViolation;

@@ -170,37 +170,26 @@ pub fn notice(claim: &pb::Claim) -> Violations {
             "a PRC Civil Code notice needs preliminary evidence of infringement",
         ));
     }
-    let evidence = if claim.evidence.len() > limits::EVIDENCE {
-        &[][..]
-    } else {
-        &claim.evidence[..]
-    };
-    for (i, e) in evidence.iter().enumerate() {
-        let field = format!("claim.evidence[{i}].uri");
-        if e.uri.trim().is_empty() {
-            required(
-                &mut v,
-                &field,
-                &e.uri,
-                "where the evidence is (an http(s) URL)",
-            );
-        } else {
-            url(&mut v, &field, &e.uri);
-        }
-        let sha256_ok = e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit());
-        if !e.sha256.is_empty() && !sha256_ok {
-            v.push(FieldViolation::new(
-                format!("claim.evidence[{i}].sha256"),
-                "must be 64 hex digits (or empty)",
-            ));
-        }
-        text(
+    evidence_list(&mut v, "claim.evidence", &claim.evidence);
+    match regime {
+        Regime::Dsa => required(
             &mut v,
-            &format!("claim.evidence[{i}].description"),
-            &e.description,
-            limits::DESCRIPTION,
-        );
+            "claim.explanation",
+            &claim.explanation,
+            "an explanation of why you consider the content illegal (DSA Art. 16(2)(a))",
+        ),
+        Regime::Dmca if !claim.authority_statement => v.push(FieldViolation::new(
+            "claim.authority_statement",
+            "set to true to state, under penalty of perjury, that you are the owner of the rights or authorised to act for the owner (17 U.S.C. 512(c)(3)(A)(vi))",
+        )),
+        _ => {}
     }
+    text(
+        &mut v,
+        "claim.explanation",
+        &claim.explanation,
+        limits::TEXT,
+    );
     if !claim.good_faith_statement {
         v.push(FieldViolation::new(
             "claim.good_faith_statement",
@@ -240,6 +229,36 @@ pub fn language(text: &str) -> Option<&'static str> {
     LANGUAGES
         .into_iter()
         .find(|l| l.eq_ignore_ascii_case(text.trim()))
+}
+
+/// Each piece of evidence in `list` (under `at`, such as "claim.evidence"): an http(s)
+/// URL, an optional SHA-256, a description. A list past `limits::EVIDENCE` is the
+/// caller's to report once (`count`); its entries are not checked one by one.
+pub fn evidence_list(v: &mut Violations, at: &str, list: &[pb::Evidence]) {
+    if list.len() > limits::EVIDENCE {
+        return;
+    }
+    for (i, e) in list.iter().enumerate() {
+        let field = format!("{at}[{i}].uri");
+        if e.uri.trim().is_empty() {
+            required(v, &field, &e.uri, "where the evidence is (an http(s) URL)");
+        } else {
+            url(v, &field, &e.uri);
+        }
+        let sha256_ok = e.sha256.len() == 64 && e.sha256.chars().all(|c| c.is_ascii_hexdigit());
+        if !e.sha256.is_empty() && !sha256_ok {
+            v.push(FieldViolation::new(
+                format!("{at}[{i}].sha256"),
+                "must be 64 hex digits (or empty)",
+            ));
+        }
+        text(
+            v,
+            &format!("{at}[{i}].description"),
+            &e.description,
+            limits::DESCRIPTION,
+        );
+    }
 }
 
 /// Puts every URL of a valid notice in its normal form (`normalize_url`), so that it is
