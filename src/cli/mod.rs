@@ -52,6 +52,10 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process from the command line"
+)]
 pub enum Command {
     /// Read the claims: the queue, one claim with its history.
     #[command(subcommand)]

@@ -57,6 +57,7 @@ named!(
     UpsertArticleResponse,
     GetArticleResponse,
     BatchGetArticlesResponse,
+    ListReasonTemplatesResponse,
     ListNotificationsResponse,
     RetryNotificationResponse,
 );
@@ -351,6 +352,49 @@ pub mod arg {
 
     pub fn party(s: &str) -> Result<pb::Party, String> {
         parse_enum(s, "PARTY_", pb::Party::from_str_name, |v| v.as_str_name())
+    }
+
+    pub fn regime(s: &str) -> Result<pb::Regime, String> {
+        parse_enum(s, "REGIME_", pb::Regime::from_str_name, |v| v.as_str_name())
+    }
+
+    pub fn decision_ground(s: &str) -> Result<pb::DecisionGround, String> {
+        parse_enum(
+            s,
+            "DECISION_GROUND_",
+            pb::DecisionGround::from_str_name,
+            |v| v.as_str_name(),
+        )
+    }
+
+    pub fn statement_category(s: &str) -> Result<pb::StatementCategory, String> {
+        parse_enum(
+            s,
+            "STATEMENT_CATEGORY_",
+            pb::StatementCategory::from_str_name,
+            |v| v.as_str_name(),
+        )
+    }
+
+    pub fn keyword(s: &str) -> Result<pb::Keyword, String> {
+        parse_enum(s, "KEYWORD_", pb::Keyword::from_str_name, |v| {
+            v.as_str_name()
+        })
+    }
+
+    pub fn content_type(s: &str) -> Result<pb::ContentType, String> {
+        parse_enum(s, "CONTENT_TYPE_", pb::ContentType::from_str_name, |v| {
+            v.as_str_name()
+        })
+    }
+
+    pub fn automated_decision(s: &str) -> Result<pb::AutomatedDecision, String> {
+        parse_enum(
+            s,
+            "AUTOMATED_DECISION_",
+            pb::AutomatedDecision::from_str_name,
+            |v| v.as_str_name(),
+        )
     }
 
     pub fn role(s: &str) -> Result<pb::Role, String> {

@@ -8,10 +8,14 @@ use clap::Subcommand;
 use super::CliError;
 use super::claims::claim_record;
 use super::connect::Clients;
-use super::output::{Output, arg, print_message, print_record};
+use super::output::{Output, Table, arg, print_json, print_message, print_record, to_json};
 use crate::pb;
 
 #[derive(Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process from the command line"
+)]
 pub enum ReviewCommand {
     /// Take a received claim for review (RECEIVED -> UNDER_REVIEW), assigned to you.
     Start {
@@ -32,6 +36,12 @@ pub enum ReviewCommand {
         #[arg(long, default_value = "")]
         etag: String,
     },
+    /// The statement-of-reasons templates of the policy, for `decide --template`.
+    Templates {
+        /// Only those for this regime: dmca, dsa or prc-civil-code.
+        #[arg(long, value_parser = arg::regime)]
+        regime: Option<pb::Regime>,
+    },
     /// Decide a claim under review, with a statement of reasons (DSA Art. 17).
     Decide {
         /// The claim's id.
@@ -42,18 +52,50 @@ pub enum ReviewCommand {
         /// The facts and circumstances relied on.
         #[arg(long)]
         facts: String,
-        /// The legal ground (statute, article, terms clause).
-        #[arg(long)]
+        /// A reason template (`review templates` lists them): the statement's fields
+        /// left empty are taken from it.
+        #[arg(long, default_value = "")]
+        template: String,
+        /// The legal ground (the statute or article relied on).
+        #[arg(long, default_value = "")]
         legal_ground: String,
         /// Why the facts meet (or do not meet) the ground.
-        #[arg(long)]
+        #[arg(long, default_value = "")]
         explanation: String,
         /// The redress open to the affected party (the server fills in a default).
         #[arg(long, default_value = "")]
         redress: String,
-        /// The decision was taken by automated means.
-        #[arg(long)]
+        /// illegal-content (the default) or incompatible-content (with --terms-clause).
+        #[arg(long, value_parser = arg::decision_ground)]
+        ground: Option<pb::DecisionGround>,
+        /// For incompatible-content: the terms-and-conditions clause relied on.
+        #[arg(long, default_value = "")]
+        terms_clause: String,
+        /// The DSA statement category (default: intellectual-property-infringements).
+        #[arg(long, value_parser = arg::statement_category)]
+        category: Option<pb::StatementCategory>,
+        /// A keyword of the category, such as copyright-infringement (repeatable).
+        #[arg(long = "keyword", value_parser = arg::keyword)]
+        keywords: Vec<pb::Keyword>,
+        /// A content type, such as text or image (repeatable; default: from the items).
+        #[arg(long = "content-type", value_parser = arg::content_type)]
+        content_types: Vec<pb::ContentType>,
+        /// A country the restriction applies in, ISO 3166-1 alpha-2 such as DE
+        /// (repeatable; none: worldwide).
+        #[arg(long = "territory")]
+        territorial_scope: Vec<String>,
+        /// The decision was taken fully by automated means (not for complaints).
+        #[arg(long, conflicts_with = "automation")]
         automated: bool,
+        /// How automated the decision was: fully, partially or not-automated.
+        #[arg(long, value_parser = arg::automated_decision)]
+        automation: Option<pb::AutomatedDecision>,
+        /// The content was detected by automated means.
+        #[arg(long)]
+        automated_detection: bool,
+        /// When a temporary restriction ends (RFC 3339).
+        #[arg(long, value_parser = arg::timestamp)]
+        restriction_end: Option<prost_types::Timestamp>,
         /// For `correct`: index of a claimed item to change (repeatable; none = all).
         #[arg(long = "item")]
         items: Vec<u32>,
@@ -149,14 +191,55 @@ pub async fn run_review(
                 .into_inner();
             print_claim(&r, r.claim.as_ref(), out)
         }
+        ReviewCommand::Templates { regime } => {
+            let r = client
+                .list_reason_templates(pb::ListReasonTemplatesRequest {
+                    regime: regime.map_or(0, |r| r as i32),
+                })
+                .await?
+                .into_inner();
+            match out {
+                Output::Json => print_json(&to_json(&r)?),
+                Output::Table => {
+                    let mut table = Table::new(&["ID", "REGIMES", "LEGAL GROUND", "TITLE"]);
+                    for t in &r.templates {
+                        let regimes: Vec<&str> = t
+                            .regimes()
+                            .map(|r| r.as_str_name().trim_start_matches("REGIME_"))
+                            .collect();
+                        let ground = t
+                            .statement_of_reasons
+                            .as_ref()
+                            .map_or(String::new(), |s| s.legal_ground.clone());
+                        table.row(vec![
+                            t.id.clone(),
+                            regimes.join(","),
+                            ground,
+                            t.title.clone(),
+                        ]);
+                    }
+                    table.print()
+                }
+            }
+        }
         ReviewCommand::Decide {
             id,
             outcome,
             facts,
+            template,
             legal_ground,
             explanation,
             redress,
+            ground,
+            terms_clause,
+            category,
+            keywords,
+            content_types,
+            territorial_scope,
             automated,
+            automation,
+            automated_detection,
+            restriction_end,
             items,
             manifestly_unfounded,
             misrepresentation_suspected,
@@ -172,11 +255,20 @@ pub async fn run_review(
                         legal_ground,
                         explanation,
                         redress,
-                        automated_decision: if automated {
-                            pb::AutomatedDecision::Fully
-                        } else {
-                            pb::AutomatedDecision::NotAutomated
-                        } as i32,
+                        template_id: template,
+                        decision_ground: ground.map_or(0, |g| g as i32),
+                        incompatible_content_ground: terms_clause,
+                        category: category.map_or(0, |c| c as i32),
+                        category_keywords: keywords.into_iter().map(|k| k as i32).collect(),
+                        content_types: content_types.into_iter().map(|c| c as i32).collect(),
+                        territorial_scope,
+                        restriction_end_time: restriction_end,
+                        automated_detection,
+                        automated_decision: match (automated, automation) {
+                            (true, _) => pb::AutomatedDecision::Fully as i32,
+                            (false, Some(a)) => a as i32,
+                            (false, None) => 0,
+                        },
                         ..Default::default()
                     }),
                     items_to_change: items,

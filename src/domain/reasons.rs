@@ -536,3 +536,69 @@ pub fn builtin_templates() -> Vec<ReasonTemplate> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Policy;
+
+    #[test]
+    fn a_policy_file_replaces_the_built_in_templates() {
+        let policy = Policy::from_toml(
+            r#"
+            [[reason_templates]]
+            id = "tos-press-pictures"
+            title = "Terms: third-party press pictures"
+            regimes = ["REGIME_DSA"]
+            decision_ground = "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+            incompatible_content_ground = "Terms of use, clause 4.2"
+            explanation = "Uploads of third-party press pictures break clause 4.2."
+            category = "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"
+            keywords = ["KEYWORD_COPYRIGHT_INFRINGEMENT"]
+            content_types = ["CONTENT_TYPE_IMAGE"]
+            "#,
+        )
+        .expect("a valid file");
+        assert_eq!(policy.reason_templates.len(), 1);
+        let t = &policy.reason_templates[0];
+        assert!(t.fits(pb::Regime::Dsa) && !t.fits(pb::Regime::Dmca));
+        assert_eq!(
+            t.statement.decision_ground(),
+            DecisionGround::IncompatibleContent
+        );
+    }
+
+    #[test]
+    fn a_broken_template_is_refused_with_its_id_and_field() {
+        for (body, want) in [
+            (
+                r#"id = "a b"
+                title = "x""#,
+                "id \"a b\"",
+            ),
+            (
+                r#"id = "t1"
+                title = "x"
+                category = "STATEMENT_CATEGORY_NOPE""#,
+                "category \"STATEMENT_CATEGORY_NOPE\"",
+            ),
+            (
+                r#"id = "t2"
+                title = "x"
+                explanation = "e"
+                decision_ground = "DECISION_GROUND_INCOMPATIBLE_CONTENT""#,
+                "incompatible_content_ground",
+            ),
+        ] {
+            let text = format!("[[reason_templates]]\n{body}\n");
+            let err = Policy::from_toml(&text).expect_err("refused");
+            assert!(err.contains(want), "{err} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn only_iso_codes_in_upper_case_are_countries() {
+        assert!(is_country("DE") && is_country("CN") && is_country("US"));
+        assert!(!is_country("de") && !is_country("XX") && !is_country("DEU"));
+    }
+}

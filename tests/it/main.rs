@@ -40,6 +40,7 @@ mod readme_grpcurl;
 mod ready_file;
 mod scoping;
 mod shutdown;
+mod statements;
 mod suspension;
 mod takedownd_help;
 mod tls;
