@@ -183,15 +183,15 @@ impl TransparencyTally {
                 }
             }
             Some(AuditAction::WithdrawClaim) => {
-                // A complaint still open when the claim is withdrawn ends with it.
-                let open = claim.map_or(0, |c| {
+                // A complaint still open when the claim is withdrawn ends with it, at
+                // the withdrawal's instant and without a new decision.
+                let ended = claim.map_or(0, |c| {
                     c.complaints
                         .iter()
-                        .filter(|x| x.resolve_time.is_none())
-                        .filter(|x| time(x.file_time).is_some_and(|f| f <= at))
+                        .filter(|x| x.resolve_time.is_some() && x.resolve_time == entry.time)
                         .count()
                 });
-                self.complaint_outcomes.withdrawn += open as u64;
+                self.complaint_outcomes.withdrawn += ended as u64;
             }
             Some(AuditAction::FileCounterNotice) => report.counter_notices += 1,
             Some(AuditAction::ReportLegalAction) => report.legal_actions += 1,

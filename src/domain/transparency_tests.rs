@@ -141,6 +141,7 @@ fn the_2024_2835_figures_of_one_claim() {
         ),
         complaints: vec![pb::Complaint {
             file_time: at(T0 + 120),
+            resolve_time: at(T0 + 180),
             ..Default::default()
         }],
         ..Default::default()
