@@ -88,12 +88,14 @@ pub async fn run(args: ReportArgs, clients: &Clients, out: Output) -> Result<(),
         Format::Table => {
             let mut table = Table::new(&["FIGURE", "KEY", "VALUE"]);
             for row in rows(&report) {
-                let value = match row.value {
-                    Value::Duration(Some(d)) => output::span(d),
-                    Value::Duration(None) | Value::Time(None) => "-".to_string(),
-                    other => other.to_string(),
+                // People read a duration as "30m0s"; the unit key is for CSV.
+                let (key, value) = match row.value {
+                    Value::Duration(Some(d)) => (String::new(), output::span(d)),
+                    Value::Duration(None) => (String::new(), "-".to_string()),
+                    Value::Time(None) => (row.key, "-".to_string()),
+                    other => (row.key, other.to_string()),
                 };
-                table.row(vec![row.figure.to_string(), or_blank(row.key), value]);
+                table.row(vec![row.figure.to_string(), or_blank(key), value]);
             }
             table.print()
         }
