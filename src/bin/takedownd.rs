@@ -173,6 +173,8 @@ impl PolicyArgs {
                 })?,
             );
         }
+        // The flags may have moved the DMCA restoration window out of 10-14 business days.
+        policy.check()?;
         Ok(policy)
     }
 }

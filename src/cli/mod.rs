@@ -14,6 +14,7 @@ mod notifications;
 mod output;
 mod parties;
 mod principals;
+mod report;
 mod review;
 
 use std::process::ExitCode;
@@ -85,6 +86,8 @@ pub enum Command {
     /// What the parties were told and whether it arrived; queue a failed one again.
     #[command(subcommand)]
     Notifications(notifications::NotificationsCommand),
+    /// The transparency report for a period (DSA Arts. 15 and 24): table, JSON or CSV.
+    Report(report::ReportArgs),
 }
 
 /// Runs `takedownctl` with the process's arguments and returns its exit code.
@@ -123,5 +126,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Principals(c) => principals::run(c, &clients, out).await,
         Command::Parties(c) => parties::run(c, &clients, out).await,
         Command::Notifications(c) => notifications::run(c, &clients, out).await,
+        Command::Report(c) => report::run(c, &clients, out).await,
     }
 }

@@ -6,7 +6,8 @@
 //! - `transitions`: the state machine as a table, the one place a state is checked;
 //! - `commands`: one file per verb, with its payload checks and its effect;
 //! - `claim_machine`: runs a verb through the table;
-//! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds;
+//! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds
+//!   (`federal_holidays`: the US calendar DMCA business days skip);
 //! - `party_record`: which abuse counts a transition moves, warnings, suspensions;
 //! - `notifications`: who is told what about each change.
 //!
@@ -19,6 +20,7 @@ pub mod audit_action;
 pub mod claim_machine;
 pub mod commands;
 pub mod error;
+pub mod federal_holidays;
 pub mod notifications;
 pub mod party_record;
 pub mod policy;

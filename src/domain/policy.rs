@@ -1,10 +1,13 @@
 //! Deadline arithmetic: how long each step of the workflow may take, per regime. One
 //! home for every duration. Defaults follow the law and practice named in `docs/policy.md`;
 //! a policy file (TOML) and flags override them, down to seconds, so that tests and
-//! operators can shorten them.
+//! operators can shorten them. Business days are counted in each regime's time zone
+//! with `jiff` and its bundled time zone database, so no system tzdata is needed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use jiff::civil::{Date, Weekday};
+use jiff::tz::{TimeZone, TimeZoneDatabase};
 use serde::Deserialize;
 
 use crate::pb::Regime;
@@ -12,8 +15,8 @@ use crate::pb::Regime;
 const DAY: Duration = Duration::from_secs(86_400);
 const HOUR: Duration = Duration::from_secs(3_600);
 
-/// A span of time: a fixed duration, or a number of business days (same time of day,
-/// skipping Saturdays, Sundays and holidays, UTC).
+/// A span of time: a fixed duration, or a number of business days (same time of day
+/// in the regime's time zone, skipping Saturdays, Sundays and holidays).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
     After(Duration),
@@ -69,6 +72,27 @@ pub struct RegimeTimers {
     pub restoration: Option<Timer>,
     /// How long after a decision either party may complain (DSA Art. 20).
     pub complaint_window: Timer,
+    /// The zone whose calendar days and time of day business days keep.
+    pub time_zone: TimeZone,
+    /// Whether the US federal holidays are not business days (DMCA).
+    pub federal_holidays: bool,
+}
+
+/// The DMCA restoration window in business days (17 U.S.C. 512(g)(2)(C)): not less
+/// than 10, not more than 14 after the counter-notice.
+pub const DMCA_RESTORATION_BUSINESS_DAYS: std::ops::RangeInclusive<u32> = 10..=14;
+
+/// A zone of the bundled database by its IANA name, or an error that says so.
+pub fn time_zone(name: &str) -> Result<TimeZone, String> {
+    TimeZoneDatabase::bundled().get(name).map_err(|_| {
+        format!("{name:?} is not a time zone; write an IANA name such as \"America/New_York\"")
+    })
+}
+
+/// A built-in default zone. The names are fixed and the database is compiled in (a
+/// unit test resolves each), so UTC stands in only if the bundle were broken.
+fn builtin_zone(name: &str) -> TimeZone {
+    time_zone(name).unwrap_or(TimeZone::UTC)
 }
 
 /// The workflow's clocks for every regime, and the holidays.
@@ -77,7 +101,8 @@ pub struct Policy {
     pub dmca: RegimeTimers,
     pub dsa: RegimeTimers,
     pub prc_civil_code: RegimeTimers,
-    /// Days (counted from 1970-01-01 UTC) that are not business days.
+    /// Calendar dates (as days since 1970-01-01) that are not business days in any
+    /// regime, beside weekends and, for DMCA, the federal holidays.
     pub holidays: Vec<i64>,
     /// DMCA 512(i): when a contributor counts as a repeat infringer.
     pub repeat_infringer: RepeatInfringer,
@@ -113,18 +138,27 @@ impl Default for Policy {
             correction_window: Timer::BusinessDays(1),
             restoration: None,
             complaint_window: Timer::After(Duration::from_secs(6 * 2_630_016)),
+            time_zone: TimeZone::UTC,
+            federal_holidays: false,
         };
         Self {
             // 17 U.S.C. 512(g)(2)(C): not less than 10 business days after the
-            // counter-notice (and not more than 14).
+            // counter-notice (and not more than 14), counted on the US federal
+            // calendar where the Copyright Office sits.
             dmca: RegimeTimers {
                 restoration: Some(Timer::BusinessDays(10)),
+                time_zone: builtin_zone("America/New_York"),
+                federal_holidays: true,
                 ..base.clone()
             },
-            dsa: base.clone(),
+            dsa: RegimeTimers {
+                time_zone: builtin_zone("Europe/Brussels"),
+                ..base.clone()
+            },
             // PRC Civil Code 1196 with E-Commerce Law Art. 43: 15 days.
             prc_civil_code: RegimeTimers {
                 restoration: Some(Timer::After(15 * DAY)),
+                time_zone: builtin_zone("Asia/Shanghai"),
                 ..base
             },
             holidays: Vec::new(),
@@ -168,54 +202,101 @@ impl Policy {
 
     pub fn review_due(&self, regime: Regime, trusted: bool, now: SystemTime) -> SystemTime {
         let t = self.timers(regime);
-        self.add(now, if trusted { t.trusted_review } else { t.review })
+        self.add(
+            regime,
+            now,
+            if trusted { t.trusted_review } else { t.review },
+        )
     }
 
     pub fn information_reply_due(&self, regime: Regime, now: SystemTime) -> SystemTime {
-        self.add(now, self.timers(regime).information_reply)
+        self.add(regime, now, self.timers(regime).information_reply)
     }
 
     pub fn correction_due(&self, regime: Regime, now: SystemTime) -> SystemTime {
-        self.add(now, self.timers(regime).correction_window)
+        self.add(regime, now, self.timers(regime).correction_window)
     }
 
     /// When content comes back after a counter-notice, or `None` if the regime has no
     /// counter-notice.
     pub fn restoration_due(&self, regime: Regime, now: SystemTime) -> Option<SystemTime> {
-        self.timers(regime).restoration.map(|t| self.add(now, t))
+        self.timers(regime)
+            .restoration
+            .map(|t| self.add(regime, now, t))
     }
 
     /// The last moment a complaint against a decision made at `decided` is accepted.
     pub fn complaint_open_until(&self, regime: Regime, decided: SystemTime) -> SystemTime {
-        self.add(decided, self.timers(regime).complaint_window)
+        self.add(regime, decided, self.timers(regime).complaint_window)
     }
 
-    pub fn add(&self, from: SystemTime, timer: Timer) -> SystemTime {
+    /// `timer` after `from`, for a claim under `regime`.
+    pub fn add(&self, regime: Regime, from: SystemTime, timer: Timer) -> SystemTime {
         match timer {
             Timer::After(d) => from + d,
-            Timer::BusinessDays(n) => self.add_business_days(from, n),
+            Timer::BusinessDays(n) => self.add_business_days(regime, from, n),
         }
     }
 
-    /// Moves `days` business days forward, at the same time of day, skipping
-    /// Saturdays, Sundays and holidays (UTC).
-    pub fn add_business_days(&self, from: SystemTime, days: u32) -> SystemTime {
-        let mut t = from;
+    /// Moves `days` business days forward in `regime`'s time zone, at the same wall
+    /// clock time (so a day across a change to or from daylight saving time is 23 or
+    /// 25 hours long), skipping Saturdays, Sundays and holidays.
+    pub fn add_business_days(&self, regime: Regime, from: SystemTime, days: u32) -> SystemTime {
+        let zone = &self.timers(regime).time_zone;
+        // A time jiff cannot hold (beyond the year 9999) gets calendar days.
+        let Ok(start) = jiff::Timestamp::try_from(from).map(|t| t.to_zoned_datetime(zone.clone()))
+        else {
+            return from + days * DAY;
+        };
+        let mut date = start.date();
         let mut left = days;
         while left > 0 {
-            t += DAY;
-            if self.is_business_day(t) {
+            let Ok(next) = date.tomorrow() else {
+                return from + days * DAY;
+            };
+            date = next;
+            if self.is_business_date(regime, date) {
                 left -= 1;
             }
         }
-        t
+        start
+            .with()
+            .date(date)
+            .build()
+            .ok()
+            .and_then(|z| SystemTime::try_from(z.timestamp()).ok())
+            .unwrap_or(from + days * DAY)
     }
 
-    pub fn is_business_day(&self, t: SystemTime) -> bool {
-        let day = epoch_day(t);
-        // 1970-01-01 was a Thursday: weekday 0 = Monday.
-        let weekday = (day + 3).rem_euclid(7);
-        weekday < 5 && !self.holidays.contains(&day)
+    /// Whether `t` falls on a business day in `regime`'s time zone.
+    pub fn is_business_day(&self, regime: Regime, t: SystemTime) -> bool {
+        jiff::Timestamp::try_from(t).is_ok_and(|t| {
+            let zone = self.timers(regime).time_zone.clone();
+            self.is_business_date(regime, t.to_zoned_datetime(zone).date())
+        })
+    }
+
+    fn is_business_date(&self, regime: Regime, date: Date) -> bool {
+        !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday)
+            && epoch_day(date).is_none_or(|d| !self.holidays.contains(&d))
+            && !(self.timers(regime).federal_holidays
+                && super::federal_holidays::is_observed_holiday(date))
+    }
+
+    /// Refuses a policy the law does not allow: a DMCA restoration window outside
+    /// 10-14 business days (17 U.S.C. 512(g)(2)(C)). Run on every policy built from a
+    /// file or flags.
+    pub fn check(&self) -> Result<(), String> {
+        match self.dmca.restoration {
+            Some(Timer::BusinessDays(n)) if DMCA_RESTORATION_BUSINESS_DAYS.contains(&n) => Ok(()),
+            other => Err(format!(
+                "the DMCA restoration period is {}, but 17 U.S.C. 512(g)(2)(C) requires restoring \
+                 the material not less than 10 and not more than 14 business days after the \
+                 counter-notice; set restoration in the policy file's [dmca] table (or \
+                 --restoration-period) to between \"10 business days\" and \"14 business days\"",
+                other.map_or("none".to_string(), |t| format!("\"{t}\""))
+            )),
+        }
     }
 
     /// Reads a policy file over the defaults. See `docs/policy.md` for the format.
@@ -256,15 +337,20 @@ impl Policy {
                 all.apply(t, "default", false)?;
             }
         }
-        for (table, timers) in [
-            (&file.dmca, &mut policy.dmca),
-            (&file.dsa, &mut policy.dsa),
-            (&file.prc_civil_code, &mut policy.prc_civil_code),
+        for (name, table, timers) in [
+            ("dmca", &file.dmca, &mut policy.dmca),
+            ("dsa", &file.dsa, &mut policy.dsa),
+            (
+                "prc_civil_code",
+                &file.prc_civil_code,
+                &mut policy.prc_civil_code,
+            ),
         ] {
             if let Some(table) = table {
-                table.apply(timers, "regime", true)?;
+                table.apply(timers, name, true)?;
             }
         }
+        policy.check()?;
         Ok(policy)
     }
 }
@@ -312,6 +398,8 @@ struct TimersFile {
     correction_window: Option<String>,
     restoration: Option<String>,
     complaint_window: Option<String>,
+    /// An IANA time zone name: where business days are counted.
+    time_zone: Option<String>,
 }
 
 impl TimersFile {
@@ -329,32 +417,30 @@ impl TimersFile {
                 set(t, name, timer, regime_table);
             }
         }
+        if let Some(name) = &self.time_zone {
+            t.time_zone = time_zone(name).map_err(|e| format!("[{table}] time_zone: {e}"))?;
+        }
         Ok(())
     }
 }
 
-fn epoch_day(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() / 86_400) as i64,
-        Err(e) => -(e.duration().as_secs().div_ceil(86_400) as i64),
-    }
+/// 1970-01-01, the day holidays are counted from.
+const EPOCH: Date = jiff::civil::date(1970, 1, 1);
+
+/// Days since 1970-01-01 of `date`.
+fn epoch_day(date: Date) -> Option<i64> {
+    EPOCH
+        .until(date)
+        .ok()
+        .map(|span| i64::from(span.get_days()))
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date (Howard Hinnant's days_from_civil).
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 pub fn days_from_date(date: &str) -> Option<i64> {
     if !super::validation::is_date(date) {
         return None;
     }
-    let y: i64 = date.get(0..4)?.parse().ok()?;
-    let m: i64 = date.get(5..7)?.parse().ok()?;
-    let d: i64 = date.get(8..10)?.parse().ok()?;
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    epoch_day(date.parse::<Date>().ok()?)
 }
 
 #[cfg(test)]

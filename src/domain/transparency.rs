@@ -1,14 +1,19 @@
-//! The transparency figures (DSA Arts. 15 and 24) as a pure tally: fed the audit
-//! entries of a period in seq order, each with the claim it names, it counts notices,
-//! decisions, outcomes, counter-notices, legal actions, complaints and suspensions,
-//! and the times to first action and to decision. The store reads the log and the
-//! claims; nothing here does I/O.
+//! The transparency figures (DSA Arts. 15 and 24, in the template of Implementing
+//! Regulation (EU) 2024/2835) as a pure tally: fed the audit entries of a period in
+//! seq order, each with the claim it names, it counts notices (by regime and source,
+//! category and content type), decisions (by ground, automated), outcomes,
+//! counter-notices, legal actions, complaints (by outcome) and suspensions (by whom
+//! they hit), and the times to first action, to decision and to a complaint's
+//! decision. The store reads the log and the claims; nothing here does I/O.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use super::audit_action::AuditAction;
-use crate::pb::{self, ClaimState, DecisionOutcome, NoticeSource, Regime};
+use super::reasons;
+use crate::pb::{
+    self, AutomatedDecision, ClaimState, DecisionOutcome, NoticeSource, Regime, StatementCategory,
+};
 
 fn time(t: Option<prost_types::Timestamp>) -> Option<SystemTime> {
     t.and_then(|t| SystemTime::try_from(t).ok())
@@ -55,11 +60,46 @@ pub struct TransparencyTally {
     // One first-action sample per claim, even if two of its actions share the instant
     // (one write group shares one time).
     first_actions_seen: HashSet<String>,
+    by_category: BTreeMap<i32, u64>,
+    by_content_type: BTreeMap<i32, u64>,
+    by_ground: BTreeMap<i32, u64>,
+    to_complaint_decision: Vec<Duration>,
+    complaint_outcomes: pb::ComplaintOutcomes,
+    suspensions_by_kind: pb::SuspensionCounts,
+    // Principals that filed a notice at any time up to the head, and the principals
+    // suspended in the period: told apart as notifiers or complainants at the end.
+    filers: HashSet<String>,
+    suspended_principals: Vec<String>,
+}
+
+/// The decision of `claim` taken at `at`: its current one, or one a complaint
+/// replaced (kept in the complaint as `previous_decision`).
+fn decision_at(claim: &pb::Claim, at: Option<prost_types::Timestamp>) -> Option<&pb::Decision> {
+    claim
+        .complaints
+        .iter()
+        .filter_map(|x| x.previous_decision.as_ref())
+        .chain(claim.decision.as_ref())
+        .find(|d| d.decide_time.is_some() && d.decide_time == at)
+}
+
+/// The principal a `SuspendPrincipal` entry names: its detail reads
+/// "principal <id> suspended until ...".
+fn suspended_principal(detail: &str) -> Option<&str> {
+    detail.strip_prefix("principal ")?.split(' ').next()
 }
 
 impl TransparencyTally {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sees any entry up to the head, in the period or not: who filed notices, so
+    /// that a suspended principal can be told apart as notifier or complainant.
+    pub fn note(&mut self, entry: &pb::AuditEntry) {
+        if AuditAction::parse(&entry.action) == Some(AuditAction::FileClaim) {
+            self.filers.insert(entry.actor.clone());
+        }
     }
 
     /// Counts one entry of the period. `claim` is the current record of the claim the
@@ -84,6 +124,20 @@ impl TransparencyTally {
                     n.0 += 1;
                     n.1 += c.items.len() as u64;
                     report.items_requested += c.items.len() as u64;
+                    // The statement that decided the notice (the last decision, after
+                    // any complaint); none yet: not specified.
+                    let category = c
+                        .decision
+                        .as_ref()
+                        .map(|d| {
+                            let sor = d.statement_of_reasons.clone().unwrap_or_default();
+                            reasons::normalized(&sor, c).category
+                        })
+                        .unwrap_or(StatementCategory::NotSpecifiedNotice as i32);
+                    *self.by_category.entry(category).or_default() += 1;
+                    for t in reasons::content_types(c) {
+                        *self.by_content_type.entry(t as i32).or_default() += 1;
+                    }
                 }
             }
             Some(AuditAction::DecideClaim) => {
@@ -105,13 +159,39 @@ impl TransparencyTally {
                         }
                         if x.decision_changed {
                             report.complaint_reversals += 1;
+                            self.complaint_outcomes.reversed += 1;
+                        } else {
+                            self.complaint_outcomes.upheld += 1;
                         }
+                        self.to_complaint_decision
+                            .extend(time(x.file_time).and_then(|f| at.duration_since(f).ok()));
                     }
                     None => {
                         report.decisions += 1;
                         self.to_decision.extend(since_receipt(at));
+                        if let Some((c, d)) =
+                            claim.and_then(|c| Some((c, decision_at(c, entry.time)?)))
+                        {
+                            let sor = d.statement_of_reasons.clone().unwrap_or_default();
+                            let sor = reasons::normalized(&sor, c);
+                            *self.by_ground.entry(sor.decision_ground).or_default() += 1;
+                            if sor.automated_decision != AutomatedDecision::NotAutomated as i32 {
+                                report.automated_decisions += 1;
+                            }
+                        }
                     }
                 }
+            }
+            Some(AuditAction::WithdrawClaim) => {
+                // A complaint still open when the claim is withdrawn ends with it, at
+                // the withdrawal's instant and without a new decision.
+                let ended = claim.map_or(0, |c| {
+                    c.complaints
+                        .iter()
+                        .filter(|x| x.resolve_time.is_some() && x.resolve_time == entry.time)
+                        .count()
+                });
+                self.complaint_outcomes.withdrawn += ended as u64;
             }
             Some(AuditAction::FileCounterNotice) => report.counter_notices += 1,
             Some(AuditAction::ReportLegalAction) => report.legal_actions += 1,
@@ -120,8 +200,22 @@ impl TransparencyTally {
             }
             Some(AuditAction::ResolveLegalAction) => report.legal_actions_dismissed += 1,
             Some(AuditAction::FileComplaint) => report.complaints += 1,
-            Some(AuditAction::SuspendPrincipal) => report.suspensions += 1,
-            Some(AuditAction::SuspendParty) => report.party_suspensions += 1,
+            Some(AuditAction::SuspendPrincipal) => {
+                report.suspensions += 1;
+                self.suspended_principals
+                    .extend(suspended_principal(&entry.detail).map(str::to_string));
+            }
+            Some(AuditAction::SuspendParty) => {
+                report.party_suspensions += 1;
+                // The detail names the party as "notifier e-mail ..." or
+                // "contributor ...".
+                let kinds = &mut self.suspensions_by_kind;
+                if entry.detail.starts_with("contributor ") {
+                    kinds.contributors += 1;
+                } else {
+                    kinds.notifiers += 1;
+                }
+            }
             Some(AuditAction::ContributorRepeatInfringer) => report.repeat_infringers += 1,
             _ => {}
         }
@@ -181,114 +275,44 @@ impl TransparencyTally {
             .collect();
         report.outcomes = Some(self.outcomes);
         report.complaint_decisions = Some(self.complaint_decisions);
+        report.notices_by_category = self
+            .by_category
+            .into_iter()
+            .map(|(category, count)| pb::CategoryCount { category, count })
+            .collect();
+        report.notices_by_content_type = self
+            .by_content_type
+            .into_iter()
+            .map(|(content_type, count)| pb::ContentTypeCount {
+                content_type,
+                count,
+            })
+            .collect();
+        report.decisions_by_ground = self
+            .by_ground
+            .into_iter()
+            .map(|(decision_ground, count)| pb::GroundCount {
+                decision_ground,
+                count,
+            })
+            .collect();
+        self.to_complaint_decision.sort_unstable();
+        report.median_time_to_complaint_decision =
+            proto_duration(quantile(&self.to_complaint_decision, 0.5));
+        report.complaint_outcomes = Some(self.complaint_outcomes);
+        let mut kinds = self.suspensions_by_kind;
+        for id in &self.suspended_principals {
+            if self.filers.contains(id) {
+                kinds.notifiers += 1;
+            } else {
+                kinds.complainants += 1;
+            }
+        }
+        report.suspensions_by_kind = Some(kinds);
         self.report
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T0: u64 = 1_705_309_200;
-
-    fn at(secs: u64) -> Option<prost_types::Timestamp> {
-        Some((SystemTime::UNIX_EPOCH + Duration::from_secs(secs)).into())
-    }
-
-    fn entry(action: AuditAction, secs: u64, from: ClaimState, to: ClaimState) -> pb::AuditEntry {
-        pb::AuditEntry {
-            action: action.as_str().to_string(),
-            time: at(secs),
-            claim_id: "c-1".to_string(),
-            from_state: from as i32,
-            to_state: to as i32,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn nearest_rank_quantiles() {
-        let s: Vec<Duration> = (1..=10).map(Duration::from_secs).collect();
-        assert_eq!(quantile(&s, 0.5), Some(Duration::from_secs(5)));
-        assert_eq!(quantile(&s, 0.9), Some(Duration::from_secs(9)));
-        assert_eq!(quantile(&s[..1], 0.9), Some(Duration::from_secs(1)));
-        assert_eq!(quantile(&[], 0.5), None);
-    }
-
-    #[test]
-    fn a_period_is_half_open() {
-        let p = Period {
-            start: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(T0)),
-            end: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + 10)),
-        };
-        let e = |secs| {
-            entry(
-                AuditAction::FileClaim,
-                secs,
-                ClaimState::Unspecified,
-                ClaimState::Received,
-            )
-        };
-        assert!(!p.contains(&e(T0 - 1)));
-        assert!(p.contains(&e(T0)));
-        assert!(p.contains(&e(T0 + 9)));
-        assert!(!p.contains(&e(T0 + 10)));
-        assert!(Period::default().contains(&e(T0)));
-        let mut timeless = e(T0);
-        timeless.time = None;
-        assert!(!Period::default().contains(&timeless));
-    }
-
-    #[test]
-    fn one_claim_filed_reviewed_and_deleted() {
-        use ClaimState::*;
-        let claim = pb::Claim {
-            regime: Regime::Dmca as i32,
-            items: vec![Default::default(), Default::default()],
-            create_time: at(T0),
-            first_action_time: at(T0 + 60),
-            ..Default::default()
-        };
-        let mut tally = TransparencyTally::new();
-        tally.add(
-            &entry(AuditAction::FileClaim, T0, Unspecified, Received),
-            Some(&claim),
-        );
-        tally.add(
-            &entry(AuditAction::StartReview, T0 + 60, Received, UnderReview),
-            Some(&claim),
-        );
-        tally.add(
-            &entry(AuditAction::DecideClaim, T0 + 600, UnderReview, Deleted),
-            Some(&claim),
-        );
-        let mut unknown = entry(AuditAction::DecideClaim, T0 + 700, UnderReview, Rejected);
-        unknown.action = "SomethingNew".to_string();
-        tally.add(&unknown, Some(&claim));
-        let report = tally.finish();
-        assert_eq!(report.items_requested, 2);
-        assert_eq!(report.notices.len(), 1);
-        assert_eq!(report.notices[0].notices, 1);
-        assert_eq!(report.decisions, 1);
-        let outcomes = report.outcomes.expect("outcomes");
-        assert_eq!(
-            (outcomes.deleted, outcomes.rejected),
-            (1, 1),
-            "outcomes follow states"
-        );
-        assert_eq!(
-            report.median_time_to_first_action,
-            Some(prost_types::Duration {
-                seconds: 60,
-                nanos: 0
-            })
-        );
-        assert_eq!(
-            report.median_time_to_decision,
-            Some(prost_types::Duration {
-                seconds: 600,
-                nanos: 0
-            })
-        );
-    }
-}
+#[path = "transparency_tests.rs"]
+mod tests;

@@ -35,6 +35,7 @@ impl Store {
                     key: hex::encode(&k),
                     source,
                 })?;
+            tally.note(&entry);
             if !period.contains(&entry) {
                 continue;
             }

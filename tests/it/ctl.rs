@@ -10,19 +10,19 @@ use serde_json::Value;
 use takedown::pb::{ClaimState, Regime};
 
 /// One run of takedownctl: exit code, stdout, stderr.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         assert_eq!(self.code, 0, "takedownctl failed: {}", self.stderr);
         serde_json::from_str(&self.stdout).expect("stdout is one JSON document")
     }
 
-    fn ok(self) -> Run {
+    pub(crate) fn ok(self) -> Run {
         assert_eq!(
             self.code, 0,
             "takedownctl failed:\nstdout: {}\nstderr: {}",
@@ -34,7 +34,7 @@ impl Run {
 
 /// Runs takedownctl against `s` with `token`, with a clean environment for its
 /// variables, so the caller's shell cannot change the outcome.
-async fn ctl(s: &TestServer, token: &str, args: &[&str]) -> Run {
+pub(crate) async fn ctl(s: &TestServer, token: &str, args: &[&str]) -> Run {
     let url = s.server.as_ref().expect("running").url();
     ctl_at(&url, token, args).await
 }

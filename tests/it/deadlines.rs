@@ -312,3 +312,25 @@ async fn overdue_claims_are_listed_most_urgent_first() {
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     s.stop().await;
 }
+
+/// 17 U.S.C. 512(g)(2)(C): a DMCA restoration window outside 10-14 business days keeps
+/// the server from starting (exit 2), says why, and creates nothing.
+#[test]
+fn a_dmca_restoration_window_outside_the_statute_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    for window in ["9 business days", "15 business days", "30s"] {
+        let out = crate::common::daemon::command()
+            .args(["--data-dir", &data.display().to_string()])
+            .args(["--restoration-period", window])
+            .output()
+            .expect("run takedownd");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{window}: {stderr}");
+        assert!(
+            stderr.contains("512(g)(2)(C)") && stderr.contains(window),
+            "{window}: {stderr}"
+        );
+        assert!(!data.exists(), "{window}: the data folder was created");
+    }
+}

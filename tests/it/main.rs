@@ -38,6 +38,7 @@ mod persistence;
 mod public_intake;
 mod readme_grpcurl;
 mod ready_file;
+mod report_cli;
 mod scoping;
 mod shutdown;
 mod statements;

@@ -8,11 +8,11 @@
 //! | claim | regime | items | path                                                         | fa  | dd  |
 //! |-------|--------|-------|--------------------------------------------------------------|-----|-----|
 //! | A     | DMCA   | 1     | CORRECT, correction recorded                                 | 5   | 45  |
-//! | B     | DMCA   | 2     | DELETE, counter-notice, restored by the sweeper (phase 2)    | 20  | 120 |
+//! | B     | DMCA   | 2 (one an image) | DELETE, counter-notice, restored by the sweeper (phase 2) | 20 | 120 |
 //! | D     | PRC    | 1     | REJECT                                                       | 100 | 300 |
 //! | G     | DMCA   | 1     | DELETE, counter-notice, legal action; dismissed (phase 2)    | 1   | 60  |
-//! | H     | PRC    | 2     | DELETE; counter-notice, legal action, upheld (phase 2)       | 200 | 240 |
-//! | I     | DSA    | 1     | DELETE; publisher complains, 2nd reviewer REJECTs (phase 2)  | 25  | 30  |
+//! | H     | PRC    | 2     | DELETE (terms, other violation, partly automated); counter-notice, legal action, upheld (phase 2) | 200 | 240 |
+//! | I     | DSA    | 1     | DELETE (fully automated); publisher complains, 2nd reviewer REJECTs (phase 2) | 25 | 30 |
 //! | J     | DSA    | 2     | CORRECT, corrected; claimant complains, 2nd reviewer CORRECTs, corrected again (phase 2) | 40 | 180 |
 //! | E     | PRC    | 3     | withdrawn                                                    | -   | -   |
 //! | F     | DSA    | 1     | information requested; closed incomplete by the sweeper (ph. 2) | 50 | - |
@@ -20,7 +20,9 @@
 //! | K     | DSA    | 1     | phase 2: REJECT; claimant complains, 2nd reviewer DELETEs    | 30  | 90  |
 //! | T     | DSA    | 1     | phase 2: filed by a trusted flagger, left RECEIVED           | -   | -   |
 //!
-//! Plus one suspension in each phase.
+//! Plus one suspension in each phase. Every other decision uses the fixture statement
+//! of reasons: illegal content, intellectual property, not automated. Complaints are
+//! decided a minute after they are filed.
 
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +30,8 @@ use crate::common::flow::{Flow, assert_state, decide_request};
 use crate::common::{Authed, TestServer, fixtures};
 use takedown::clock::Clock;
 use takedown::pb::{
-    self, ClaimState, DecisionOutcome, LegalActionOutcome, NoticeSource, Regime, Role,
+    self, AutomatedDecision, ClaimState, ContentType, DecisionGround, DecisionOutcome,
+    LegalActionOutcome, NoticeSource, Regime, Role, StatementCategory,
     claim_service_client::ClaimServiceClient, review_service_client::ReviewServiceClient,
 };
 use tonic::Code;
@@ -100,8 +103,18 @@ impl Mix<'_> {
 
     /// Files a notice now (on its own article).
     async fn file(&mut self, regime: Regime, items: usize) -> pb::Claim {
+        self.file_with(regime, items, &[]).await
+    }
+
+    /// The same, with the items at `images` pictures.
+    async fn file_with(&mut self, regime: Regime, items: usize, images: &[usize]) -> pb::Claim {
         let id = self.article().await;
-        self.flow.file(notice(&id, regime, items)).await
+        let mut n = notice(&id, regime, items);
+        for &i in images {
+            n.items[i].kind = pb::ItemKind::Image as i32;
+            n.items[i].locator = format!("figure {}", i + 1);
+        }
+        self.flow.file(n).await
     }
 
     /// Files a notice, takes it for review after `fa` minutes and decides it `dd`
@@ -114,11 +127,38 @@ impl Mix<'_> {
         dd: u64,
         outcome: DecisionOutcome,
     ) -> pb::Claim {
-        let c = self.file(regime, items).await;
+        self.decided_with(regime, items, fa, dd, outcome, &[], fixtures::reasons())
+            .await
+    }
+
+    /// The same, with the items at `images` pictures and the statement `reasons`.
+    #[allow(clippy::too_many_arguments)]
+    async fn decided_with(
+        &mut self,
+        regime: Regime,
+        items: usize,
+        fa: u64,
+        dd: u64,
+        outcome: DecisionOutcome,
+        images: &[usize],
+        reasons: pb::StatementOfReasons,
+    ) -> pb::Claim {
+        let c = self.file_with(regime, items, images).await;
         tick(self.s, fa);
         let c = self.flow.start_review(&c).await;
         tick(self.s, dd - fa);
-        let c = self.flow.decide(&c, outcome).await;
+        let c = self
+            .flow
+            .review()
+            .decide_claim(pb::DecideClaimRequest {
+                statement_of_reasons: Some(reasons),
+                ..decide_request(&c, outcome)
+            })
+            .await
+            .expect("decide claim")
+            .into_inner()
+            .claim
+            .expect("claim");
         let received = time(&c.create_time);
         assert_eq!(time(&c.first_action_time), received + minutes(fa));
         assert_eq!(
@@ -222,6 +262,68 @@ fn count(regime: Regime, source: NoticeSource, notices: u64, items: u64) -> pb::
     }
 }
 
+/// Notices by category: intellectual property, not yet decided, other violation of
+/// the terms.
+fn categories(ip: u64, undecided: u64, terms: u64) -> Vec<pb::CategoryCount> {
+    [
+        (StatementCategory::IntellectualPropertyInfringements, ip),
+        (StatementCategory::NotSpecifiedNotice, undecided),
+        (StatementCategory::OtherViolationTc, terms),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(c, count)| pb::CategoryCount {
+        category: c as i32,
+        count,
+    })
+    .collect()
+}
+
+fn content_types(text: u64, image: u64) -> Vec<pb::ContentTypeCount> {
+    [(ContentType::Text, text), (ContentType::Image, image)]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, count)| pb::ContentTypeCount {
+            content_type: t as i32,
+            count,
+        })
+        .collect()
+}
+
+fn grounds(illegal: u64, terms: u64) -> Vec<pb::GroundCount> {
+    [
+        (DecisionGround::IllegalContent, illegal),
+        (DecisionGround::IncompatibleContent, terms),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(g, count)| pb::GroundCount {
+        decision_ground: g as i32,
+        count,
+    })
+    .collect()
+}
+
+fn complaint_outcomes(upheld: u64, reversed: u64, withdrawn: u64) -> Option<pb::ComplaintOutcomes> {
+    Some(pb::ComplaintOutcomes {
+        upheld,
+        reversed,
+        withdrawn,
+    })
+}
+
+fn suspensions(
+    notifiers: u64,
+    complainants: u64,
+    contributors: u64,
+) -> Option<pb::SuspensionCounts> {
+    Some(pb::SuspensionCounts {
+        notifiers,
+        complainants,
+        contributors,
+    })
+}
+
 fn outcomes(
     corrected: u64,
     deleted: u64,
@@ -281,15 +383,33 @@ async fn a_known_mix_gives_every_figure() {
     m.suspend("Spam agency").await;
     let a = m.decided(Dmca, 1, 5, 45, Correct).await;
     m.flow.record_correction(&a).await;
-    let b = m.decided(Dmca, 2, 20, 120, Delete).await;
+    let b = m
+        .decided_with(Dmca, 2, 20, 120, Delete, &[1], fixtures::reasons())
+        .await;
     let b = m.flow.counter_notice(&b).await;
     let d = m.decided(Prc, 1, 100, 300, Reject).await;
     assert_state(&d, ClaimState::Rejected);
     let g = m.decided(Dmca, 1, 1, 60, Delete).await;
     m.flow.counter_notice(&g).await;
     let g = m.flow.report_legal_action(&g).await;
-    let h = m.decided(Prc, 2, 200, 240, Delete).await;
-    let i = m.decided(Dsa, 1, 25, 30, Delete).await;
+    let on_the_terms = pb::StatementOfReasons {
+        decision_ground: DecisionGround::IncompatibleContent as i32,
+        incompatible_content_ground: "Terms of use 4.2: no republication of wire copy".to_string(),
+        category: StatementCategory::OtherViolationTc as i32,
+        automated_decision: AutomatedDecision::Partially as i32,
+        ..fixtures::reasons()
+    };
+    let h = m
+        .decided_with(Prc, 2, 200, 240, Delete, &[], on_the_terms)
+        .await;
+    let by_machine = pb::StatementOfReasons {
+        automated_detection: true,
+        automated_decision: AutomatedDecision::Fully as i32,
+        ..fixtures::reasons()
+    };
+    let i = m
+        .decided_with(Dsa, 1, 25, 30, Delete, &[], by_machine)
+        .await;
     let j = m.decided(Dsa, 2, 40, 180, Correct).await;
     m.flow.record_correction(&j).await;
     let e = m.file(Prc, 3).await;
@@ -407,7 +527,19 @@ async fn a_known_mix_gives_every_figure() {
         head_hash: verified.head_hash.clone(),
         repeat_infringers: 0,
         party_suspensions: 0,
-        ..Default::default()
+        // Decided by the statements: H on the terms; E, F and T undecided.
+        notices_by_category: categories(8, 3, 1),
+        // Every notice has text; B also a picture.
+        notices_by_content_type: content_types(12, 1),
+        // First decisions: H on the terms.
+        decisions_by_ground: grounds(8, 1),
+        // H partly, I fully.
+        automated_decisions: 2,
+        median_time_to_complaint_decision: dur(1),
+        // J's decision stood; I's and K's were reversed.
+        complaint_outcomes: complaint_outcomes(1, 2, 0),
+        // The two spam agencies filed no notices.
+        suspensions_by_kind: suspensions(0, 2, 0),
     };
     assert_eq!(all, want);
     assert_eq!(all.head_hash.len(), 64);
@@ -444,7 +576,13 @@ async fn a_known_mix_gives_every_figure() {
         head_hash: verified.head_hash.clone(),
         repeat_infringers: 0,
         party_suspensions: 0,
-        ..Default::default()
+        notices_by_category: categories(7, 2, 1),
+        notices_by_content_type: content_types(10, 1),
+        decisions_by_ground: grounds(7, 1),
+        automated_decisions: 2,
+        median_time_to_complaint_decision: None,
+        complaint_outcomes: complaint_outcomes(0, 0, 0),
+        suspensions_by_kind: suspensions(0, 1, 0),
     };
     assert_eq!(first, want_first);
 
@@ -481,7 +619,13 @@ async fn a_known_mix_gives_every_figure() {
         head_hash: verified.head_hash.clone(),
         repeat_infringers: 0,
         party_suspensions: 0,
-        ..Default::default()
+        notices_by_category: categories(1, 1, 0),
+        notices_by_content_type: content_types(2, 0),
+        decisions_by_ground: grounds(1, 0),
+        automated_decisions: 0,
+        median_time_to_complaint_decision: dur(1),
+        complaint_outcomes: complaint_outcomes(1, 2, 0),
+        suspensions_by_kind: suspensions(0, 1, 0),
     };
     assert_eq!(second, want_second);
     // Start only: the same as [cut, now).
@@ -541,6 +685,20 @@ async fn a_known_mix_gives_every_figure() {
             all.suspensions,
             first.suspensions + second.suspensions,
         ),
+        (
+            "automated_decisions",
+            all.automated_decisions,
+            first.automated_decisions + second.automated_decisions,
+        ),
+        (
+            "notices by category",
+            all.notices_by_category.iter().map(|c| c.count).sum(),
+            [&first, &second]
+                .iter()
+                .flat_map(|r| &r.notices_by_category)
+                .map(|c| c.count)
+                .sum(),
+        ),
     ] {
         assert_eq!(whole, parts, "{name}");
     }
@@ -557,6 +715,8 @@ async fn a_known_mix_gives_every_figure() {
             end_time: ts(later + Duration::from_secs(60)),
             outcomes: outcomes(0, 0, 0, 0, 0, 0),
             complaint_decisions: Some(pb::ComplaintDecisions::default()),
+            complaint_outcomes: complaint_outcomes(0, 0, 0),
+            suspensions_by_kind: suspensions(0, 0, 0),
             head_seq: verified.head_seq,
             head_hash: verified.head_hash.clone(),
             ..Default::default()
@@ -662,5 +822,126 @@ async fn an_open_ended_report_includes_the_head() {
         .expect("report");
     assert_eq!(report.notices.iter().map(|n| n.notices).sum::<u64>(), 1);
     assert_eq!(report.head_seq, flow.verify().await.head_seq);
+    s.stop().await;
+}
+
+/// Complaints settled three ways, and suspensions told apart by whom they hit: a
+/// principal that filed notices and a notifier e-mail are notifiers, a principal that
+/// filed none a complainant, and a contributor a contributor.
+#[tokio::test]
+async fn complaint_outcomes_and_suspensions_by_kind() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let (_, second) = s
+        .principal("Compliance desk, second reader", &[Role::Reviewer])
+        .await;
+    let second = s.review(&second).await;
+    let dsa = || fixtures::notice(fixtures::ARTICLE_ID, Regime::Dsa);
+    let complain = |c: pb::Claim, mut by: ClaimServiceClient<crate::common::Authed>| async move {
+        by.file_complaint(pb::FileComplaintRequest {
+            claim_id: c.id.clone(),
+            etag: String::new(),
+            text: "The decision overlooks the syndication licence.".to_string(),
+        })
+        .await
+        .expect("file complaint")
+        .into_inner()
+        .claim
+        .expect("claim")
+    };
+    let decide_complaint = |c: pb::Claim, outcome: DecisionOutcome| {
+        let mut second = second.clone();
+        async move {
+            second
+                .decide_claim(decide_request(&c, outcome))
+                .await
+                .expect("second reviewer decides")
+                .into_inner()
+                .claim
+                .expect("claim")
+        }
+    };
+
+    // Reversed after 30 minutes.
+    let p = flow.file(dsa()).await;
+    let p = flow.start_review(&p).await;
+    let p = flow.decide(&p, DecisionOutcome::Reject).await;
+    let p = complain(p, flow.claimant()).await;
+    tick(&s, 30);
+    let p = decide_complaint(p, DecisionOutcome::Delete).await;
+    assert!(p.complaints[0].decision_changed);
+    // Upheld after 10 minutes.
+    let q = flow.file(dsa()).await;
+    let q = flow.start_review(&q).await;
+    let q = flow.decide(&q, DecisionOutcome::Reject).await;
+    let q = complain(q, flow.claimant()).await;
+    tick(&s, 10);
+    let q = decide_complaint(q, DecisionOutcome::Reject).await;
+    assert!(!q.complaints[0].decision_changed);
+    // Withdrawn while the complaint is open.
+    let r = flow.file(dsa()).await;
+    let r = flow.start_review(&r).await;
+    let r = flow.decide(&r, DecisionOutcome::Reject).await;
+    complain(r.clone(), flow.claimant()).await;
+    tick(&s, 5);
+    assert_state(&flow.withdraw(&r).await, ClaimState::Withdrawn);
+
+    let admin = s.admin(&s.admin_token).await;
+    let until = ts(s.clock.now() + Duration::from_secs(30 * 86_400));
+    for id in [&flow.desk.claimant_id, &flow.desk.other_claimant_id] {
+        crate::common::warn_principal(&s, id).await;
+        admin
+            .clone()
+            .suspend_principal(pb::SuspendPrincipalRequest {
+                principal_id: id.clone(),
+                reason: "manifestly unfounded notices after the warning".to_string(),
+                until,
+            })
+            .await
+            .expect("suspend principal");
+    }
+    for key in [
+        pb::party_key::Key::NotifierEmail("spam@agency.example.com".to_string()),
+        pb::party_key::Key::ContributorAccountId("contributor-77".to_string()),
+    ] {
+        let party = Some(pb::PartyKey { key: Some(key) });
+        admin
+            .clone()
+            .warn_party(pb::WarnPartyRequest {
+                party: party.clone(),
+                reason: "a first warning".to_string(),
+            })
+            .await
+            .expect("warn party");
+        admin
+            .clone()
+            .suspend_party(pb::SuspendPartyRequest {
+                party,
+                reason: "after the warning".to_string(),
+                until,
+            })
+            .await
+            .expect("suspend party");
+    }
+
+    let report = flow
+        .audit()
+        .get_transparency_report(pb::GetTransparencyReportRequest::default())
+        .await
+        .expect("report")
+        .into_inner()
+        .report
+        .expect("report");
+    assert_eq!(report.complaints, 3);
+    assert_eq!(report.complaint_outcomes, complaint_outcomes(1, 1, 1));
+    // 10 and 30 minutes: the lower median.
+    assert_eq!(report.median_time_to_complaint_decision, dur(10));
+    assert_eq!((report.suspensions, report.party_suspensions), (2, 2));
+    assert_eq!(report.suspensions_by_kind, suspensions(2, 1, 1));
+    // All three were decided on the fixture statement; R is withdrawn, so the
+    // statement that decided it still names its category.
+    assert_eq!(report.notices_by_category, categories(3, 0, 0));
+    assert_eq!(report.decisions_by_ground, grounds(3, 0));
+    assert_eq!(report.automated_decisions, 0);
     s.stop().await;
 }
