@@ -638,12 +638,13 @@ mod tests {
         let r = reqwest::Client::new()
             .post(format!("{}/api/v1/statements", tdb.url()))
             .bearer_auth(token)
-            .json(&body)
+            .header("content-type", "application/json")
+            .body(body.to_string())
             .send()
             .await
             .unwrap();
         let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
+        (status, serde_json::from_str(&r.text().await.unwrap()).unwrap())
     }
 
     #[tokio::test]
