@@ -388,6 +388,11 @@ impl DsaTdb {
         self.lock().scripted.extend(std::iter::repeat_n(status, n));
     }
 
+    /// Forgets the answers still scripted: later calls are checked again.
+    pub fn respond_normally(&self) {
+        self.lock().scripted.clear();
+    }
+
     /// Waits until at least `n` statements are accepted and returns them; panics after
     /// `timeout` with the calls so far.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
