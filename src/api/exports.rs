@@ -25,11 +25,12 @@ use crate::store::Store;
 /// Responses buffered ahead of a slow reader.
 const BUFFER: usize = 64;
 
-/// A checked period: `[start, end)`, with end at most now.
+/// A checked period: `[start, end)`; no end (none given, or one after now) runs to
+/// the head of the log.
 #[derive(Debug, Clone, Copy)]
 pub struct Period {
     pub start: Option<SystemTime>,
-    pub end: SystemTime,
+    pub end: Option<SystemTime>,
 }
 
 impl Period {
@@ -66,7 +67,7 @@ impl Period {
         }
         Ok(Period {
             start,
-            end: end.map_or(now, |e| e.min(now)),
+            end: end.filter(|e| *e <= now),
         })
     }
 }
@@ -77,7 +78,10 @@ pub fn seq_range(store: &Store, period: Period, head: u64) -> Result<(u64, u64),
         Some(start) => first_at_or_after(store, start, head)? - 1,
         None => 0,
     };
-    let up_to = first_at_or_after(store, period.end, head)? - 1;
+    let up_to = match period.end {
+        Some(end) => first_at_or_after(store, end, head)? - 1,
+        None => head,
+    };
     Ok((after, up_to.max(after)))
 }
 
