@@ -44,7 +44,10 @@ impl Period {
             status::check(validation::timestamp(field, t.as_ref()))?;
             t.map(|t| {
                 SystemTime::try_from(t).map_err(|_| {
-                    status::invalid_field(field, "not a valid timestamp, such as 2024-01-15T00:00:00Z")
+                    status::invalid_field(
+                        field,
+                        "not a valid timestamp, such as 2024-01-15T00:00:00Z",
+                    )
                 })
             })
             .transpose()

@@ -44,7 +44,11 @@ pub struct Period {
 impl Period {
     fn times(&self) -> Result<(prost_types::Timestamp, Option<prost_types::Timestamp>), CliError> {
         let start = parse(&self.from, "--from", false)?;
-        let end = self.to.as_deref().map(|t| parse(t, "--to", true)).transpose()?;
+        let end = self
+            .to
+            .as_deref()
+            .map(|t| parse(t, "--to", true))
+            .transpose()?;
         if end.is_some_and(|e| e <= start) {
             return Err(CliError::Usage(format!(
                 "--to {} ends the period before --from {} starts it; give a later --to",

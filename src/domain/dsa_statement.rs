@@ -246,7 +246,10 @@ pub fn statement(
             "SOURCE_ARTICLE_16"
         }),
     );
-    put("automated_detection", json!(yes_no(sor.automated_detection)));
+    put(
+        "automated_detection",
+        json!(yes_no(sor.automated_detection)),
+    );
     put(
         "automated_decision",
         json!(reasons::automated_decision(&sor).as_str_name()),
@@ -264,7 +267,11 @@ pub fn territorial_scope(sor: &pb::StatementOfReasons) -> Vec<&'static str> {
     EU_EEA
         .iter()
         .copied()
-        .filter(|c| sor.territorial_scope.iter().any(|s| s.eq_ignore_ascii_case(c)))
+        .filter(|c| {
+            sor.territorial_scope
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(c))
+        })
         .collect()
 }
 
@@ -331,12 +338,7 @@ pub fn cut(s: &str, max: usize) -> String {
 pub fn redact(text: &str, claim: &pb::Claim) -> String {
     let mut known: Vec<&str> = Vec::new();
     if let Some(c) = &claim.claimant {
-        known.extend([
-            c.name.as_str(),
-            &c.email,
-            &c.postal_address,
-            &c.phone,
-        ]);
+        known.extend([c.name.as_str(), &c.email, &c.postal_address, &c.phone]);
     }
     known.push(&claim.signature);
     if let Some(n) = &claim.counter_notice {

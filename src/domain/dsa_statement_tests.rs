@@ -83,7 +83,10 @@ fn a_correction_says_what_it_asks_and_passes() {
         d.items_to_change = vec![1];
     }
     let s = statement(Restriction::Correction, &c, None, 7, day(1));
-    assert_eq!(s["decision_visibility"], json!(["DECISION_VISIBILITY_OTHER"]));
+    assert_eq!(
+        s["decision_visibility"],
+        json!(["DECISION_VISIBILITY_OTHER"])
+    );
     let other = s["decision_visibility_other"].as_str().unwrap();
     assert!(other.contains("claimed item(s) 2 (image)"), "{other}");
     assert!(other.chars().count() <= OTHER_MAX);
@@ -103,7 +106,10 @@ fn a_system_removal_uses_the_system_statement() {
     let at = day(9);
     // Journaled before the claim kept it: made from the decision.
     let s = statement(Restriction::SystemRemoval, &c, None, 9, at);
-    assert_eq!(s["decision_visibility"], json!(["DECISION_VISIBILITY_CONTENT_REMOVED"]));
+    assert_eq!(
+        s["decision_visibility"],
+        json!(["DECISION_VISIBILITY_CONTENT_REMOVED"])
+    );
     assert_eq!(s["application_date"], "2024-01-24");
     assert_eq!(s["automated_decision"], "AUTOMATED_DECISION_PARTIALLY");
     assert!(
@@ -210,7 +216,10 @@ fn no_personal_data_leaves() {
     ] {
         assert!(!s.contains(personal), "{personal} leaked: {s}");
     }
-    assert!(s.contains("[redacted] ([redacted], [redacted], [redacted]) wrote"), "{s}");
+    assert!(
+        s.contains("[redacted] ([redacted], [redacted], [redacted]) wrote"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -224,13 +233,30 @@ fn which_entries_are_restrictions() {
         ClaimState::CorrectionPending,
     );
     let decide = entry(AuditAction::DecideClaim, u, d);
-    assert_eq!(Restriction::of(&decide, &delete), Some(Restriction::Removal));
-    assert_eq!(Restriction::of(&decide, &correct), Some(Restriction::Correction));
+    assert_eq!(
+        Restriction::of(&decide, &delete),
+        Some(Restriction::Removal)
+    );
+    assert_eq!(
+        Restriction::of(&decide, &correct),
+        Some(Restriction::Correction)
+    );
     assert_eq!(Restriction::of(&decide, &reject), None);
     let expire = entry(AuditAction::ExpireDeadline, cp, d);
-    assert_eq!(Restriction::of(&expire, &correct), Some(Restriction::SystemRemoval));
-    let restore = entry(AuditAction::ExpireDeadline, ClaimState::CounterNoticed, ClaimState::Restored);
+    assert_eq!(
+        Restriction::of(&expire, &correct),
+        Some(Restriction::SystemRemoval)
+    );
+    let restore = entry(
+        AuditAction::ExpireDeadline,
+        ClaimState::CounterNoticed,
+        ClaimState::Restored,
+    );
     assert_eq!(Restriction::of(&restore, &delete), None);
-    let file = entry(AuditAction::FileClaim, ClaimState::Unspecified, ClaimState::Received);
+    let file = entry(
+        AuditAction::FileClaim,
+        ClaimState::Unspecified,
+        ClaimState::Received,
+    );
     assert_eq!(Restriction::of(&file, &delete), None);
 }

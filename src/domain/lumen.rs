@@ -65,9 +65,15 @@ pub fn notice(claim: &pb::Claim, article: Option<&pb::Article>, site: &str) -> V
     };
     let mut roles = vec![role("sender", sender)];
     if !claim.rights_owner.trim().is_empty() {
-        roles.push(role("principal", entity(&claim.rights_owner, "organization")));
+        roles.push(role(
+            "principal",
+            entity(&claim.rights_owner, "organization"),
+        ));
     }
-    roles.push(role("recipient", entity(&recipient(claim, site), "organization")));
+    roles.push(role(
+        "recipient",
+        entity(&recipient(claim, site), "organization"),
+    ));
     let filed = date(claim.create_time);
     json!({"notice": {
         "type": lumen_type,
@@ -83,7 +89,11 @@ pub fn notice(claim: &pb::Claim, article: Option<&pb::Article>, site: &str) -> V
 
 /// The Lumen document of `claim`'s counter-notice (`None` if it has none): the
 /// publisher's answer, sent to the site, about the same works.
-pub fn counter_notice(claim: &pb::Claim, article: Option<&pb::Article>, site: &str) -> Option<Value> {
+pub fn counter_notice(
+    claim: &pb::Claim,
+    article: Option<&pb::Article>,
+    site: &str,
+) -> Option<Value> {
     let n = claim.counter_notice.as_ref()?;
     let (_, jurisdiction, regime) = kind(claim.regime());
     let filed = date(n.file_time);
@@ -205,9 +215,12 @@ mod tests {
         assert_eq!(n["action_taken"], "Yes");
         assert_eq!(n["date_sent"], "2024-01-15");
         assert_eq!(n["date_received"], "2024-01-15");
-        assert!(n["title"].as_str().unwrap().starts_with(
-            "DMCA notice to news.example.org: The National Conference"
-        ));
+        assert!(
+            n["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("DMCA notice to news.example.org: The National Conference")
+        );
         assert_eq!(
             n["works_attributes"],
             json!([{
@@ -245,8 +258,14 @@ mod tests {
     #[test]
     fn action_taken_follows_the_outcome() {
         let c = claim(Regime::Dmca);
-        assert_eq!(action_taken(&decided(c.clone(), DecisionOutcome::Correct)), "Partial");
-        assert_eq!(action_taken(&decided(c.clone(), DecisionOutcome::Reject)), "No");
+        assert_eq!(
+            action_taken(&decided(c.clone(), DecisionOutcome::Correct)),
+            "Partial"
+        );
+        assert_eq!(
+            action_taken(&decided(c.clone(), DecisionOutcome::Reject)),
+            "No"
+        );
         assert_eq!(action_taken(&c), "Unspecified");
     }
 
@@ -255,7 +274,8 @@ mod tests {
         let mut c = decided(claim(Regime::Dmca), DecisionOutcome::Delete);
         assert!(counter_notice(&c, None, "").is_none());
         let mut n = fixtures::counter_notice();
-        n.file_time = Some((fixtures::start_time() + std::time::Duration::from_secs(3 * 86_400)).into());
+        n.file_time =
+            Some((fixtures::start_time() + std::time::Duration::from_secs(3 * 86_400)).into());
         c.counter_notice = Some(n);
         c.state = ClaimState::Restored as i32;
         let doc = counter_notice(&c, None, "").unwrap();
@@ -267,7 +287,14 @@ mod tests {
             "Ying Ying"
         );
         let text = doc.to_string();
-        for contact in ["editor@news.example.org", "Newsroom Way", "+1 555 0100", "rights@legaldaily", "Beisanhuan", "+86"] {
+        for contact in [
+            "editor@news.example.org",
+            "Newsroom Way",
+            "+1 555 0100",
+            "rights@legaldaily",
+            "Beisanhuan",
+            "+86",
+        ] {
             assert!(!text.contains(contact), "{contact} leaked: {text}");
         }
         assert_eq!(violations(&doc), Vec::<String>::new());

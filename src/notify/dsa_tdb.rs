@@ -146,8 +146,14 @@ impl Submitter {
             return 0;
         };
         for (p, error) in unbuildable {
-            self.report(&p, SubmissionOutcome::Failed { error, retry_at: None })
-                .await;
+            self.report(
+                &p,
+                SubmissionOutcome::Failed {
+                    error,
+                    retry_at: None,
+                },
+            )
+            .await;
         }
         if batch.is_empty() {
             return count;
@@ -292,7 +298,10 @@ fn rebuild(
         let Some(found) = found else {
             failed.push((
                 p,
-                format!("journal entry {} records no restriction of claim {}", s.seq, s.claim_id),
+                format!(
+                    "journal entry {} records no restriction of claim {}",
+                    s.seq, s.claim_id
+                ),
             ));
             continue;
         };

@@ -165,16 +165,15 @@ pub fn violations(statement: &Value) -> BTreeMap<String, Vec<String>> {
             add(k, format!("The {k} field is not a field of a statement."));
         }
     }
-    let one_of = |add: &mut dyn FnMut(&str, String), k: &str, allowed: &[&str], req: bool| {
-        match s.get(k) {
+    let one_of =
+        |add: &mut dyn FnMut(&str, String), k: &str, allowed: &[&str], req: bool| match s.get(k) {
             None | Some(Value::Null) if req => add(k, format!("The {k} field is required.")),
             None | Some(Value::Null) => {}
             Some(Value::String(t)) if allowed.contains(&t.as_str()) => {}
             Some(_) => add(k, format!("The selected {k} is invalid.")),
-        }
-    };
-    let many = |add: &mut dyn FnMut(&str, String), k: &str, allowed: &[&str], req: bool| {
-        match s.get(k) {
+        };
+    let many =
+        |add: &mut dyn FnMut(&str, String), k: &str, allowed: &[&str], req: bool| match s.get(k) {
             None | Some(Value::Null) if req => add(k, format!("The {k} field is required.")),
             None | Some(Value::Null) => {}
             Some(Value::Array(a)) => {
@@ -188,8 +187,7 @@ pub fn violations(statement: &Value) -> BTreeMap<String, Vec<String>> {
                 }
             }
             Some(_) => add(k, format!("The {k} field must be an array.")),
-        }
-    };
+        };
     many(&mut add, "decision_visibility", DECISION_VISIBILITIES, true);
     many(&mut add, "category_specification", KEYWORDS, false);
     many(&mut add, "content_type", CONTENT_TYPES, true);
@@ -257,10 +255,9 @@ pub fn violations(statement: &Value) -> BTreeMap<String, Vec<String>> {
     let mut date = |k: &str, required: bool, min: &str| match s.get(k) {
         None | Some(Value::Null) if required => add(k, format!("The {k} field is required.")),
         None | Some(Value::Null) => {}
-        Some(Value::String(d)) if !is_date(d) => add(
-            k,
-            format!("The {k} does not match the format YYYY-MM-DD."),
-        ),
+        Some(Value::String(d)) if !is_date(d) => {
+            add(k, format!("The {k} does not match the format YYYY-MM-DD."))
+        }
         Some(Value::String(d)) if d.as_str() < min || d.as_str() > "2038-01-01" => add(
             k,
             format!("The {k} field must be a date between {min} and 2038-01-01."),
@@ -472,7 +469,10 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         != Some(format!("Bearer {}", state.token).as_str())
     {
-        (StatusCode::UNAUTHORIZED, json!({"message": "Unauthenticated."}))
+        (
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "Unauthenticated."}),
+        )
     } else {
         store(&mut state, &body)
     };
@@ -589,11 +589,7 @@ mod tests {
     #[test]
     fn a_renamed_field_fails_as_missing_and_unknown() {
         let mut s = valid();
-        let facts = s
-            .as_object_mut()
-            .unwrap()
-            .remove("decision_facts")
-            .unwrap();
+        let facts = s.as_object_mut().unwrap().remove("decision_facts").unwrap();
         s["facts"] = facts;
         assert_eq!(fields(&s), ["decision_facts", "facts"]);
     }
@@ -605,17 +601,32 @@ mod tests {
             ["category"]
         );
         assert_eq!(
-            fields(&with("decision_visibility", json!("DECISION_VISIBILITY_OTHER"))),
+            fields(&with(
+                "decision_visibility",
+                json!("DECISION_VISIBILITY_OTHER")
+            )),
             ["decision_visibility"]
         );
         assert_eq!(
-            fields(&with("decision_visibility", json!(["DECISION_VISIBILITY_OTHER"]))),
+            fields(&with(
+                "decision_visibility",
+                json!(["DECISION_VISIBILITY_OTHER"])
+            )),
             ["decision_visibility_other"]
         );
-        assert_eq!(fields(&with("automated_detection", json!(true))), ["automated_detection"]);
-        assert_eq!(fields(&with("territorial_scope", json!(["US"]))), ["territorial_scope"]);
         assert_eq!(
-            fields(&with("illegal_content_legal_ground", json!("x".repeat(501)))),
+            fields(&with("automated_detection", json!(true))),
+            ["automated_detection"]
+        );
+        assert_eq!(
+            fields(&with("territorial_scope", json!(["US"]))),
+            ["territorial_scope"]
+        );
+        assert_eq!(
+            fields(&with(
+                "illegal_content_legal_ground",
+                json!("x".repeat(501))
+            )),
             ["illegal_content_legal_ground"]
         );
         assert!(fields(&with("decision_facts", json!("x".repeat(5000)))).is_empty());
@@ -623,13 +634,25 @@ mod tests {
             fields(&with("decision_facts", json!("x".repeat(5001)))),
             ["decision_facts"]
         );
-        assert_eq!(fields(&with("content_date", json!("15/01/2024"))), ["content_date"]);
-        assert_eq!(fields(&with("content_date", json!("2024-02-30"))), ["content_date"]);
-        assert_eq!(fields(&with("application_date", json!("2019-12-31"))), ["application_date"]);
+        assert_eq!(
+            fields(&with("content_date", json!("15/01/2024"))),
+            ["content_date"]
+        );
+        assert_eq!(
+            fields(&with("content_date", json!("2024-02-30"))),
+            ["content_date"]
+        );
+        assert_eq!(
+            fields(&with("application_date", json!("2019-12-31"))),
+            ["application_date"]
+        );
         assert_eq!(fields(&with("puid", json!("takedown/1"))), ["puid"]);
         assert_eq!(fields(&with("puid", json!("a".repeat(501)))), ["puid"]);
         assert_eq!(
-            fields(&with("decision_ground", json!("DECISION_GROUND_INCOMPATIBLE_CONTENT"))),
+            fields(&with(
+                "decision_ground",
+                json!("DECISION_GROUND_INCOMPATIBLE_CONTENT")
+            )),
             [
                 "illegal_content_explanation",
                 "illegal_content_legal_ground",
@@ -649,7 +672,10 @@ mod tests {
             .await
             .unwrap();
         let status = r.status().as_u16();
-        (status, serde_json::from_str(&r.text().await.unwrap()).unwrap())
+        (
+            status,
+            serde_json::from_str(&r.text().await.unwrap()).unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -664,7 +690,10 @@ mod tests {
         // The same puid again: refused as the database refuses it, nothing stored.
         let (status, answer) = post(&tdb, "secret", one).await;
         assert_eq!(status, 422);
-        assert_eq!(answer["errors"]["existing_puids"], json!(["takedown-0190-42"]));
+        assert_eq!(
+            answer["errors"]["existing_puids"],
+            json!(["takedown-0190-42"])
+        );
         assert_eq!(tdb.accepted().len(), 1);
 
         // 101 statements: too many for one call.
@@ -679,12 +708,21 @@ mod tests {
         let drifted = with("puid", json!("p-2"));
         let mut renamed = drifted.clone();
         renamed["decision_visibilities"] = renamed["decision_visibility"].take();
-        renamed.as_object_mut().unwrap().remove("decision_visibility");
+        renamed
+            .as_object_mut()
+            .unwrap()
+            .remove("decision_visibility");
         let body = json!({"statements": [with("puid", json!("p-1")), renamed]});
         let (status, answer) = post(&tdb, "secret", body).await;
         assert_eq!(status, 422);
-        assert!(answer["errors"]["statement_1"]["decision_visibility"].is_array(), "{answer}");
-        assert!(answer["errors"]["statement_1"]["decision_visibilities"].is_array(), "{answer}");
+        assert!(
+            answer["errors"]["statement_1"]["decision_visibility"].is_array(),
+            "{answer}"
+        );
+        assert!(
+            answer["errors"]["statement_1"]["decision_visibilities"].is_array(),
+            "{answer}"
+        );
         assert_eq!(tdb.accepted().len(), 1);
     }
 }

@@ -175,7 +175,9 @@ fn work(v: &mut Vec<String>, at: &str, w: &Value) {
             let keys_ok = u.as_object().is_some_and(|o| o.len() == 1);
             match u.get("url").and_then(Value::as_str) {
                 Some(url) if keys_ok && !url.is_empty() && url.len() <= 8 * 1024 => {}
-                _ => v.push(format!("{at}.{k}[{i}] must be {{\"url\": <a URL of at most 8 KiB>}}")),
+                _ => v.push(format!(
+                    "{at}.{k}[{i}] must be {{\"url\": <a URL of at most 8 KiB>}}"
+                )),
             }
         }
     }
@@ -210,12 +212,16 @@ fn role(v: &mut Vec<String>, at: &str, r: &Value) {
     }
     match e.get("kind").and_then(Value::as_str) {
         Some(k) if KINDS.contains(&k) => {}
-        k => v.push(format!("{at}.entity_attributes.kind {k:?} is not one of {KINDS:?}")),
+        k => v.push(format!(
+            "{at}.entity_attributes.kind {k:?} is not one of {KINDS:?}"
+        )),
     }
     match e.get("country_code") {
         None | Some(Value::Null) => {}
         Some(Value::String(c)) if c.len() == 2 => {}
-        Some(c) => v.push(format!("{at}.entity_attributes.country_code {c} is not a country code")),
+        Some(c) => v.push(format!(
+            "{at}.entity_attributes.country_code {c} is not a country code"
+        )),
     }
 }
 
@@ -269,7 +275,10 @@ mod tests {
         assert_eq!(violations(&d).len(), 1);
         let mut d = valid();
         d["notice"]["works"] = d["notice"]["works_attributes"].take();
-        d["notice"].as_object_mut().unwrap().remove("works_attributes");
+        d["notice"]
+            .as_object_mut()
+            .unwrap()
+            .remove("works_attributes");
         assert_eq!(violations(&d).len(), 2, "{:?}", violations(&d));
         let mut d = valid();
         d["notice"]["entity_notice_roles_attributes"][0]["entity_attributes"]["email"] =

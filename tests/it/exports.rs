@@ -83,7 +83,10 @@ async fn statements(
     Ok(all)
 }
 
-async fn notices(flow: &Flow, format: pb::ExportFormat) -> Result<Vec<pb::ExportNoticesResponse>, tonic::Status> {
+async fn notices(
+    flow: &Flow,
+    format: pb::ExportFormat,
+) -> Result<Vec<pb::ExportNoticesResponse>, tonic::Status> {
     let mut stream = flow
         .audit()
         .export_notices(pb::ExportNoticesRequest {
@@ -185,7 +188,10 @@ async fn a_day_of_claims_exports_and_submits_valid_statements_and_notices() {
     let f = under_review(&flow, "f-reversed", Regime::Dsa, None).await;
     let f = flow.decide(&f, DecisionOutcome::Delete).await;
     s.clock.advance(HOUR);
-    for (claims, claim) in [(flow.claimant(), &e), (s.claims(&flow.desk.publisher).await, &f)] {
+    for (claims, claim) in [
+        (flow.claimant(), &e),
+        (s.claims(&flow.desk.publisher).await, &f),
+    ] {
         let mut claims = claims;
         claims
             .file_complaint(pb::FileComplaintRequest {
@@ -222,7 +228,12 @@ async fn a_day_of_claims_exports_and_submits_valid_statements_and_notices() {
     // The period ends before an instant after g's decision (ends are exclusive).
     let before_sweep = s.clock.now() + Duration::from_secs(1);
     s.clock.advance(Duration::from_secs(2 * 86_400));
-    s.server.as_ref().expect("running").sweep().await.expect("sweep");
+    s.server
+        .as_ref()
+        .expect("running")
+        .sweep()
+        .await
+        .expect("sweep");
     assert_state(&flow.get(&g.id).await, ClaimState::Deleted);
 
     // ---- ExportStatementsOfReasons ---------------------------------------------
@@ -247,34 +258,57 @@ async fn a_day_of_claims_exports_and_submits_valid_statements_and_notices() {
         assert_eq!(x.puid, format!("takedown-{}-{}", x.claim_id, x.seq));
     }
     let visibility = |v: &Value| v["decision_visibility"][0].as_str().unwrap().to_string();
-    assert_eq!(visibility(&by_claim(&a.id)[0]), "DECISION_VISIBILITY_CONTENT_REMOVED");
+    assert_eq!(
+        visibility(&by_claim(&a.id)[0]),
+        "DECISION_VISIBILITY_CONTENT_REMOVED"
+    );
     assert_eq!(
         by_claim(&b.id).iter().map(visibility).collect::<Vec<_>>(),
-        ["DECISION_VISIBILITY_OTHER", "DECISION_VISIBILITY_CONTENT_REMOVED"]
+        [
+            "DECISION_VISIBILITY_OTHER",
+            "DECISION_VISIBILITY_CONTENT_REMOVED"
+        ]
     );
     assert!(by_claim(&c.id).is_empty(), "a rejection restricts nothing");
     assert_eq!(by_claim(&d.id)[0]["source_type"], "SOURCE_TRUSTED_FLAGGER");
     assert_eq!(by_claim(&a.id)[0]["source_type"], "SOURCE_ARTICLE_16");
-    assert_eq!(visibility(&by_claim(&e.id)[0]), "DECISION_VISIBILITY_CONTENT_REMOVED");
+    assert_eq!(
+        visibility(&by_claim(&e.id)[0]),
+        "DECISION_VISIBILITY_CONTENT_REMOVED"
+    );
     // f's deletion exports as it was decided, though a complaint reversed it since.
-    assert_eq!(visibility(&by_claim(&f.id)[0]), "DECISION_VISIBILITY_CONTENT_REMOVED");
+    assert_eq!(
+        visibility(&by_claim(&f.id)[0]),
+        "DECISION_VISIBILITY_CONTENT_REMOVED"
+    );
     let g_statements = by_claim(&g.id);
     assert_eq!(
         g_statements.iter().map(visibility).collect::<Vec<_>>(),
-        ["DECISION_VISIBILITY_OTHER", "DECISION_VISIBILITY_CONTENT_REMOVED"]
+        [
+            "DECISION_VISIBILITY_OTHER",
+            "DECISION_VISIBILITY_CONTENT_REMOVED"
+        ]
     );
     assert_eq!(g_statements[0]["application_date"], "2024-01-15");
     assert_eq!(g_statements[1]["application_date"], "2024-01-17");
     let text: String = all.iter().map(|x| x.statement_json.clone()).collect();
-    for personal in CONTACT.iter().chain(&["Shen Chen", "Ying Ying", "Legal Daily"]) {
-        assert!(!text.contains(personal), "{personal} in a statement: {text}");
+    for personal in CONTACT
+        .iter()
+        .chain(&["Shen Chen", "Ying Ying", "Legal Daily"])
+    {
+        assert!(
+            !text.contains(personal),
+            "{personal} in a statement: {text}"
+        );
     }
     // A period: only what was journaled in it.
     let early = statements(&flow, Some(fixtures::start_time()), Some(before_sweep))
         .await
         .expect("export");
     assert_eq!(early.len(), 6);
-    let later = statements(&flow, Some(before_sweep), None).await.expect("export");
+    let later = statements(&flow, Some(before_sweep), None)
+        .await
+        .expect("export");
     assert_eq!(later.len(), 2, "b's and g's windows passed");
     // Bad periods are refused, saying why.
     let e1 = statements(&flow, Some(before_sweep), Some(fixtures::start_time()))
@@ -328,10 +362,15 @@ async fn a_day_of_claims_exports_and_submits_valid_statements_and_notices() {
         .collect();
     assert_eq!(attempts.len(), 2, "{attempts:?}");
     assert!(attempts[0].contains("HTTP 503"), "{attempts:?}");
-    assert!(attempts[1].contains("already had this puid"), "{attempts:?}");
+    assert!(
+        attempts[1].contains("already had this puid"),
+        "{attempts:?}"
+    );
 
     // ---- ExportNotices (Lumen) ---------------------------------------------------
-    let docs = notices(&flow, pb::ExportFormat::Lumen).await.expect("export");
+    let docs = notices(&flow, pb::ExportFormat::Lumen)
+        .await
+        .expect("export");
     assert_eq!(docs.len(), 8, "seven notices and a counter-notice");
     for n in &docs {
         let doc = json(&n.document_json);
@@ -356,7 +395,10 @@ async fn a_day_of_claims_exports_and_submits_valid_statements_and_notices() {
     assert_eq!(doc_of(&f.id, false)["notice"]["action_taken"], "No");
     let text: String = docs.iter().map(|n| n.document_json.clone()).collect();
     for contact in CONTACT {
-        assert!(!text.contains(contact), "{contact} in a Lumen document: {text}");
+        assert!(
+            !text.contains(contact),
+            "{contact} in a Lumen document: {text}"
+        );
     }
     let e3 = notices(&flow, pb::ExportFormat::Unspecified)
         .await
