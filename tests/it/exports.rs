@@ -437,3 +437,128 @@ async fn a_backlog_is_submitted_in_batches_of_at_most_100() {
     assert!(after.iter().all(|n| *n <= 100), "{after:?}");
     assert!(after.contains(&100), "a full batch of 100: {after:?}");
 }
+
+/// Runs the built takedownctl against `s` as `token`: exit code, stdout, stderr.
+async fn takedownctl(s: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_takedownctl"));
+    command
+        .args(args)
+        .env("TAKEDOWN_ADDR", s.server.as_ref().expect("running").url())
+        .env("TAKEDOWN_TOKEN", token);
+    for var in [
+        "TAKEDOWN_TOKEN_FILE",
+        "TAKEDOWN_OUTPUT",
+        "TAKEDOWNCTL_TLS_CA",
+    ] {
+        command.env_remove(var);
+    }
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run takedownctl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takedownctl_exports_a_day_as_json_lines() {
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let a = under_review(&flow, "ctl-a", Regime::Dmca, None).await;
+    flow.decide(&a, DecisionOutcome::Delete).await;
+    let b = under_review(&flow, "ctl-b", Regime::Dsa, None).await;
+    flow.decide(&b, DecisionOutcome::Correct).await;
+    let auditor = flow.desk.auditor.clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("statements.jsonl");
+    let path = file.to_str().expect("a UTF-8 path");
+
+    let day = ["--from", "2024-01-15", "--to", "2024-01-15"];
+    let (code, _, stderr) = takedownctl(
+        &s,
+        &auditor,
+        &[&["export", "dsa-tdb"], &day[..], &["--out", path]].concat(),
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("2 line(s) written"), "{stderr}");
+    let lines = std::fs::read_to_string(&file).expect("the export");
+    let statements: Vec<Value> = lines.lines().map(json).collect();
+    assert_eq!(statements.len(), 2);
+    for st in &statements {
+        assert_eq!(dsa_tdb::violations(st), Default::default(), "{st}");
+    }
+
+    let (code, stdout, stderr) =
+        takedownctl(&s, &auditor, &[&["export", "lumen"], &day[..]].concat()).await;
+    assert_eq!(code, 0, "{stderr}");
+    let docs: Vec<Value> = stdout.lines().map(json).collect();
+    assert_eq!(docs.len(), 2);
+    for doc in &docs {
+        assert_eq!(lumen::violations(doc), Vec::<String>::new(), "{doc}");
+    }
+
+    // The day before holds nothing; a period that ends before it starts is refused.
+    let before = [
+        "export",
+        "dsa-tdb",
+        "--from",
+        "2024-01-14",
+        "--to",
+        "2024-01-14",
+    ];
+    let (code, stdout, _) = takedownctl(&s, &auditor, &before).await;
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let swapped = [
+        "export",
+        "lumen",
+        "--from",
+        "2024-01-16",
+        "--to",
+        "2024-01-15",
+    ];
+    let (code, _, stderr) = takedownctl(&s, &auditor, &swapped).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--to"), "{stderr}");
+    // Reviewers may not export.
+    let (code, _, stderr) = takedownctl(&s, &flow.desk.reviewer, &before).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("PERMISSION_DENIED"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_submission_survives_a_restart_without_sled() {
+    let tdb = DsaTdb::start(TOKEN).await;
+    let mut s = server(&tdb).await;
+    let flow = Flow::new(&s).await;
+    tdb.respond_next(503, 10_000);
+    let c = under_review(&flow, "restart", Regime::Dsa, None).await;
+    flow.decide(&c, DecisionOutcome::Delete).await;
+    let exported = statements(&flow, None, None).await.expect("export");
+    assert_eq!(exported.len(), 1);
+
+    // Stop, throw sled away (the record must come back from the journal), start again.
+    s.server
+        .take()
+        .expect("running")
+        .stop()
+        .await
+        .expect("stops");
+    std::fs::remove_dir_all(s.dir.path().join("sled")).expect("remove sled");
+    let mut config = TestServer::config(s.dir.path(), s.clock.clone());
+    let mut submit = DsaTdbConfig::new(tdb.url(), TOKEN);
+    submit.retry_base = Duration::from_millis(200);
+    config.dsa_tdb = Some(submit);
+    tdb.respond_normally();
+    s.server = Some(
+        takedown::server::RunningServer::start(config)
+            .await
+            .expect("restarts"),
+    );
+    let accepted = until_accepted(&s, &tdb, 1).await;
+    assert_eq!(accepted[0]["puid"], exported[0].puid);
+    assert_eq!(json(&exported[0].statement_json), accepted[0]);
+}

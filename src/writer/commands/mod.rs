@@ -1,7 +1,7 @@
 //! One file per kind of change the writer commits: principals, articles, filing a
 //! claim, party records (warnings, suspensions, counts), a transition of an existing
-//! claim, the notification outbox, and the submissions of statements of reasons. Each is a [`WriteCommand`] with its own reply
-//! type.
+//! claim, the notification outbox, and the submissions of statements of reasons to
+//! the DSA Transparency Database. Each is a [`WriteCommand`] with its own reply type.
 //!
 //! [`WriteCommand`]: super::WriteCommand
 
