@@ -52,6 +52,8 @@ pub struct Config {
     pub tls: Option<crate::listener::TlsFiles>,
     /// How notifications are delivered.
     pub notify: crate::notify::NotifyConfig,
+    /// Where statements of reasons are submitted (DSA Art. 24(5)); none: not at all.
+    pub dsa_tdb: Option<crate::notify::dsa_tdb::DsaTdbConfig>,
 }
 
 impl Config {
@@ -69,6 +71,7 @@ impl Config {
             connections: ConnectionLimits::default(),
             tls: None,
             notify: crate::notify::NotifyConfig::default(),
+            dsa_tdb: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -148,7 +151,10 @@ impl Server {
             state.store,
             config.clock.clone(),
             config.policy.clone(),
-            config.notify.channels(),
+            crate::domain::notifications::Channels {
+                dsa_tdb: config.dsa_tdb.is_some(),
+                ..config.notify.channels()
+            },
         );
         let server = Server {
             config,
@@ -209,7 +215,10 @@ impl Server {
             state.store,
             config.clock.clone(),
             config.policy.clone(),
-            config.notify.channels(),
+            crate::domain::notifications::Channels {
+                dsa_tdb: config.dsa_tdb.is_some(),
+                ..config.notify.channels()
+            },
         );
         let token = auth::new_token();
         let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;
@@ -262,6 +271,20 @@ impl Server {
             )
             .run(notify_stopped),
         );
+        let (stop_submitter, submitter_stopped) = tokio::sync::oneshot::channel();
+        let submitter = match config.dsa_tdb.clone() {
+            Some(tdb) => {
+                let submitter = crate::notify::dsa_tdb::Submitter::new(
+                    store.clone(),
+                    handle.clone(),
+                    config.clock.clone(),
+                    data_dir.journal(),
+                    tdb,
+                );
+                Some(tokio::spawn(submitter.run(submitter_stopped)))
+            }
+            None => None,
+        };
         let sweeper = tokio::spawn(
             Sweeper::new(store.clone(), handle.clone(), config.clock.clone())
                 .run(config.sweep_interval, sweeper_stopped),
@@ -381,6 +404,10 @@ impl Server {
         let _ = stop_notify.send(());
         let _ = sweeper.await;
         let _ = notifier.await;
+        let _ = stop_submitter.send(());
+        if let Some(submitter) = submitter {
+            let _ = submitter.await;
+        }
         patrol.abort();
         // Abandoned connections still hold writer handles, so the writer cannot see
         // its queue close: give whatever it is committing a moment, no more.

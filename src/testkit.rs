@@ -11,14 +11,18 @@
 //!   folder, with a manual clock; it hands out gRPC clients that send a bearer token
 //!   ([`Authed`]) and creates principals; [`Desk`] is the cast of a typical lifecycle;
 //! - [`smtp`] and [`webhook_receiver`]: a real SMTP server and a real webhook receiver
-//!   that notifications are delivered to.
+//!   that notifications are delivered to;
+//! - [`dsa_tdb`] and [`lumen`]: a stand-in of the DSA Transparency Database's
+//!   statements endpoint and a checker of Lumen notices, which enforce their rules.
 //!
 //! Compiled for the crate's own unit tests and with the `testkit` feature, which the
 //! crate's dev-dependency on itself turns on for `tests/` and `examples/` (and
 //! `fuzz/Cargo.toml` asks for); a release build of the binaries leaves it out.
 
 pub mod domain;
+pub mod dsa_tdb;
 pub mod fixtures;
+pub mod lumen;
 mod server;
 pub mod smtp;
 pub mod webhook_receiver;

@@ -1,10 +1,10 @@
-//! `AuditService`: reading the audit log from sled's copies, and verifying the chain
-//! from the journal on disk.
+//! `AuditService`: reading the audit log from sled's copies, verifying the chain
+//! from the journal on disk, and the exports (`exports`).
 
 use tonic::{Request, Response, Status};
 
 use super::caller::Caller;
-use super::{Context, claim_api::claim_id, paging, status};
+use super::{Context, claim_api::claim_id, exports, paging, status};
 use crate::domain::validation;
 use crate::journal;
 use crate::pb::{self, audit_service_server::AuditService};
@@ -123,19 +123,39 @@ impl AuditService for AuditApi {
 
     async fn export_statements_of_reasons(
         &self,
-        _request: Request<pb::ExportStatementsOfReasonsRequest>,
+        request: Request<pb::ExportStatementsOfReasonsRequest>,
     ) -> Result<Response<Self::ExportStatementsOfReasonsStream>, Status> {
-        Err(Status::unimplemented(
-            "ExportStatementsOfReasons: in progress",
-        ))
+        let req = request.into_inner();
+        let period = exports::Period::of(req.start_time, req.end_time, self.cx.clock.now())?;
+        let head = self.cx.writer.durable_seq();
+        let range = exports::seq_range(&self.cx.store, period, head)?;
+        Ok(Response::new(exports::statements(
+            self.cx.store.clone(),
+            self.cx.journal_dir.clone(),
+            range,
+        )))
     }
 
     type ExportNoticesStream = super::events::BoxStream<pb::ExportNoticesResponse>;
 
     async fn export_notices(
         &self,
-        _request: Request<pb::ExportNoticesRequest>,
+        request: Request<pb::ExportNoticesRequest>,
     ) -> Result<Response<Self::ExportNoticesStream>, Status> {
-        Err(Status::unimplemented("ExportNotices: in progress"))
+        let req = request.into_inner();
+        if req.format() != pb::ExportFormat::Lumen {
+            return Err(status::invalid_field(
+                "format",
+                "required: EXPORT_FORMAT_LUMEN (the only format so far)",
+            ));
+        }
+        let period = exports::Period::of(req.start_time, req.end_time, self.cx.clock.now())?;
+        let head = self.cx.writer.durable_seq();
+        let range = exports::seq_range(&self.cx.store, period, head)?;
+        Ok(Response::new(exports::notices(
+            self.cx.store.clone(),
+            self.cx.journal_dir.clone(),
+            range,
+        )))
     }
 }

@@ -113,6 +113,11 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         "/takedown.v1.AuditService/GetTransparencyReport",
         &[Auditor, Reviewer, Admin],
     ),
+    (
+        "/takedown.v1.AuditService/ExportStatementsOfReasons",
+        &[Auditor, Admin],
+    ),
+    ("/takedown.v1.AuditService/ExportNotices", &[Auditor, Admin]),
 ];
 
 /// What a claim token lets its holder call, per party, on its one claim (the

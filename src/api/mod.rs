@@ -7,6 +7,7 @@ pub mod auth;
 pub mod caller;
 mod claim_api;
 mod events;
+mod exports;
 pub mod health;
 pub mod limits;
 mod paging;

@@ -92,6 +92,8 @@ struct Cli {
     security: SecurityArgs,
     #[command(flatten)]
     notify: NotifyArgs,
+    #[command(flatten)]
+    dsa_tdb: DsaTdbArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -432,6 +434,58 @@ impl NotifyArgs {
     }
 }
 
+/// Submitting statements of reasons to the DSA Transparency Database (DSA Art.
+/// 24(5)). Without these flags nothing is submitted; `takedownctl export dsa-tdb`
+/// writes the same statements to a file for manual upload.
+#[derive(clap::Args, Debug)]
+struct DsaTdbArgs {
+    /// The database's base URL, such as https://transparency.dsa.ec.europa.eu (its
+    /// sandbox for trials); statements go to <URL>/api/v1/statements in batches of at
+    /// most 100. Needs --dsa-tdb-token-file.
+    #[arg(
+        long,
+        env = "TAKEDOWN_DSA_TDB_URL",
+        global = true,
+        requires = "dsa_tdb_token_file"
+    )]
+    dsa_tdb_url: Option<String>,
+    /// A file holding the platform's API token for the database (sent as a bearer
+    /// token).
+    #[arg(
+        long,
+        env = "TAKEDOWN_DSA_TDB_TOKEN_FILE",
+        global = true,
+        requires = "dsa_tdb_url"
+    )]
+    dsa_tdb_token_file: Option<PathBuf>,
+}
+
+impl DsaTdbArgs {
+    fn config(&self) -> Result<Option<takedown::notify::dsa_tdb::DsaTdbConfig>, String> {
+        let (Some(url), Some(path)) = (&self.dsa_tdb_url, &self.dsa_tdb_token_file) else {
+            return Ok(None);
+        };
+        if !takedown::domain::validation::is_http_url(url) {
+            return Err(format!(
+                "--dsa-tdb-url {url:?} is not an http(s) URL; give the database's base URL, such as https://transparency.dsa.ec.europa.eu"
+            ));
+        }
+        let token = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --dsa-tdb-token-file {}: {e}", path.display()))?;
+        let token = token.trim();
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            return Err(format!(
+                "--dsa-tdb-token-file {} must hold the API token alone (one word, no spaces)",
+                path.display()
+            ));
+        }
+        Ok(Some(takedown::notify::dsa_tdb::DsaTdbConfig::new(
+            url.clone(),
+            token,
+        )))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve gRPC (the default).
@@ -461,6 +515,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.connections = cli.security.connections();
     config.tls = cli.security.tls();
     config.notify = cli.notify.config()?;
+    config.dsa_tdb = cli.dsa_tdb.config()?;
     Ok(config)
 }
 

@@ -1,6 +1,6 @@
 //! `takedownctl`, the operators' CLI: one subcommand group per part of the desk's
 //! work (claims, review, correction, legal, articles, audit, principals, parties,
-//! notifications), each a thin layer over the generated gRPC clients. Output is a table for people or the
+//! notifications, exports), each a thin layer over the generated gRPC clients. Output is a table for people or the
 //! canonical protobuf JSON mapping for scripts ([`output`]); failures print the
 //! server's message (and every BadRequest field violation on its own line) and exit
 //! non-zero ([`failure`]).
@@ -9,6 +9,7 @@ mod articles;
 mod audit;
 mod claims;
 mod connect;
+mod export;
 mod failure;
 mod notifications;
 mod output;
@@ -88,6 +89,10 @@ pub enum Command {
     Notifications(notifications::NotificationsCommand),
     /// The transparency report for a period (DSA Arts. 15 and 24): table, JSON or CSV.
     Report(report::ReportArgs),
+    /// A period's statements of reasons for the DSA Transparency Database, or its
+    /// notices for Lumen, as JSON lines.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
 }
 
 /// Runs `takedownctl` with the process's arguments and returns its exit code.
@@ -127,5 +132,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Parties(c) => parties::run(c, &clients, out).await,
         Command::Notifications(c) => notifications::run(c, &clients, out).await,
         Command::Report(c) => report::run(c, &clients, out).await,
+        Command::Export(c) => export::run(c, &clients).await,
     }
 }

@@ -42,11 +42,14 @@ pub enum AuditAction {
     DeliverNotification,
     /// An operator queued a DEAD or UNDELIVERABLE notification again.
     RetryNotification,
+    /// One attempt to submit a statement of reasons to the DSA Transparency Database,
+    /// by the submission worker (the actor is `system`).
+    SubmitStatement,
 }
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -70,6 +73,7 @@ impl AuditAction {
         AuditAction::SuspendParty,
         AuditAction::DeliverNotification,
         AuditAction::RetryNotification,
+        AuditAction::SubmitStatement,
     ];
 
     /// The name written to `AuditEntry.action`.
@@ -98,6 +102,7 @@ impl AuditAction {
             AuditAction::SuspendParty => "SuspendParty",
             AuditAction::DeliverNotification => "DeliverNotification",
             AuditAction::RetryNotification => "RetryNotification",
+            AuditAction::SubmitStatement => "SubmitStatement",
         }
     }
 

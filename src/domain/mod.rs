@@ -9,7 +9,10 @@
 //! - `validation`, `policy`, `article_status`: the shared checks, clocks and holds
 //!   (`federal_holidays`: the US calendar DMCA business days skip);
 //! - `party_record`: which abuse counts a transition moves, warnings, suspensions;
-//! - `notifications`: who is told what about each change.
+//! - `notifications`: who is told what about each change;
+//! - `reasons`: the statement of reasons' checks, defaults and templates;
+//! - `dsa_statement`, `lumen`: a restriction and a notice as the DSA Transparency
+//!   Database and Lumen take them.
 //!
 //! The records are the `takedown.v1` protobuf messages themselves (`crate::pb`): one
 //! schema for the wire, the journal and the store.
@@ -19,8 +22,10 @@ pub mod article_status;
 pub mod audit_action;
 pub mod claim_machine;
 pub mod commands;
+pub mod dsa_statement;
 pub mod error;
 pub mod federal_holidays;
+pub mod lumen;
 pub mod notifications;
 pub mod party_record;
 pub mod policy;

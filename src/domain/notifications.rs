@@ -366,6 +366,9 @@ fn way(kind: RedressKind, until: Option<SystemTime>) -> pb::Redress {
 pub struct Channels {
     pub email: bool,
     pub webhook: bool,
+    /// Statements of reasons are submitted to the DSA Transparency Database
+    /// (`--dsa-tdb-url`): each restriction journals a PENDING submission.
+    pub dsa_tdb: bool,
 }
 
 impl Channels {

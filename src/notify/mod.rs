@@ -2,8 +2,10 @@
 //! ways it travels, e-mail over SMTP ([`email`]) and HTTP webhooks signed as the
 //! Standard Webhooks specification says ([`webhook`]). Each send either succeeds or
 //! says whether trying again may help ([`DeliveryError`]). The [`worker`] sends what
-//! the writer's outbox holds and journals every attempt.
+//! the writer's outbox holds and journals every attempt; [`dsa_tdb`] submits
+//! statements of reasons to the DSA Transparency Database the same way.
 
+pub mod dsa_tdb;
 pub mod email;
 pub mod templates;
 pub mod webhook;

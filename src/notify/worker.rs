@@ -68,6 +68,7 @@ impl NotifyConfig {
         Channels {
             email: self.smtp_url.is_some(),
             webhook: self.webhook_url.is_some(),
+            dsa_tdb: false,
         }
     }
 }

@@ -75,6 +75,17 @@ impl<'a> View<'a> {
         }
     }
 
+    pub fn submission(
+        &self,
+        claim: &Uuid,
+        seq: u64,
+    ) -> Result<Option<pb::StatementSubmission>, StoreError> {
+        match self.pending.get(&keyspace::submission(claim, seq)) {
+            Some(Kind::StatementSubmission(s)) => Ok(Some(s.clone())),
+            _ => self.store.submission(claim, seq),
+        }
+    }
+
     /// A party's record (its key normalised), if anything was counted about it.
     pub fn party_record(&self, key: &pb::PartyKey) -> Result<Option<pb::PartyRecord>, StoreError> {
         match keyspace::party(key).map(|k| self.pending.get(&k)) {

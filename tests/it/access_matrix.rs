@@ -93,6 +93,8 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("AuditService/ListAuditEntries",      [No, Yes, No, Yes, Yes, No]),
     ("AuditService/VerifyAuditLog",        [No, Yes, No, Yes, Yes, No]),
     ("AuditService/GetTransparencyReport", [No, Yes, No, Yes, Yes, No]),
+    ("AuditService/ExportStatementsOfReasons", [No, No, No, Yes, Yes, No]),
+    ("AuditService/ExportNotices",         [No, No, No, Yes, Yes, No]),
 ];
 
 /// How an RPC is called.
@@ -437,6 +439,14 @@ impl Fixtures {
             "AuditService/GetTransparencyReport" => {
                 pb::GetTransparencyReportRequest::default().encode_to_vec()
             }
+            "AuditService/ExportStatementsOfReasons" => {
+                pb::ExportStatementsOfReasonsRequest::default().encode_to_vec()
+            }
+            "AuditService/ExportNotices" => pb::ExportNoticesRequest {
+                format: pb::ExportFormat::Lumen as i32,
+                ..Default::default()
+            }
+            .encode_to_vec(),
             other => panic!(
                 "no request for {other}: add its row to MATRIX and its request to \
                  Fixtures::request in tests/it/access_matrix.rs"

@@ -20,6 +20,7 @@ mod data_folder;
 mod deadlines;
 mod errors;
 mod events;
+mod exports;
 mod fuzz_equivalent;
 mod hostile_input;
 mod idempotency;

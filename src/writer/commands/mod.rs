@@ -1,7 +1,7 @@
 //! One file per kind of change the writer commits: principals, articles, filing a
 //! claim, party records (warnings, suspensions, counts), a transition of an existing
-//! claim, and the notification outbox. Each is a [`WriteCommand`] with its own reply
-//! type.
+//! claim, the notification outbox, and the submissions of statements of reasons to
+//! the DSA Transparency Database. Each is a [`WriteCommand`] with its own reply type.
 //!
 //! [`WriteCommand`]: super::WriteCommand
 
@@ -11,6 +11,7 @@ mod outbox;
 mod parties;
 mod party_token;
 mod principals;
+mod submissions;
 mod suspension;
 mod transition;
 
@@ -22,5 +23,6 @@ pub use party_token::IssuePartyToken;
 pub use principals::{
     CreatePrincipal, RevokePrincipal, SuspendPrincipal, UnsuspendPrincipal, check_may_file,
 };
+pub use submissions::{RecordSubmission, SubmissionOutcome};
 pub use suspension::{MAX_SUSPENSION, rfc3339, suspended_until};
 pub use transition::{ClaimChanged, ClaimTransition};

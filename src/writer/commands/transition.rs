@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::super::{Exec, Executed, WriteCommand, WriteError};
 use super::principals::check_may_file;
-use super::{outbox, parties};
+use super::{outbox, parties, submissions};
 use crate::domain::notifications::Change;
 use crate::domain::transitions::Stage;
 use crate::domain::{self, Actor, AuditAction, Command, party_record};
@@ -87,6 +87,7 @@ impl WriteCommand for ClaimTransition {
         a.to_state = next.state;
         a.detail = t.detail;
         let mut records = vec![Kind::Claim(next.clone())];
+        records.extend(submissions::submission(cx, &a, &next));
         if let Some(from) = Stage::of(&claim) {
             let verb = self.command.verb().verb();
             let change = Change::Moved { from, verb };
