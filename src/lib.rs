@@ -30,6 +30,7 @@ pub mod grpc_code;
 pub mod journal;
 pub mod listener;
 pub mod notify;
+pub mod pdata;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -52,6 +52,9 @@ pub struct Config {
     pub tls: Option<crate::listener::TlsFiles>,
     /// How notifications are delivered.
     pub notify: crate::notify::NotifyConfig,
+    /// The master key of personal data (`--data-key-file`); `data.key` in the data
+    /// folder's `pdata/` when unset, made at first start.
+    pub data_key_file: Option<PathBuf>,
     /// Where statements of reasons are submitted (DSA Art. 24(5)); none: not at all.
     pub dsa_tdb: Option<crate::notify::dsa_tdb::DsaTdbConfig>,
 }
@@ -71,6 +74,7 @@ impl Config {
             connections: ConnectionLimits::default(),
             tls: None,
             notify: crate::notify::NotifyConfig::default(),
+            data_key_file: None,
             dsa_tdb: None,
             clock: Arc::new(SystemClock),
         }
@@ -141,7 +145,14 @@ impl Server {
         let transports = crate::notify::Transports::new(config.notify.clone())
             .map_err(|e| ServerError::Notify(e.to_string()))?;
         let data_dir = DataDir::open(&config.data_dir)?;
-        let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
+        let vault = crate::pdata::open_vault(data_dir.path(), config.data_key_file.as_deref())
+            .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+        let state = writer::open_state(
+            &data_dir,
+            config.cache_capacity,
+            config.journal_options(),
+            &vault,
+        )?;
         let store = state.store.clone();
         let page_tokens = crate::api::PageTokens::open(&config.data_dir)?;
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
@@ -155,6 +166,7 @@ impl Server {
                 dsa_tdb: config.dsa_tdb.is_some(),
                 ..config.notify.channels()
             },
+            vault.clone(),
         );
         let server = Server {
             config,
@@ -208,7 +220,14 @@ impl Server {
     /// principal whose token nobody has is harmless.
     pub async fn mint_admin_token(config: &Config) -> Result<PathBuf, ServerError> {
         let data_dir = DataDir::open(&config.data_dir)?;
-        let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
+        let vault = crate::pdata::open_vault(data_dir.path(), config.data_key_file.as_deref())
+            .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+        let state = writer::open_state(
+            &data_dir,
+            config.cache_capacity,
+            config.journal_options(),
+            &vault,
+        )?;
         let (writer, handle) = Writer::start(
             state.journal,
             state.head,
@@ -219,6 +238,7 @@ impl Server {
                 dsa_tdb: config.dsa_tdb.is_some(),
                 ..config.notify.channels()
             },
+            vault.clone(),
         );
         let token = auth::new_token();
         let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;

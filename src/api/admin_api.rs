@@ -11,8 +11,8 @@ use crate::domain::{FieldViolation, party_record, validation};
 use crate::pb::{self, Role, admin_service_server::AdminService};
 use crate::store::NotificationQuery;
 use crate::writer::commands::{
-    CreatePrincipal, RetryNotification, RevokePrincipal, SuspendParty, SuspendPrincipal,
-    UnsuspendPrincipal, WarnParty,
+    CreatePrincipal, ErasePersonalData, RetryNotification, RevokePrincipal, SuspendParty,
+    SuspendPrincipal, UnsuspendPrincipal, WarnParty,
 };
 
 pub struct AdminApi {
@@ -451,5 +451,120 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::RetryNotificationResponse {
             notification: Some(notification),
         }))
+    }
+
+    async fn erase_personal_data(
+        &self,
+        request: Request<pb::ErasePersonalDataRequest>,
+    ) -> Result<Response<pb::ErasePersonalDataResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Vec::new();
+        reason(&mut v, &req.reason, true);
+        let subject = self.subject(req.party.as_ref());
+        let (subject, label) = match subject {
+            Ok(s) => s,
+            Err(violation) => {
+                v.push(violation);
+                return Err(status::invalid(v));
+            }
+        };
+        if !v.is_empty() {
+            return Err(status::invalid(v));
+        }
+        let erased = self
+            .cx
+            .writer
+            .submit(ErasePersonalData {
+                subject,
+                label,
+                reason: req.reason.trim().to_string(),
+                actor: caller.principal_id,
+            })
+            .await?;
+        Ok(Response::new(pb::ErasePersonalDataResponse {
+            claims: erased.claims,
+            erased_now: erased.erased_now,
+        }))
+    }
+
+    async fn export_personal_data(
+        &self,
+        request: Request<pb::ExportPersonalDataRequest>,
+    ) -> Result<Response<pb::ExportPersonalDataResponse>, Status> {
+        let req = request.into_inner();
+        let (subject, _) = self
+            .subject(req.party.as_ref())
+            .map_err(|v| status::invalid(vec![v]))?;
+        let store = &self.cx.store;
+        let mut claims = Vec::new();
+        let mut notifications = Vec::new();
+        for id in store.claims_of_subject(&subject)? {
+            let Some(claim) = store.claim(&id)? else {
+                continue;
+            };
+            let query = NotificationQuery {
+                claim_id: Some(id),
+                ..Default::default()
+            };
+            let mut position = crate::store::PagePosition {
+                after: None,
+                limit: 500,
+            };
+            loop {
+                let page = store.list_notifications(&query, &position)?;
+                notifications.extend(page.items);
+                match page.next {
+                    Some(next) => position.after = Some(next),
+                    None => break,
+                }
+            }
+            claims.push(claim);
+        }
+        let party = req.party.unwrap_or_default();
+        let record = store.party_record(&party_record::normalise(&party))?;
+        Ok(Response::new(pb::ExportPersonalDataResponse {
+            claims,
+            notifications,
+            record,
+            erased: store.erased_subject(&subject)?.is_some(),
+        }))
+    }
+}
+
+impl AdminApi {
+    /// The subject a party key names, and how the log names it; a principal is an
+    /// account, not a person's data.
+    fn subject(
+        &self,
+        party: Option<&pb::PartyKey>,
+    ) -> Result<(crate::pdata::Subject, String), FieldViolation> {
+        use crate::pdata::SubjectKind;
+        use pb::party_key::Key;
+        let vault = self.cx.store.vault().ok_or_else(|| {
+            FieldViolation::new("party", "this server keeps no personal data key store")
+        })?;
+        let (kind, value, what) = match party.and_then(|p| p.key.as_ref()) {
+            Some(Key::NotifierEmail(e)) if !e.trim().is_empty() => {
+                (SubjectKind::Email, e.as_str(), "e-mail")
+            }
+            Some(Key::ContributorAccountId(id)) if !id.trim().is_empty() => {
+                (SubjectKind::Contributor, id.as_str(), "contributor")
+            }
+            Some(Key::PrincipalId(_)) => {
+                return Err(FieldViolation::new(
+                    "party.principal_id",
+                    "a principal is an account, not a person's data: name the person by party.notifier_email (the e-mail in the notices or counter-notices) or party.contributor_account_id",
+                ));
+            }
+            _ => {
+                return Err(FieldViolation::new(
+                    "party",
+                    "name the person: party.notifier_email (an e-mail from a notice or counter-notice) or party.contributor_account_id",
+                ));
+            }
+        };
+        let subject = vault.subject(kind, value);
+        Ok((subject, format!("{what} {}", &hex::encode(subject)[..12])))
     }
 }

@@ -33,6 +33,8 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         &[Auditor, Admin],
     ),
     ("/takedown.v1.AdminService/RetryNotification", &[Admin]),
+    ("/takedown.v1.AdminService/ErasePersonalData", &[Admin]),
+    ("/takedown.v1.AdminService/ExportPersonalData", &[Admin]),
     (
         "/takedown.v1.ReviewService/ListReasonTemplates",
         &[Reviewer, Auditor, Admin],

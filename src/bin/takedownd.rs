@@ -86,6 +86,11 @@ struct Cli {
     /// atomically; with --listen 127.0.0.1:0 it tells which port was picked.
     #[arg(long, env = "TAKEDOWN_READY_FILE", global = true)]
     ready_file: Option<PathBuf>,
+    /// The master key that wraps every party's data key (64 hex digits, mode 0600).
+    /// Unset: pdata/data.key in the data folder, made at first start. Keep a copy apart
+    /// from the data folder's backups: without it the personal data cannot be read.
+    #[arg(long, env = "TAKEDOWN_DATA_KEY_FILE", global = true)]
+    data_key_file: Option<PathBuf>,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
@@ -498,6 +503,12 @@ enum Command {
     /// Refused while another takedownd process uses the data folder: stop the server
     /// first.
     AdminToken,
+    /// Re-wrap every party's data key with the master key in FILE (made if missing),
+    /// then exit. Refused while a server uses the data folder.
+    RotateDataKey {
+        /// The new master key file.
+        file: PathBuf,
+    },
     /// Print a new webhook signing secret (whsec_<base64>) and exit: put it in the
     /// file --webhook-secret-file names, and give the webhook receiver the same.
     WebhookSecret,
@@ -516,6 +527,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.tls = cli.security.tls();
     config.notify = cli.notify.config()?;
     config.dsa_tdb = cli.dsa_tdb.config()?;
+    config.data_key_file = cli.data_key_file.clone();
     Ok(config)
 }
 
@@ -523,8 +535,33 @@ fn config(cli: &Cli) -> Result<Config, String> {
 /// sled away and replays the journal into a new one.
 fn rebuild(config: &Config) -> Result<u64, String> {
     let data_dir = DataDir::open(&config.data_dir).map_err(|e| e.to_string())?;
-    takedown::writer::rebuild(&data_dir, config.cache_capacity, config.journal_options())
-        .map_err(|e| e.to_string())
+    let vault = takedown::pdata::open_vault(data_dir.path(), config.data_key_file.as_deref())
+        .map_err(|e| e.to_string())?;
+    takedown::writer::rebuild(
+        &data_dir,
+        config.cache_capacity,
+        config.journal_options(),
+        &vault,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// `takedownd rotate-data-key NEW_KEY_FILE`: with the data folder locked, re-wraps every
+/// party key with the master key in `new` (made, 0600, if the file does not exist), so
+/// that the old master key can be retired. Start with `--data-key-file NEW_KEY_FILE`
+/// afterwards (or, without `--data-key-file`, the new key replaces pdata/data.key).
+fn rotate_data_key(config: &Config, new: &std::path::Path) -> Result<(), String> {
+    let data_dir = DataDir::open(&config.data_dir).map_err(|e| e.to_string())?;
+    let vault = takedown::pdata::open_vault(data_dir.path(), config.data_key_file.as_deref())
+        .map_err(|e| e.to_string())?;
+    let dir = data_dir.path().join("pdata");
+    let key = takedown::pdata::vault::master_key(&dir, Some(new))
+        .or_else(|_| takedown::pdata::vault::new_key_file(new).map_err(|e| e.to_string()))?;
+    vault.rewrap(key).map_err(|e| e.to_string())?;
+    if config.data_key_file.is_none() {
+        std::fs::copy(new, dir.join("data.key")).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Telling a supervisor (or a test) that the server serves, and where.
@@ -643,6 +680,19 @@ async fn main() -> ExitCode {
             }
         },
         Some(Command::WebhookSecret) => ExitCode::SUCCESS,
+        Some(Command::RotateDataKey { file }) => match rotate_data_key(&config, &file) {
+            Ok(()) => {
+                eprintln!(
+                    "every party key is now wrapped with the key in {}",
+                    file.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("takedownd rotate-data-key: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Serve) | None => {
             if let Some(addr) = cli.metrics_listen {
                 if let Err(e) = telemetry::install_metrics(addr) {

@@ -45,11 +45,13 @@ pub enum AuditAction {
     /// One attempt to submit a statement of reasons to the DSA Transparency Database,
     /// by the submission worker (the actor is `system`).
     SubmitStatement,
+    /// A party's personal data erased (GDPR Art. 17): its data key deleted.
+    ErasePersonalData,
 }
 
 impl AuditAction {
     /// Every action, in the order the workflow meets them.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::FileClaim,
         AuditAction::StartReview,
         AuditAction::RequestInformation,
@@ -74,6 +76,7 @@ impl AuditAction {
         AuditAction::DeliverNotification,
         AuditAction::RetryNotification,
         AuditAction::SubmitStatement,
+        AuditAction::ErasePersonalData,
     ];
 
     /// The name written to `AuditEntry.action`.
@@ -102,6 +105,7 @@ impl AuditAction {
             AuditAction::SuspendParty => "SuspendParty",
             AuditAction::DeliverNotification => "DeliverNotification",
             AuditAction::RetryNotification => "RetryNotification",
+            AuditAction::ErasePersonalData => "ErasePersonalData",
             AuditAction::SubmitStatement => "SubmitStatement",
         }
     }
@@ -122,6 +126,7 @@ impl AuditAction {
                 | AuditAction::UnsuspendPrincipal
                 | AuditAction::WarnParty
                 | AuditAction::SuspendParty
+                | AuditAction::ErasePersonalData
         )
     }
 

@@ -17,6 +17,10 @@ pub fn claim_keys(c: &pb::Claim) -> Vec<Vec<u8>> {
         keyspace::claim_queue(c.trusted_flagger, &id),
         keyspace::claim_by_article(&c.article_id, &id),
     ];
+    // The parties of a sealed claim, for erasure and data-subject access.
+    for subject in crate::pdata::sealed_claim_subjects(c) {
+        keys.push(keyspace::claim_by_subject(&subject, &id));
+    }
     if let Ok(p) = Uuid::parse_str(&c.filed_by) {
         keys.push(keyspace::claim_by_claimant(&p, &id));
     }

@@ -45,11 +45,16 @@ pub const NOTIFICATION_DUE: u8 = 0x23;
 pub const SUBMISSION: u8 = 0x24;
 /// PENDING submissions by next attempt: `[tag][secs][claim id][seq]`.
 pub const SUBMISSION_DUE: u8 = 0x25;
+/// Claims by the subjects of their parties: `[tag][subject][claim id]`.
+pub const CLAIM_BY_SUBJECT: u8 = 0x26;
+/// Erased subjects: `[tag][subject]` -> `ErasedSubject`.
+pub const ERASED_SUBJECT: u8 = 0x27;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
 /// that indexes agree with records scan exactly these.
-pub const CLAIM_INDEXES: [u8; 7] = [
+pub const CLAIM_INDEXES: [u8; 8] = [
+    CLAIM_BY_SUBJECT,
     CLAIM_BY_STATE,
     CLAIM_BY_ARTICLE,
     CLAIM_BY_CLAIMANT,
@@ -63,9 +68,10 @@ pub const CLAIM_INDEXES: [u8; 7] = [
 pub const APPLIED_SEQ: &[u8] = &[META, b'a'];
 /// The layout version of this keyspace.
 pub const SCHEMA_VERSION: &[u8] = &[META, b's'];
-/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. A store
-/// written at an older version is rebuilt from the journal at start.
-pub const CURRENT_SCHEMA_VERSION: u64 = 2;
+/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. 3: notifier
+/// e-mails' party records keyed by their subject (`pdata`), `CLAIM_BY_SUBJECT` added.
+/// A store written at an older version is rebuilt from the journal at start.
+pub const CURRENT_SCHEMA_VERSION: u64 = 3;
 
 fn with(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -123,14 +129,18 @@ pub fn audit(seq: u64) -> Vec<u8> {
 }
 
 /// A party record: `[PARTY][kind][id]`, where kind is the `PartyKey` field number
-/// and id the principal's UUID bytes, the SHA-256 of the normalised notifier e-mail
-/// (no e-mail is a key in clear), or the contributor's account id. `None` for a key
-/// with no kind set or a principal id that is not a UUID. Pass a normalised key
-/// (`domain::party_record::normalise`).
+/// and id the principal's UUID bytes, the notifier e-mail's subject (the blind index of
+/// `pdata`, read from a sealed e-mail or a subject reference; an e-mail in clear, which
+/// only a store without a key store sees, falls back to its SHA-256), or the
+/// contributor's account id. `None` for a key with no kind set or a principal id that
+/// is not a UUID. Pass a normalised key (`domain::party_record::normalise`).
 pub fn party(key: &pb::PartyKey) -> Option<Vec<u8>> {
     Some(match key.key.as_ref()? {
         Key::PrincipalId(id) => with(PARTY, &[&[1], Uuid::parse_str(id).ok()?.as_bytes()]),
-        Key::NotifierEmail(email) => with(PARTY, &[&[2], &Sha256::digest(email.as_bytes())]),
+        Key::NotifierEmail(email) => match crate::pdata::subject_of(email) {
+            Some(subject) => with(PARTY, &[&[2], &subject]),
+            None => with(PARTY, &[&[2], &Sha256::digest(email.as_bytes())]),
+        },
         Key::ContributorAccountId(id) => with(PARTY, &[&[3], id.as_bytes()]),
     })
 }
@@ -311,6 +321,14 @@ pub fn submission_due_until(secs: i64) -> Vec<u8> {
 pub fn submission_of_due(key: &[u8]) -> Option<Vec<u8>> {
     let tail = key.get(9..)?;
     (tail.len() == 24).then(|| with(SUBMISSION, &[tail]))
+}
+
+pub fn claim_by_subject(subject: &[u8], claim: &Uuid) -> Vec<u8> {
+    with(CLAIM_BY_SUBJECT, &[subject, claim.as_bytes()])
+}
+
+pub fn erased_subject(subject: &[u8]) -> Vec<u8> {
+    with(ERASED_SUBJECT, &[subject])
 }
 
 /// The last 16 bytes of an index key: the claim id.

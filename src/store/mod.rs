@@ -50,6 +50,9 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Opens the personal fields of what is read (`pdata`); none in tools that only
+    /// check keys and indexes.
+    vault: Option<std::sync::Arc<crate::pdata::Vault>>,
 }
 
 /// What the store needs to know about one record to place it: its key, its encoding
@@ -77,12 +80,12 @@ pub fn record_key(record: &pb::StoredRecord) -> Option<Vec<u8>> {
         Kind::StatementSubmission(s) => {
             keyspace::submission(&Uuid::parse_str(&s.claim_id).ok()?, s.seq)
         }
+        Kind::ErasedSubject(e) => keyspace::erased_subject(&e.subject),
     })
 }
 
-fn place(record: &pb::StoredRecord) -> Option<Placed> {
+fn place(record: &pb::StoredRecord, key: Vec<u8>) -> Option<Placed> {
     let empty = |keys: Vec<Vec<u8>>| keys.into_iter().map(|k| (k, Vec::new())).collect();
-    let key = record_key(record)?;
     let (value, index) = match record.kind.as_ref()? {
         Kind::Claim(c) => (c.encode_to_vec(), empty(indexes::claim_keys(c))),
         Kind::Article(a) => (a.encode_to_vec(), empty(indexes::article_keys(a))),
@@ -92,6 +95,7 @@ fn place(record: &pb::StoredRecord) -> Option<Placed> {
         Kind::PartyRecord(r) => (r.encode_to_vec(), Vec::new()),
         Kind::Notification(n) => (n.encode_to_vec(), empty(indexes::notification_keys(n))),
         Kind::StatementSubmission(s) => (s.encode_to_vec(), empty(indexes::submission_keys(s))),
+        Kind::ErasedSubject(e) => (e.encode_to_vec(), Vec::new()),
     };
     Some(Placed { key, value, index })
 }
@@ -158,7 +162,18 @@ impl Store {
                 }
             }
         }
-        Ok(Self { db })
+        Ok(Self { db, vault: None })
+    }
+
+    /// This store, opening personal fields with `vault` as it reads them.
+    pub fn with_vault(mut self, vault: std::sync::Arc<crate::pdata::Vault>) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
+    /// The key store personal fields are opened with, if any.
+    pub fn vault(&self) -> Option<&crate::pdata::Vault> {
+        self.vault.as_deref()
     }
 
     /// True if the store was written with an older key layout than this build's: its
@@ -193,7 +208,7 @@ impl Store {
         let mut written: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
         for entry in entries {
             for record in &entry.records {
-                let Some(placed) = place(record) else {
+                let Some(placed) = self.place(record) else {
                     continue;
                 };
                 let old = match written.get(&placed.key) {
@@ -221,6 +236,19 @@ impl Store {
         batch.insert(keyspace::APPLIED_SEQ, &last.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Where `record` goes: its key, value and index keys. A notifier e-mail in clear
+    /// (an entry journaled before personal data was sealed) is keyed by its subject,
+    /// like a sealed one.
+    fn place(&self, record: &pb::StoredRecord) -> Option<Placed> {
+        let key = match (&self.vault, &record.kind) {
+            (Some(v), Some(Kind::PartyRecord(r))) => {
+                keyspace::party(&crate::pdata::party_key_ref(v, r.party.as_ref()?))?
+            }
+            _ => record_key(record)?,
+        };
+        place(record, key)
     }
 
     /// Waits until everything applied so far is on disk (as far as sled can promise).

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, keyspace};
 use crate::pb;
+use crate::pdata;
 
 /// A raw scan of one index: where it starts, where it ends and how many keys it
 /// returns. The store's listings build these (see `query.rs`); checks of the indexes
@@ -33,11 +34,56 @@ const SCAN_BUDGET: usize = 5_000;
 
 impl Store {
     pub fn claim(&self, id: &Uuid) -> Result<Option<pb::Claim>, StoreError> {
+        let mut c: Option<pb::Claim> = self.get(&keyspace::claim(id))?;
+        if let (Some(v), Some(c)) = (self.vault(), c.as_mut()) {
+            pdata::open_claim(v, c);
+        }
+        Ok(c)
+    }
+
+    /// A claim as stored, its personal fields sealed (for erasure and indexes).
+    pub fn sealed_claim(&self, id: &Uuid) -> Result<Option<pb::Claim>, StoreError> {
         self.get(&keyspace::claim(id))
     }
 
+    /// The erasure of `subject`, if it was erased.
+    pub fn erased_subject(&self, subject: &[u8]) -> Result<Option<pb::ErasedSubject>, StoreError> {
+        self.get(&keyspace::erased_subject(subject))
+    }
+
+    /// The ids of the claims that hold `subject`'s personal data.
+    pub fn claims_of_subject(&self, subject: &[u8]) -> Result<Vec<Uuid>, StoreError> {
+        let mut prefix = vec![keyspace::CLAIM_BY_SUBJECT];
+        prefix.extend_from_slice(subject);
+        let mut ids = Vec::new();
+        for kv in self.db.scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            if let Some(id) = keyspace::trailing_uuid(&k) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Every erasure (the subject and its erased key's fingerprint), for the key store
+    /// to finish at start.
+    pub fn erased_subjects(&self) -> Result<Vec<(pdata::Subject, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix([keyspace::ERASED_SUBJECT]) {
+            let (k, _) = kv?;
+            if let (Ok(s), Some(e)) = (k[1..].try_into(), self.get::<pb::ErasedSubject>(&k)?) {
+                out.push((s, e.key_check));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn article(&self, id: &str) -> Result<Option<pb::Article>, StoreError> {
-        self.get(&keyspace::article(id))
+        let mut a: Option<pb::Article> = self.get(&keyspace::article(id))?;
+        if let (Some(v), Some(a)) = (self.vault(), a.as_mut()) {
+            pdata::open_article(v, a);
+        }
+        Ok(a)
     }
 
     pub fn article_by_url(&self, url: &str) -> Result<Option<pb::Article>, StoreError> {
@@ -57,10 +103,18 @@ impl Store {
 
     /// The record of a party (its key normalised), if anything was counted about it.
     pub fn party_record(&self, key: &pb::PartyKey) -> Result<Option<pb::PartyRecord>, StoreError> {
-        match keyspace::party(key) {
-            Some(k) => self.get(&k),
-            None => Ok(None),
+        let key = match self.vault() {
+            Some(v) => pdata::party_key_ref(v, key),
+            None => key.clone(),
+        };
+        let mut r: Option<pb::PartyRecord> = match keyspace::party(&key) {
+            Some(k) => self.get(&k)?,
+            None => None,
+        };
+        if let (Some(v), Some(r)) = (self.vault(), r.as_mut()) {
+            pdata::open_party_record(v, r);
         }
+        Ok(r)
     }
 
     pub fn principal_by_token(
@@ -86,7 +140,11 @@ impl Store {
     }
 
     pub fn notification(&self, id: &Uuid) -> Result<Option<pb::Notification>, StoreError> {
-        self.get(&keyspace::notification(id))
+        let mut n: Option<pb::Notification> = self.get(&keyspace::notification(id))?;
+        if let (Some(v), Some(n)) = (self.vault(), n.as_mut()) {
+            pdata::open_notification(v, n);
+        }
+        Ok(n)
     }
 
     /// PENDING notifications whose next attempt is due before `until_secs`

@@ -24,6 +24,7 @@ use crate::clock::Clock;
 use crate::domain::notifications::Channels;
 use crate::domain::{DomainError, Policy};
 use crate::journal::{self, ChainHead, Journal};
+use crate::pdata::{self, Vault};
 use crate::store::{Store, StoreError};
 
 pub use command::{Exec, Executed, WriteCommand};
@@ -142,6 +143,7 @@ impl Writer {
         clock: Arc<dyn Clock>,
         policy: Policy,
         channels: Channels,
+        vault: Arc<Vault>,
     ) -> (Writer, WriterHandle) {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         let (durable_tx, durable) = watch::channel(head.seq);
@@ -152,6 +154,7 @@ impl Writer {
             clock,
             policy,
             channels,
+            vault,
             durable: durable_tx,
         };
         let thread = std::thread::Builder::new()
@@ -181,6 +184,8 @@ struct Loop {
     clock: Arc<dyn Clock>,
     policy: Policy,
     channels: Channels,
+    /// Seals personal fields before they are journaled.
+    vault: Arc<Vault>,
     durable: watch::Sender<u64>,
 }
 
@@ -225,14 +230,19 @@ impl Loop {
             };
             for (n, mut entry) in job.execute(&cx).into_iter().enumerate() {
                 let seq = seq + n as u64;
+                // Later commands of the group read the records in clear; the journal
+                // and sled get them sealed.
+                view.remember(&entry.records);
+                seal_personal_data(&self.vault, &view, &mut entry);
                 head.hash = journal::seal(&mut entry, seq, &head.hash);
                 head.seq = seq;
-                view.remember(&entry.records);
                 entries.push(entry);
             }
         }
         drop(view);
         if !entries.is_empty() {
+            // The keys the group's sealed fields need are on disk before the entries.
+            self.vault.persist().map_err(|e| e.to_string())?;
             for entry in &entries {
                 self.journal.append(entry).map_err(|e| e.to_string())?;
             }
@@ -240,6 +250,16 @@ impl Loop {
             self.journal.sync().map_err(|e| e.to_string())?;
             let fsync = fsync_start.elapsed();
             self.store.apply(&entries).map_err(|e| e.to_string())?;
+            // An erasure is journaled: now its key goes (and again at the next start if
+            // this fails or a crash comes first).
+            for record in entries.iter().flat_map(|e| &e.records) {
+                if let Some(crate::pb::stored_record::Kind::ErasedSubject(e)) = &record.kind
+                    && let Ok(subject) = <pdata::Subject>::try_from(e.subject.as_slice())
+                    && let Err(err) = self.vault.erase_checked(&subject, &e.key_check)
+                {
+                    tracing::error!(error = %err, "deleting an erased party's key failed; it is retried at the next start");
+                }
+            }
             instruments::group_committed(jobs.len(), fsync, self.journal.size_bytes(), &entries);
             self.head = head;
             self.durable.send_replace(head.seq);
@@ -248,5 +268,21 @@ impl Loop {
             job.answer(None);
         }
         Ok(())
+    }
+}
+
+/// Seals the personal fields of `entry`'s records (`pdata`), reading a notification's
+/// claim from `view` and skipping erased subjects.
+fn seal_personal_data(vault: &Vault, view: &view::View<'_>, entry: &mut crate::pb::JournalEntry) {
+    let claim_of = |id: &str| {
+        uuid::Uuid::parse_str(id)
+            .ok()
+            .and_then(|id| view.claim(&id).ok().flatten())
+    };
+    let erased = |s: &pdata::Subject| view.erased(s);
+    for record in &mut entry.records {
+        if let Some(kind) = record.kind.as_mut() {
+            pdata::seal_record(vault, kind, &claim_of, &erased);
+        }
     }
 }

@@ -2,6 +2,9 @@
 //! what sled applied), and replay every journal entry sled has not applied yet.
 //! `rebuild` does the same from an empty sled, for when sled itself is lost or damaged.
 
+use std::sync::Arc;
+
+use crate::pdata::Vault;
 use std::path::Path;
 
 use crate::data_dir::DataDir;
@@ -31,6 +34,8 @@ pub enum RecoveryError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Vault(#[from] crate::pdata::VaultError),
 }
 
 /// The recovered journal, its head and the store, ready for the writer.
@@ -47,17 +52,18 @@ pub fn open_state(
     data_dir: &DataDir,
     cache_capacity: u64,
     options: JournalOptions,
+    vault: &Arc<Vault>,
 ) -> Result<OpenedState, RecoveryError> {
     // sled first: what it has applied was acknowledged, and recovery must not cut it
     // off the journal as a torn tail.
-    let mut store = open_store(data_dir, cache_capacity)?;
+    let mut store = open_store(data_dir, cache_capacity)?.with_vault(vault.clone());
     let (journal, head) = Journal::recover(&data_dir.journal(), options, store.applied_seq()?)?;
     if store.schema_outdated()? {
         // An older takedown laid out the indexes differently: the journal is the
         // record, so sled is simply rebuilt from it.
         tracing::warn!("the sled store has an older key layout; rebuilding it from the journal");
         drop(store);
-        store = empty_store(data_dir, cache_capacity)?;
+        store = empty_store(data_dir, cache_capacity)?.with_vault(vault.clone());
     }
     let applied = store.applied_seq()?;
     if applied > head.seq {
@@ -67,6 +73,10 @@ pub fn open_state(
         });
     }
     let replayed = replay(&data_dir.journal(), &store, applied, head.seq)?;
+    // An erasure is journaled before its key is deleted: finish any a crash cut short.
+    for (subject, check) in store.erased_subjects()? {
+        vault.erase_checked(&subject, &check)?;
+    }
     if replayed > 0 {
         tracing::info!(
             replayed,
@@ -104,11 +114,16 @@ pub fn rebuild(
     data_dir: &DataDir,
     cache_capacity: u64,
     options: JournalOptions,
+    vault: &Arc<Vault>,
 ) -> Result<u64, RecoveryError> {
     let applied = old_applied_seq(data_dir, cache_capacity);
     let (_journal, head) = Journal::recover(&data_dir.journal(), options, applied)?;
-    let store = empty_store(data_dir, cache_capacity)?;
-    replay(&data_dir.journal(), &store, 0, head.seq)
+    let store = empty_store(data_dir, cache_capacity)?.with_vault(vault.clone());
+    let replayed = replay(&data_dir.journal(), &store, 0, head.seq)?;
+    for (subject, check) in store.erased_subjects()? {
+        vault.erase_checked(&subject, &check)?;
+    }
+    Ok(replayed)
 }
 
 /// Opens sled and makes the files it just created private (sled creates them with the

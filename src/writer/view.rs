@@ -68,6 +68,27 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The claims holding `subject`'s personal data (stored ones; a claim filed in this
+    /// group is not erased by it).
+    pub fn claims_of_subject(
+        &self,
+        subject: &crate::pdata::Subject,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        self.store.claims_of_subject(subject)
+    }
+
+    /// Whether `subject`'s personal data is being erased in this group: nothing is
+    /// sealed for it again until the group is committed and the key deleted.
+    pub fn erased(&self, subject: &crate::pdata::Subject) -> bool {
+        let key = crate::store::keyspace::erased_subject(subject);
+        matches!(self.pending.get(&key), Some(Kind::ErasedSubject(_)))
+    }
+
+    /// The fingerprint of `subject`'s current data key, if it has one.
+    pub fn key_check(&self, subject: &crate::pdata::Subject) -> Option<[u8; 8]> {
+        self.store.vault().and_then(|v| v.key_check(subject))
+    }
+
     pub fn notification(&self, id: &Uuid) -> Result<Option<pb::Notification>, StoreError> {
         match self.pending.get(&keyspace::notification(id)) {
             Some(Kind::Notification(n)) => Ok(Some(n.clone())),

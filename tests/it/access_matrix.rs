@@ -68,6 +68,8 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("AdminService/SuspendParty",          [No, No, No, No, Yes, No]),
     ("AdminService/ListNotifications",     [No, No, No, Yes, Yes, No]),
     ("AdminService/RetryNotification",     [No, No, No, No, Yes, No]),
+    ("AdminService/ErasePersonalData",     [No, No, No, No, Yes, No]),
+    ("AdminService/ExportPersonalData",    [No, No, No, No, Yes, No]),
     ("ReviewService/ListReasonTemplates",  [No, Yes, No, Yes, Yes, No]),
     ("ClaimService/FileClaim",             [Yes, No, No, No, Yes, Yes]),
     ("ClaimService/GetClaim",              [Yes, Yes, Yes, Yes, Yes, Nf]),
@@ -325,6 +327,18 @@ impl Fixtures {
             "AdminService/ListNotifications" => pb::ListNotificationsRequest {
                 page_size: 5,
                 ..Default::default()
+            }
+            .encode_to_vec(),
+            "AdminService/ErasePersonalData" => pb::ErasePersonalDataRequest {
+                party: Some(email(&format!(
+                    "matrix-erase-{}@example.org",
+                    self.unique()
+                ))),
+                reason: "erasure request".into(),
+            }
+            .encode_to_vec(),
+            "AdminService/ExportPersonalData" => pb::ExportPersonalDataRequest {
+                party: Some(email("matrix@example.org")),
             }
             .encode_to_vec(),
             "AdminService/RetryNotification" => pb::RetryNotificationRequest {

@@ -36,6 +36,7 @@ mod page_token_filters;
 mod paging;
 mod party_records;
 mod persistence;
+mod personal_data;
 mod public_intake;
 mod readme_grpcurl;
 mod ready_file;

@@ -6,6 +6,7 @@
 //! [`WriteCommand`]: super::WriteCommand
 
 mod article;
+mod erasure;
 mod file_claim;
 mod outbox;
 mod parties;
@@ -16,6 +17,7 @@ mod suspension;
 mod transition;
 
 pub use article::UpsertArticle;
+pub use erasure::{ErasePersonalData, Erased};
 pub use file_claim::{FileClaim, FiledClaim};
 pub use outbox::{Outcome, RecordDelivery, RetryNotification};
 pub use parties::{SuspendParty, WarnParty};
