@@ -98,7 +98,13 @@ impl ClaimService for ClaimApi {
         // and answered with a claim token for that notifier.
         let (filed_by, token) = if caller.is_public() {
             let token = auth::new_token();
-            (notice.notifier_id(), Some(token))
+            let vault = self
+                .cx
+                .store
+                .vault()
+                .ok_or_else(|| Status::internal("no personal data key store"))?;
+            let subject = vault.subject(crate::pdata::SubjectKind::Email, notice.notifier_email());
+            (Notice::notifier_id(&subject), Some(token))
         } else {
             let id = Uuid::parse_str(&caller.principal_id)
                 .map_err(|_| Status::internal("caller without a principal id"))?;

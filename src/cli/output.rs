@@ -58,6 +58,8 @@ named!(
     GetArticleResponse,
     BatchGetArticlesResponse,
     ListReasonTemplatesResponse,
+    ErasePersonalDataResponse,
+    ExportPersonalDataResponse,
     ListNotificationsResponse,
     RetryNotificationResponse,
 );

@@ -53,6 +53,23 @@ pub enum PartiesCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Erase a person's personal data (GDPR Art. 17): its name, contact details and
+    /// texts read "[erased]" from then on; the audit chain still verifies. Refused
+    /// (CONTACT_NEEDED) while a DMCA counter-notice of theirs runs.
+    Erase {
+        #[command(flatten)]
+        party: Party,
+        /// Why, for the record (no personal data), such as "erasure request of
+        /// 2026-11-30".
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print what is held about a person (GDPR Art. 15), as JSON: their claims, the
+    /// notifications of those claims, and their party record.
+    Export {
+        #[command(flatten)]
+        party: Party,
+    },
     /// Suspend a notifier e-mail or a contributor: no notices or complaints until it
     /// ends. Refused (NO_PRIOR_WARNING) unless the party was warned first.
     Suspend {
@@ -139,6 +156,40 @@ pub async fn run(command: PartiesCommand, clients: &Clients, out: Output) -> Res
                 .await?
                 .into_inner();
             print(r.record, out)
+        }
+        PartiesCommand::Erase { party, reason } => {
+            let r = client
+                .erase_personal_data(pb::ErasePersonalDataRequest {
+                    party: Some(party.key()),
+                    reason,
+                })
+                .await?
+                .into_inner();
+            match out {
+                Output::Json => print_message(&r),
+                Output::Table => print_record(&[
+                    ("claims", r.claims.to_string()),
+                    (
+                        "erased",
+                        if r.erased_now {
+                            "now"
+                        } else {
+                            "already (nothing to erase)"
+                        }
+                        .to_string(),
+                    ),
+                ]),
+            }
+        }
+        PartiesCommand::Export { party } => {
+            let r = client
+                .export_personal_data(pb::ExportPersonalDataRequest {
+                    party: Some(party.key()),
+                })
+                .await?
+                .into_inner();
+            // An access request is answered with everything, in the canonical JSON.
+            print_message(&r)
         }
         PartiesCommand::Suspend {
             party,

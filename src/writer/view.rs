@@ -84,6 +84,11 @@ impl<'a> View<'a> {
         matches!(self.pending.get(&key), Some(Kind::ErasedSubject(_)))
     }
 
+    /// The key store personal data is sealed with.
+    pub fn vault(&self) -> Option<&crate::pdata::Vault> {
+        self.store.vault()
+    }
+
     /// The fingerprint of `subject`'s current data key, if it has one.
     pub fn key_check(&self, subject: &crate::pdata::Subject) -> Option<[u8; 8]> {
         self.store.vault().and_then(|v| v.key_check(subject))

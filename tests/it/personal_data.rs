@@ -275,3 +275,38 @@ async fn the_contact_a_dmca_counter_notice_needs_is_not_erased_while_it_runs() {
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_desk_answers_an_access_and_an_erasure_request_from_the_terminal() {
+    use crate::ctl::ctl;
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let c = flow.file(marked_notice("zqxjv@agents.example.org")).await;
+    let email = "Zqxjv@Agents.example.org";
+    let export = ctl(&s, &s.admin_token, &["parties", "export", "--email", email])
+        .await
+        .json();
+    assert_eq!(export["claims"][0]["id"], c.id.as_str());
+    assert_eq!(export["claims"][0]["claimant"]["phone"], "+44 20 7946 0958");
+    let erased = ctl(
+        &s,
+        &s.admin_token,
+        &[
+            "parties",
+            "erase",
+            "--email",
+            email,
+            "--reason",
+            "erasure request of 2026-11-30",
+        ],
+    )
+    .await
+    .ok();
+    assert!(erased.stdout.contains("now"), "{}", erased.stdout);
+    let export = ctl(&s, &s.admin_token, &["parties", "export", "--email", email])
+        .await
+        .json();
+    assert_eq!(export["claims"][0]["claimant"]["phone"], "[erased]");
+    assert_eq!(export["erased"], true);
+    s.stop().await;
+}

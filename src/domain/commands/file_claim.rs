@@ -4,7 +4,6 @@
 
 use std::time::SystemTime;
 
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::deadline;
@@ -32,22 +31,18 @@ impl Notice {
         &self.0
     }
 
-    /// The notifier as a party without an account, named by its e-mail: a UUID of
-    /// version 8 (RFC 9562, custom) made from the SHA-256 of the normalised address
-    /// (trimmed, lower-case). The same e-mail is the same notifier across notices, and
-    /// the id cannot be mistaken for a principal's (version 7), nor turned back into
-    /// the address.
-    pub fn notifier_id(&self) -> Uuid {
-        let email = self
-            .0
-            .claimant
-            .as_ref()
-            .map(|c| c.email.trim().to_lowercase())
-            .unwrap_or_default();
-        let digest = Sha256::digest(format!("notifier-email:{email}").as_bytes());
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    /// The e-mail the notice names its notifier by, as given.
+    pub fn notifier_email(&self) -> &str {
+        self.0.claimant.as_ref().map_or("", |c| c.email.as_str())
+    }
+
+    /// The notifier as a party without an account, named by its e-mail's subject (the
+    /// keyed hash `pdata::Vault::subject` makes of the normalised address): a UUID of
+    /// version 8 (RFC 9562, custom). The same e-mail is the same notifier across
+    /// notices; the id cannot be mistaken for a principal's (version 7), nor turned
+    /// back into the address, nor checked against a guessed address without the key.
+    pub fn notifier_id(subject: &[u8; 16]) -> Uuid {
+        uuid::Builder::from_custom_bytes(*subject).into_uuid()
     }
 }
 

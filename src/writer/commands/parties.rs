@@ -90,14 +90,22 @@ pub fn counted_with_events(
 
 /// How the audit log names a party: an e-mail only by a short hash, so the
 /// hash-chained log never holds it in clear.
-pub fn label(party: &pb::PartyKey) -> String {
-    use sha2::{Digest, Sha256};
+pub fn label(cx: &Exec<'_>, party: &pb::PartyKey) -> String {
     match &party_record::normalise(party).key {
         Some(Key::PrincipalId(id)) => format!("principal {id}"),
-        Some(Key::NotifierEmail(e)) => format!(
-            "notifier e-mail sha256:{}",
-            &hex::encode(Sha256::digest(e.as_bytes()))[..16]
-        ),
+        Some(Key::NotifierEmail(e)) => {
+            // Never the address: its subject (a keyed hash), or for a sealed one the
+            // subject it names.
+            let subject = crate::pdata::subject_of(e).or_else(|| {
+                cx.view
+                    .vault()
+                    .map(|v| v.subject(crate::pdata::SubjectKind::Email, e))
+            });
+            match subject {
+                Some(s) => format!("notifier e-mail {}", &hex::encode(s)[..12]),
+                None => "a notifier e-mail".to_string(),
+            }
+        }
         Some(Key::ContributorAccountId(id)) => format!("contributor {id}"),
         None => "no party".to_string(),
     }
@@ -152,7 +160,7 @@ impl WriteCommand for WarnParty {
         let mut record = load(cx, &self.party)?;
         party_record::warn(&mut record, &self.reason, cx.now);
         let mut a = cx.audit(&self.actor, AuditAction::WarnParty);
-        a.detail = format!("{} warned: {}", label(&self.party), self.reason);
+        a.detail = format!("{} warned: {}", label(cx, &self.party), self.reason);
         Ok(Executed::changed(
             a,
             vec![Kind::PartyRecord(record.clone())],
@@ -181,7 +189,7 @@ impl WriteCommand for SuspendParty {
         let mut a = cx.audit(&self.actor, AuditAction::SuspendParty);
         a.detail = format!(
             "{} suspended until {}: {}",
-            label(&self.party),
+            label(cx, &self.party),
             rfc3339(self.until),
             self.reason
         );

@@ -110,7 +110,7 @@ impl WriteCommand for ClaimTransition {
                 e.to_state = next.state;
                 e.detail = format!(
                     "{}: {} contributions found infringing within {} (threshold {}); the site decides on the account (DMCA 512(i))",
-                    parties::label(r.party.as_ref().unwrap_or(&pb::PartyKey::default())),
+                    parties::label(cx, r.party.as_ref().unwrap_or(&pb::PartyKey::default())),
                     r.infringement_times.len(),
                     humantime::format_duration(cx.policy.repeat_infringer.window),
                     cx.policy.repeat_infringer.threshold
