@@ -262,6 +262,7 @@ impl Server {
             self.store.clone(),
             self.handle.clone(),
             self.config.clock.clone(),
+            self.config.policy.personal_data_retention,
         )
     }
 
@@ -306,8 +307,13 @@ impl Server {
             None => None,
         };
         let sweeper = tokio::spawn(
-            Sweeper::new(store.clone(), handle.clone(), config.clock.clone())
-                .run(config.sweep_interval, sweeper_stopped),
+            Sweeper::new(
+                store.clone(),
+                handle.clone(),
+                config.clock.clone(),
+                config.policy.personal_data_retention,
+            )
+            .run(config.sweep_interval, sweeper_stopped),
         );
         // Long-lived streams (WatchEvents) end when shutdown starts, so that the
         // graceful shutdown does not wait for them forever.
@@ -547,6 +553,14 @@ impl RunningServer {
     pub async fn sweep(&self) -> Result<usize, crate::writer::WriteError> {
         match &self.sweeper {
             Some(s) => s.sweep().await,
+            None => Err(crate::writer::WriteError::Stopped),
+        }
+    }
+
+    /// Runs the retention pass once now (for tests that move the clock).
+    pub async fn expire_personal_data(&self) -> Result<usize, crate::writer::WriteError> {
+        match &self.sweeper {
+            Some(s) => s.expire_personal_data().await,
             None => Err(crate::writer::WriteError::Stopped),
         }
     }

@@ -136,6 +136,10 @@ struct PolicyArgs {
     /// Within how long they count [policy default: 365days].
     #[arg(long, env = "TAKEDOWN_REPEAT_INFRINGER_WINDOW", global = true, value_parser = humantime::parse_duration)]
     repeat_infringer_window: Option<std::time::Duration>,
+    /// How long a party's personal data is kept after the last claim it is part of
+    /// closed; then it is erased [policy default: 1095days].
+    #[arg(long, env = "TAKEDOWN_PERSONAL_DATA_RETENTION", global = true, value_parser = humantime::parse_duration)]
+    personal_data_retention: Option<std::time::Duration>,
     /// Holidays that are not business days, comma-separated YYYY-MM-DD.
     #[arg(long, env = "TAKEDOWN_HOLIDAYS", global = true, value_delimiter = ',')]
     holidays: Vec<String>,
@@ -172,6 +176,9 @@ impl PolicyArgs {
         }
         if let Some(w) = self.repeat_infringer_window {
             policy.repeat_infringer.window = w;
+        }
+        if let Some(r) = self.personal_data_retention {
+            policy.personal_data_retention = r;
         }
         for day in &self.holidays {
             policy.holidays.push(

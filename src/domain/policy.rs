@@ -106,6 +106,9 @@ pub struct Policy {
     pub holidays: Vec<i64>,
     /// DMCA 512(i): when a contributor counts as a repeat infringer.
     pub repeat_infringer: RepeatInfringer,
+    /// How long a party's personal data is kept after the last claim it is part of
+    /// closed (GDPR Art. 5(1)(e)); then the sweeper erases it.
+    pub personal_data_retention: Duration,
     /// Statements of reasons the desk starts from (ReviewService.ListReasonTemplates).
     pub reason_templates: Vec<super::reasons::ReasonTemplate>,
 }
@@ -163,6 +166,9 @@ impl Default for Policy {
             },
             holidays: Vec::new(),
             repeat_infringer: RepeatInfringer::default(),
+            // Three years after closing: the limitation period for copyright claims
+            // in most of the regimes served (17 U.S.C. 507(b); PRC Civil Code 188).
+            personal_data_retention: 3 * 365 * DAY,
             reason_templates: super::reasons::builtin_templates(),
         }
     }
@@ -319,6 +325,10 @@ impl Policy {
             policy.repeat_infringer.window = humantime::parse_duration(w)
                 .map_err(|e| format!("repeat_infringer_window: {w:?}: {e}"))?;
         }
+        if let Some(r) = &file.personal_data_retention {
+            policy.personal_data_retention = humantime::parse_duration(r)
+                .map_err(|e| format!("personal_data_retention: {r:?}: {e}"))?;
+        }
         if !file.reason_templates.is_empty() {
             policy.reason_templates = Vec::new();
             for entry in &file.reason_templates {
@@ -380,6 +390,8 @@ struct PolicyFile {
     repeat_infringer_threshold: Option<u32>,
     /// Within how long (`365days`, `8760h`).
     repeat_infringer_window: Option<String>,
+    /// How long personal data is kept after its last claim closed (`1095days`).
+    personal_data_retention: Option<String>,
     /// Statements of reasons to start from; they replace the built-in ones.
     #[serde(default)]
     reason_templates: Vec<super::reasons::ReasonTemplateFile>,

@@ -17,6 +17,12 @@ pub fn claim_keys(c: &pb::Claim) -> Vec<Vec<u8>> {
         keyspace::claim_queue(c.trusted_flagger, &id),
         keyspace::claim_by_article(&c.article_id, &id),
     ];
+    // Closed for good: when, for the retention of its parties' personal data.
+    if crate::domain::transitions::Stage::of(c).is_some_and(|s| s.is_terminal())
+        && let Some(closed) = c.update_time
+    {
+        keys.push(keyspace::claim_closed(closed.seconds, &id));
+    }
     // The parties of a sealed claim, for erasure and data-subject access.
     for subject in crate::pdata::sealed_claim_subjects(c) {
         keys.push(keyspace::claim_by_subject(&subject, &id));

@@ -47,13 +47,16 @@ pub const SUBMISSION: u8 = 0x24;
 pub const SUBMISSION_DUE: u8 = 0x25;
 /// Claims by the subjects of their parties: `[tag][subject][claim id]`.
 pub const CLAIM_BY_SUBJECT: u8 = 0x26;
+/// Closed claims by when they closed: `[tag][secs][claim id]`, for retention.
+pub const CLAIM_CLOSED: u8 = 0x28;
 /// Erased subjects: `[tag][subject]` -> `ErasedSubject`.
 pub const ERASED_SUBJECT: u8 = 0x27;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
 /// that indexes agree with records scan exactly these.
-pub const CLAIM_INDEXES: [u8; 8] = [
+pub const CLAIM_INDEXES: [u8; 9] = [
+    CLAIM_CLOSED,
     CLAIM_BY_SUBJECT,
     CLAIM_BY_STATE,
     CLAIM_BY_ARTICLE,
@@ -321,6 +324,18 @@ pub fn submission_due_until(secs: i64) -> Vec<u8> {
 pub fn submission_of_due(key: &[u8]) -> Option<Vec<u8>> {
     let tail = key.get(9..)?;
     (tail.len() == 24).then(|| with(SUBMISSION, &[tail]))
+}
+
+pub fn claim_closed(closed_secs: i64, claim: &Uuid) -> Vec<u8> {
+    with(
+        CLAIM_CLOSED,
+        &[&(closed_secs.max(0) as u64).to_be_bytes(), claim.as_bytes()],
+    )
+}
+
+/// The first closed-claim key at or after `secs`.
+pub fn claim_closed_until(secs: i64) -> Vec<u8> {
+    with(CLAIM_CLOSED, &[&(secs.max(0) as u64).to_be_bytes()])
 }
 
 pub fn claim_by_subject(subject: &[u8], claim: &Uuid) -> Vec<u8> {

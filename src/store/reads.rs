@@ -65,6 +65,28 @@ impl Store {
         Ok(ids)
     }
 
+    /// Claims closed for good at or after `from_secs` and before `until_secs`, with
+    /// their close times, oldest first, at most `limit`.
+    pub fn closed_claims(
+        &self,
+        from_secs: i64,
+        until_secs: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Uuid)>, StoreError> {
+        let start = keyspace::claim_closed_until(from_secs);
+        let end = keyspace::claim_closed_until(until_secs);
+        let mut out = Vec::new();
+        for kv in self.db.range(start..end).take(limit) {
+            let (k, _) = kv?;
+            if let (Some(secs), Some(id)) =
+                (keyspace::timer_due_secs(&k), keyspace::trailing_uuid(&k))
+            {
+                out.push((secs, id));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every erasure (the subject and its erased key's fingerprint), for the key store
     /// to finish at start.
     pub fn erased_subjects(&self) -> Result<Vec<(pdata::Subject, Vec<u8>)>, StoreError> {

@@ -4,14 +4,15 @@
 //! as it is at that moment, so a transition fires exactly once even when a person
 //! acts on the claim at the same instant: whoever reaches the writer second is
 //! refused. At start the first sweep catches up on whatever fell due while the
-//! server was down.
+//! server was down. Each sweep also erases the personal data of parties whose last
+//! claim closed longer ago than the policy's retention (`personal_data_retention`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::commands::ClaimTransition;
+use super::commands::{ClaimTransition, ErasePersonalData};
 use super::{WriteError, WriterHandle, instruments};
 use crate::clock::Clock;
 use crate::domain::commands::ExpireDeadline;
@@ -30,15 +31,90 @@ pub struct Sweeper {
     store: Store,
     writer: WriterHandle,
     clock: Arc<dyn Clock>,
+    retention: Duration,
+    /// The close time up to which retention has looked (at start, from the beginning).
+    retention_cursor: Arc<std::sync::Mutex<i64>>,
 }
 
 impl Sweeper {
-    pub fn new(store: Store, writer: WriterHandle, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Store,
+        writer: WriterHandle,
+        clock: Arc<dyn Clock>,
+        retention: Duration,
+    ) -> Self {
         Self {
             store,
             writer,
             clock,
+            retention,
+            retention_cursor: Arc::default(),
         }
+    }
+
+    /// Erases the personal data of parties all of whose claims closed before the
+    /// retention cutoff; returns how many parties it erased.
+    pub async fn expire_personal_data(&self) -> Result<usize, WriteError> {
+        let Some(vault) = self.store.vault() else {
+            return Ok(0);
+        };
+        let now = prost_types::Timestamp::from(self.clock.now()).seconds;
+        let cutoff = now.saturating_sub(self.retention.as_secs() as i64);
+        let from = *self
+            .retention_cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let closed = self.store.closed_claims(from, cutoff, ROUND)?;
+        let mut erased = 0;
+        let before_cutoff = |id: &uuid::Uuid| -> Result<bool, WriteError> {
+            let Some(c) = self.store.sealed_claim(id)? else {
+                return Ok(true);
+            };
+            let closed = crate::domain::transitions::Stage::of(&c).is_some_and(|s| s.is_terminal());
+            Ok(closed && c.update_time.is_some_and(|t| t.seconds < cutoff))
+        };
+        for (_, id) in &closed {
+            let Some(sealed) = self.store.sealed_claim(id)? else {
+                continue;
+            };
+            for subject in crate::pdata::sealed_claim_subjects(&sealed) {
+                if !vault.has(&subject) {
+                    continue;
+                }
+                let mut all_old = true;
+                for other in self.store.claims_of_subject(&subject)? {
+                    all_old &= before_cutoff(&other)?;
+                }
+                if !all_old {
+                    continue;
+                }
+                let command = ErasePersonalData {
+                    subject,
+                    label: format!("party {}", &hex::encode(subject)[..12]),
+                    reason: format!(
+                        "retention: {} after its last claim closed",
+                        humantime::format_duration(self.retention)
+                    ),
+                    actor: "system".to_string(),
+                };
+                match self.writer.submit(command).await {
+                    Ok(e) if e.erased_now => erased += 1,
+                    Ok(_) => {}
+                    Err(e @ WriteError::Stopped) => return Err(e),
+                    Err(e) => tracing::warn!(error = %e, "retention could not erase a party yet"),
+                }
+            }
+        }
+        let mut cursor = self
+            .retention_cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *cursor = match closed.last() {
+            // More may follow in the same second: resume there.
+            Some((secs, _)) if closed.len() == ROUND => *secs,
+            _ => cutoff,
+        };
+        Ok(erased)
     }
 
     /// Fires every timed transition due now; returns how many fired.
@@ -121,6 +197,12 @@ impl Sweeper {
                 Ok(n) => tracing::info!(fired = n, "deadlines fired"),
                 Err(WriteError::Stopped) => return,
                 Err(e) => tracing::error!(error = %e, "deadline sweep failed"),
+            }
+            match self.expire_personal_data().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(parties = n, "personal data erased after retention"),
+                Err(WriteError::Stopped) => return,
+                Err(e) => tracing::error!(error = %e, "retention sweep failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}

@@ -310,3 +310,29 @@ async fn the_desk_answers_an_access_and_an_erasure_request_from_the_terminal() {
     assert_eq!(export["erased"], true);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn retention_erases_after_the_window_and_not_before() {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+    let s = TestServer::start_with(|c| c.policy.personal_data_retention = 30 * DAY).await;
+    let flow = Flow::new(&s).await;
+    let closed = flow.file(marked_notice("zqxjv@agents.example.org")).await;
+    let closed = flow.withdraw(&closed).await;
+    let open = flow.file(fixtures::dmca_notice()).await;
+    let server = s.server.as_ref().expect("running");
+    s.clock.advance(29 * DAY);
+    assert_eq!(server.expire_personal_data().await.expect("pass"), 0);
+    assert_eq!(
+        claimant(&flow.get(&closed.id).await).name,
+        "Zqxjv Rights Agent"
+    );
+    s.clock.advance(2 * DAY);
+    assert_eq!(server.expire_personal_data().await.expect("pass"), 1);
+    assert_eq!(claimant(&flow.get(&closed.id).await).name, "[erased]");
+    // An open claim's parties are kept, however old.
+    s.clock.advance(400 * DAY);
+    server.expire_personal_data().await.expect("pass");
+    assert_eq!(claimant(&flow.get(&open.id).await).name, "Shen Chen");
+    assert!(flow.verify().await.ok);
+    s.stop().await;
+}
