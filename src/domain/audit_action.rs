@@ -115,8 +115,8 @@ impl AuditAction {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
 
-    /// Changes to the principal directory (who may call, and warnings and suspensions
-    /// with their reasons): auditors' and admins' business, not the CMS's.
+    /// Changes to the principal directory (who may call, and warnings, suspensions and
+    /// erasures with their reasons): auditors' and admins' business, not the CMS's.
     pub fn is_principal_directory(self) -> bool {
         matches!(
             self,
@@ -185,6 +185,7 @@ mod tests {
                 AuditAction::UnsuspendPrincipal,
                 AuditAction::WarnParty,
                 AuditAction::SuspendParty,
+                AuditAction::ErasePersonalData,
             ]
         );
     }
