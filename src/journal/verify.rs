@@ -31,8 +31,113 @@ pub struct VerifyReport {
 }
 
 /// Recomputes the chain of entries `1..=up_to_seq` in `dir`. See the module docs.
+///
+/// Segments are checked on every core at once: each from its own first entry, taking
+/// that entry's `prev_hash` as given, and the links between segments are checked when
+/// the pieces are joined, in order, so the answer is the one a single pass would give.
 pub fn verify(dir: &Path, up_to_seq: u64) -> VerifyReport {
-    verify_from(dir, 1, Some(GENESIS), up_to_seq)
+    let segments = match list_segments(dir) {
+        Ok(segments) => segments,
+        Err(e) => return VerifyReport::failed(0, GENESIS, e.to_string()),
+    };
+    // The seq ranges of the segments that hold entries up to `up_to_seq`.
+    let starts: Vec<u64> = segments
+        .iter()
+        .map(|s| s.first_seq)
+        .filter(|&first| first <= up_to_seq)
+        .collect();
+    if starts.len() <= 1 || starts.first() != Some(&1) {
+        return verify_from(dir, 1, Some(GENESIS), up_to_seq);
+    }
+    let ranges: Vec<(u64, u64)> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &first)| {
+            let last = starts.get(i + 1).map_or(up_to_seq, |next| next - 1);
+            (first, last)
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = ranges.len().div_ceil(threads);
+    let pieces: Vec<Piece> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&(first, last)| piece(dir, first, last))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    join(pieces, ranges.len())
+}
+
+/// One segment's range, checked from its first entry.
+struct Piece {
+    report: VerifyReport,
+    /// The `prev_hash` its first entry names, to be checked against the piece before.
+    first_prev: Option<[u8; 32]>,
+}
+
+fn piece(dir: &Path, first: u64, last: u64) -> Piece {
+    let first_prev = super::reader::read_entries(dir, first - 1, first)
+        .next()
+        .and_then(|e| e.ok())
+        .and_then(|e| e.audit)
+        .and_then(|a| <[u8; 32]>::try_from(a.prev_hash.as_slice()).ok());
+    let prev = if first == 1 { Some(GENESIS) } else { None };
+    Piece {
+        report: verify_from(dir, first, prev, last),
+        first_prev,
+    }
+}
+
+/// The pieces' reports as one, in seq order: the first problem wins, and each piece
+/// must start where the one before ended.
+fn join(pieces: Vec<Piece>, expected: usize) -> VerifyReport {
+    let mut total = VerifyReport {
+        ok: true,
+        entries_checked: 0,
+        head_seq: 0,
+        head_hash: GENESIS,
+        first_bad_seq: 0,
+        problem: String::new(),
+    };
+    if pieces.len() != expected {
+        return VerifyReport::failed(0, GENESIS, "a verification thread failed".to_string());
+    }
+    for (i, p) in pieces.into_iter().enumerate() {
+        if i > 0 && p.first_prev != Some(total.head_hash) {
+            return VerifyReport {
+                ok: false,
+                first_bad_seq: total.head_seq + 1,
+                problem: format!(
+                    "entry seq {} does not link to entry seq {}: its prev_hash is not that entry's hash",
+                    total.head_seq + 1,
+                    total.head_seq
+                ),
+                ..total
+            };
+        }
+        total.entries_checked += p.report.entries_checked;
+        total.head_seq = p.report.head_seq;
+        total.head_hash = p.report.head_hash;
+        if !p.report.ok {
+            return VerifyReport {
+                ok: false,
+                first_bad_seq: p.report.first_bad_seq,
+                problem: p.report.problem,
+                ..total
+            };
+        }
+    }
+    total
 }
 
 /// Recomputes the chain of the newest segment that holds entries up to `up_to_seq`,
@@ -232,6 +337,60 @@ mod tests {
         assert!(!report.ok);
         assert_eq!(report.first_bad_seq, newest.first_seq, "{report:?}");
         assert!(report.problem.contains("checksum"), "{}", report.problem);
+    }
+
+    #[test]
+    fn segments_checked_in_parallel_give_the_single_pass_answer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_journal(dir.path(), 40, 300);
+        assert!(list_segments(dir.path()).expect("list").len() >= 4);
+        for up_to in [1, 7, 23, 40] {
+            assert_eq!(
+                verify(dir.path(), up_to),
+                verify_from(dir.path(), 1, Some(GENESIS), up_to)
+            );
+        }
+    }
+
+    #[test]
+    fn a_segment_that_does_not_link_to_the_one_before_is_found() {
+        use crate::journal::testkit::entry;
+        use crate::journal::{Journal, JournalOptions, seal};
+        let a = tempfile::tempdir().expect("tempdir");
+        write_journal(a.path(), 20, 300);
+        // Another chain of the same shape: same sizes, so the same segment bounds.
+        let b = tempfile::tempdir().expect("tempdir");
+        let (mut journal, _) = Journal::open(
+            b.path(),
+            JournalOptions {
+                segment_max_bytes: 300,
+            },
+        )
+        .expect("open");
+        let mut prev = GENESIS;
+        for seq in 1..=20 {
+            let mut e = entry(seq);
+            if let Some(a) = e.audit.as_mut() {
+                a.detail = format!("FILED claim {seq}");
+            }
+            prev = seal(&mut e, seq, &prev);
+            journal.append(&e).expect("append");
+        }
+        journal.sync().expect("sync");
+        let ours = list_segments(a.path()).expect("list");
+        let theirs = list_segments(b.path()).expect("list");
+        assert_eq!(
+            ours.iter().map(|s| s.first_seq).collect::<Vec<_>>(),
+            theirs.iter().map(|s| s.first_seq).collect::<Vec<_>>()
+        );
+        std::fs::copy(&theirs[2].path, &ours[2].path).expect("swap a segment");
+        let report = verify(a.path(), 20);
+        assert!(!report.ok);
+        assert_eq!(report.first_bad_seq, ours[2].first_seq, "{report:?}");
+        assert_eq!(
+            report.first_bad_seq,
+            verify_from(a.path(), 1, Some(GENESIS), 20).first_bad_seq
+        );
     }
 
     #[test]
