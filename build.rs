@@ -18,11 +18,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "takedown/v1/notification.proto",
         "takedown/v1/reasons.proto",
     ];
-    let fds = protox::compile(files, ["proto", "third_party/googleapis"])?;
+    let mut compiler = protox::Compiler::new(["proto", "third_party/googleapis"])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(files)?;
+    let fds = compiler.file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // Encoded by protox itself: prost's FileDescriptorSet would drop the
+    // google.api.http method options, which the transcoder reads.
     std::fs::write(
         out_dir.join("takedown_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
+        compiler.encode_file_descriptor_set(),
     )?;
     tonic_prost_build::configure()
         .build_server(true)

@@ -159,9 +159,10 @@ impl Web {
             self.transcode(inner, request).await?
         };
         self.cors.allow(origin.as_ref(), response.headers_mut());
-        response
-            .headers_mut()
-            .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
         Ok(response)
     }
 
@@ -201,9 +202,8 @@ impl Web {
         };
         let message = match transcode::read_body(body, self.max_body_bytes)
             .await
-            .and_then(|body| {
-                transcode::request_message(route, &bindings, parts.uri.query(), &body)
-            }) {
+            .and_then(|body| transcode::request_message(route, &bindings, parts.uri.query(), &body))
+        {
             Ok(message) => message,
             Err(status) => return Ok(errors::status_response(&self.pool, &status)),
         };
@@ -280,7 +280,8 @@ impl Web {
         if let Some(status) = Status::from_header_map(&parts.headers) {
             return errors::status_response(&self.pool, &status);
         }
-        let (lines, receiver) = tokio::sync::mpsc::channel::<Result<http_body::Frame<Bytes>, Infallible>>(16);
+        let (lines, receiver) =
+            tokio::sync::mpsc::channel::<Result<http_body::Frame<Bytes>, Infallible>>(16);
         let (pool, output) = (self.pool.clone(), route.rpc.output());
         tokio::spawn(async move {
             let mut buffer = BytesMut::new();

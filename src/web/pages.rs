@@ -26,11 +26,31 @@ const CLAIM_HTML: &str = include_str!("assets/claim.html");
 
 /// The static files: (path, content type, bytes).
 const ASSETS: [(&str, &str, &[u8]); 5] = [
-    ("/assets/site.css", "text/css; charset=utf-8", include_bytes!("assets/site.css")),
-    ("/assets/api.js", "text/javascript; charset=utf-8", include_bytes!("assets/api.js")),
-    ("/assets/form.js", "text/javascript; charset=utf-8", include_bytes!("assets/form.js")),
-    ("/assets/claim.js", "text/javascript; charset=utf-8", include_bytes!("assets/claim.js")),
-    ("/assets/i18n.js", "text/javascript; charset=utf-8", include_bytes!("assets/i18n.js")),
+    (
+        "/assets/site.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/site.css"),
+    ),
+    (
+        "/assets/api.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/api.js"),
+    ),
+    (
+        "/assets/form.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/form.js"),
+    ),
+    (
+        "/assets/claim.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/claim.js"),
+    ),
+    (
+        "/assets/i18n.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/i18n.js"),
+    ),
 ];
 
 /// The pages, rendered for each language.
@@ -65,7 +85,10 @@ impl Pages {
             // The strings the scripts show, handed over as data (not script).
             let t_json = serde_json::to_string(t).map_err(|e| WebError::Pages(e.to_string()))?;
             let context = minijinja::context! { lang, t, t_json, base };
-            for (name, into) in [("form.html", &mut pages.form), ("claim.html", &mut pages.claim)] {
+            for (name, into) in [
+                ("form.html", &mut pages.form),
+                ("claim.html", &mut pages.claim),
+            ] {
                 let html = env
                     .get_template(name)
                     .and_then(|template| template.render(&context))
@@ -77,7 +100,10 @@ impl Pages {
     }
 
     /// The answer to a request for a page or an asset.
-    pub fn answer(&self, request: &http::Request<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+    pub fn answer(
+        &self,
+        request: &http::Request<tonic::body::Body>,
+    ) -> http::Response<tonic::body::Body> {
         if request.method() != http::Method::GET && request.method() != http::Method::HEAD {
             let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD here\n");
             response
@@ -107,8 +133,12 @@ impl Pages {
         };
         match page {
             Some(html) => {
-                let mut response =
-                    respond(StatusCode::OK, "text/html; charset=utf-8", html.clone(), "no-cache");
+                let mut response = respond(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    html.clone(),
+                    "no-cache",
+                );
                 let headers = response.headers_mut();
                 headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang));
                 headers.insert(header::VARY, HeaderValue::from_static("accept-language"));
@@ -182,9 +212,18 @@ fn respond(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 

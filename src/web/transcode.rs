@@ -203,7 +203,10 @@ pub fn next_frame(buffer: &mut BytesMut) -> Result<Option<Bytes>, Status> {
 /// The JSON of one answer message of type `output`.
 pub fn answer_json(output: &MessageDescriptor, payload: Bytes) -> Result<Vec<u8>, Status> {
     let message = DynamicMessage::decode(output.clone(), payload).map_err(|e| {
-        Status::internal(format!("the service's answer did not decode as {}: {e}", output.full_name()))
+        Status::internal(format!(
+            "the service's answer did not decode as {}: {e}",
+            output.full_name()
+        ))
     })?;
     to_json(&message)
 }

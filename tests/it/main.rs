@@ -48,3 +48,4 @@ mod takedownd_help;
 mod tls;
 mod transitions;
 mod transparency_report;
+mod web_api;
