@@ -24,7 +24,7 @@ impl Cors {
     fn allowed<'a>(&self, origin: Option<&'a HeaderValue>) -> Option<&'a HeaderValue> {
         let origin = origin?;
         let text = origin.to_str().ok()?.to_ascii_lowercase();
-        self.origins.iter().any(|o| *o == text).then_some(origin)
+        self.origins.contains(&text).then_some(origin)
     }
 
     /// The answer to a preflight (`OPTIONS`) request.

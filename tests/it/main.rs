@@ -49,3 +49,4 @@ mod tls;
 mod transitions;
 mod transparency_report;
 mod web_api;
+mod web_browser;

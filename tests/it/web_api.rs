@@ -461,3 +461,52 @@ async fn cors_answers_only_the_listed_origins() {
     assert_eq!(off.status(), 403);
     s.stop().await;
 }
+
+/// The README's curl block, as it stands, against the real `takedownd`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_curl_block_runs() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let block: String = readme
+        .split("<!-- curl:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- curl:end -->").next())
+        .expect("curl markers in README.md")
+        .lines()
+        .filter(|l| !l.starts_with("```"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("takedown-data");
+    let server =
+        crate::common::daemon::Daemon::start(&data, &dir.path().join("d.log"), &[]).await;
+    let script = block.replace("127.0.0.1:50051", &format!("127.0.0.1:{}", server.port()));
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(dir.path())
+            .output()
+            .expect("bash runs")
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the README's curl block failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "\"state\":\"CLAIM_STATE_RECEIVED\"",
+        "\"action\":\"FileClaim\"",
+        "claim page: http://127.0.0.1:",
+    ] {
+        assert!(stdout.contains(expected), "lacks {expected}:\n{stdout}");
+    }
+    // The page the README points at is the form.
+    let page = reqwest::get(format!("http://127.0.0.1:{}/", server.port()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<form id=\"notice\""));
+}
