@@ -478,8 +478,7 @@ async fn the_readme_curl_block_runs() {
         .join("\n");
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("takedown-data");
-    let server =
-        crate::common::daemon::Daemon::start(&data, &dir.path().join("d.log"), &[]).await;
+    let server = crate::common::daemon::Daemon::start(&data, &dir.path().join("d.log"), &[]).await;
     let script = block.replace("127.0.0.1:50051", &format!("127.0.0.1:{}", server.port()));
     let out = tokio::task::block_in_place(|| {
         std::process::Command::new("bash")

@@ -24,7 +24,9 @@ fn tools() -> Result<(PathBuf, PathBuf), String> {
     let chromium =
         std::env::var("TAKEDOWN_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !PathBuf::from(&chromium).exists() {
-        return Err(format!("{chromium} is missing; run scripts/tools.sh (as root)"));
+        return Err(format!(
+            "{chromium} is missing; run scripts/tools.sh (as root)"
+        ));
     }
     Ok((modules, root.join("tests/it/web_browser.cjs")))
 }
@@ -76,7 +78,11 @@ async fn a_notice_filed_in_the_browser_is_decided_and_complained_about() {
     let claim = flow.start_review(&claim).await;
     flow.decide(&claim, DecisionOutcome::Delete).await;
     writeln!(stdin, "decided").unwrap();
-    assert_eq!(read_line(), "OK", "the claim page did not show the decision or take the complaint");
+    assert_eq!(
+        read_line(),
+        "OK",
+        "the claim page did not show the decision or take the complaint"
+    );
     let status = tokio::task::block_in_place(|| node.wait()).unwrap();
     assert!(status.success());
     // The complaint sent from the page reopened the claim.
