@@ -6,8 +6,9 @@
 #            (scripts/smtp-sink.py, started by testkit::smtp::SmtpSink)
 #   buf      npm package @bufbuild/buf, under .tools/node
 #   playwright-core  npm package, under .tools/node: drives the browser test
-#            (tests/it/web_browser.rs); chromium from Debian's packages
-#            (apt-get install chromium, when run as root and it is missing)
+#            (tests/it/web_browser.rs); chromium and fonts-noto-cjk (for the
+#            Chinese form's screenshots) from Debian's packages, by apt-get when
+#            run as root and chromium is missing
 #
 # and links both into .tools/bin. Running it again reinstalls nothing that is
 # already there at the pinned version. Any failure stops it with a message.
@@ -138,7 +139,7 @@ fi
 if [[ ! -x /usr/bin/chromium ]]; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     echo "chromium: installing Debian's chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ||
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ||
       die "apt-get install chromium failed (see above)"
   else
     die "/usr/bin/chromium is missing; as root: apt-get install chromium"

@@ -2,14 +2,15 @@
 //! playwright-core from `web_browser.cjs`; both installed by `scripts/tools.sh`): a
 //! notice filed through the form, a refused field marked, the receipt, the claim page,
 //! a decision made over gRPC shown with its reasons, and a complaint sent from the
-//! page. With CI=true a missing browser fails the test. With
+//! page, and the page opened without its token asking for it. With CI=true a missing
+//! browser fails the test. With
 //! TAKEDOWN_SCREENSHOTS=docs the screenshots of docs/web.md are written again.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use takedown::pb::{ClaimState, DecisionOutcome};
+use takedown::pb::{self, ClaimState, DecisionOutcome};
 
 use crate::common::flow::{Flow, assert_state};
 use crate::common::{TestServer, fixtures};
@@ -49,6 +50,7 @@ async fn a_notice_filed_in_the_browser_is_decided_and_complained_about() {
     };
     let mut node = Command::new("node")
         .arg(&script)
+        .arg("form")
         .arg(s.server.as_ref().unwrap().url())
         .arg(fixtures::ARTICLE_URL)
         .arg(&shots)
@@ -75,6 +77,7 @@ async fn a_notice_filed_in_the_browser_is_decided_and_complained_about() {
     // The reviewer decides over gRPC while the page is open.
     let claim = flow.get(&id).await;
     assert_state(&claim, ClaimState::Received);
+    assert_eq!(claim.works.len(), 2, "the work added on the form");
     let claim = flow.start_review(&claim).await;
     flow.decide(&claim, DecisionOutcome::Delete).await;
     writeln!(stdin, "decided").unwrap();
@@ -87,5 +90,77 @@ async fn a_notice_filed_in_the_browser_is_decided_and_complained_about() {
     assert!(status.success());
     // The complaint sent from the page reopened the claim.
     assert_state(&flow.get(&id).await, ClaimState::UnderReview);
+    s.stop().await;
+}
+
+/// The other parties' forms on the claim page: the contributor counter-notifies a
+/// deletion with the token the CMS issued, then the notifier reports legal action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contributor_counter_notifies_and_the_notifier_reports_legal_action() {
+    let (modules, script) = match tools() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(std::env::var("CI").is_err(), "in CI: {why}");
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+    let s = TestServer::start().await;
+    let flow = Flow::new(&s).await;
+    let mut article = fixtures::article("forum-42", "https://news.example.org/forum/42");
+    article.content_origin = pb::ContentOrigin::Contributed as i32;
+    article.contributor = Some(pb::Contributor {
+        account_id: "user-42".to_string(),
+        display_name: "Li Wei".to_string(),
+        email: "li.wei@example.org".to_string(),
+    });
+    flow.register(article).await;
+    let filed = s
+        .anonymous_claims()
+        .await
+        .file_claim(pb::FileClaimRequest {
+            request_id: String::new(),
+            claim: Some(fixtures::notice("forum-42", pb::Regime::Dmca)),
+        })
+        .await
+        .expect("a public notice")
+        .into_inner();
+    let claim = filed.claim.expect("claim");
+    let claim = flow.start_review(&claim).await;
+    let claim = flow.decide(&claim, DecisionOutcome::Delete).await;
+    let contributor = flow
+        .publisher()
+        .issue_party_token(pb::IssuePartyTokenRequest {
+            claim_id: claim.id.clone(),
+            party: pb::Party::Contributor as i32,
+        })
+        .await
+        .expect("the CMS issues the contributor's token")
+        .into_inner()
+        .access_token;
+    let page = format!("{}/claims/{}", s.server.as_ref().unwrap().url(), claim.id);
+    let out = tokio::task::block_in_place(|| {
+        Command::new("node")
+            .arg(&script)
+            .arg("parties")
+            .arg(format!("{page}#token={contributor}&party=contributor"))
+            .arg(format!("{page}#token={}", filed.access_token))
+            .env("NODE_PATH", &modules)
+            .stdin(Stdio::null())
+            .output()
+            .expect("node runs")
+    });
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let claim = flow.get(&claim.id).await;
+    assert_state(&claim, ClaimState::LegalActionPending);
+    assert_eq!(
+        claim.counter_notice.as_ref().map(|c| c.name.as_str()),
+        Some("Li Wei")
+    );
     s.stop().await;
 }

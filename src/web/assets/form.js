@@ -37,6 +37,38 @@ function prune(value) {
   return value;
 }
 
+/** Adds another fieldset of a repeated part (a work, an item, an evidence link): a
+ * copy of the last one, emptied, with its names, ids and labels numbered on. */
+function addAnother(key) {
+  const sets = form.querySelectorAll(`fieldset[data-repeat="${key}"]`);
+  const last = sets[sets.length - 1];
+  const n = sets.length;
+  const copy = last.cloneNode(true);
+  for (const el of copy.querySelectorAll(".violation")) el.remove();
+  copy.classList.remove("invalid");
+  for (const el of copy.querySelectorAll("[data-field]")) {
+    el.classList.remove("invalid");
+    el.dataset.field = el.dataset.field.replace(/\[\d+\]/, `[${n}]`);
+  }
+  for (const el of copy.querySelectorAll("input, select, textarea")) {
+    el.name = el.name.replace(/\.\d+\./, `.${n}.`);
+    el.id = `${el.id.replace(/-\d+$/, "")}-${n}`;
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+    if (el.tagName === "SELECT") el.selectedIndex = 0;
+    else el.value = "";
+  }
+  for (const el of copy.querySelectorAll("label[for]")) {
+    el.htmlFor = `${el.htmlFor.replace(/-\d+$/, "")}-${n}`;
+  }
+  last.after(copy);
+  copy.querySelector("input, select, textarea").focus();
+}
+
+for (const button of form.querySelectorAll("button[data-add]")) {
+  button.addEventListener("click", () => addAnother(button.dataset.add));
+}
+
 function notice() {
   const claim = {};
   for (const el of form.elements) {
@@ -46,8 +78,8 @@ function notice() {
       if (el.checked) setPath(claim, el.name, el.value);
     } else setPath(claim, el.name, el.value.trim());
   }
-  // Items without a locator are not items: only the kind has a value by default.
-  if (claim.items && !claim.items[0].locator && !claim.items[0].excerpt) delete claim.items;
+  // Items without a locator or excerpt are not items: the kind always has a value.
+  if (claim.items) claim.items = claim.items.filter((i) => i.locator || i.excerpt);
   return prune(claim);
 }
 
