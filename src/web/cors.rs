@@ -28,11 +28,7 @@ impl Cors {
     }
 
     /// The answer to a preflight (`OPTIONS`) request.
-    pub fn preflight(
-        &self,
-        origin: Option<&HeaderValue>,
-        _request: &http::Request<tonic::body::Body>,
-    ) -> http::Response<tonic::body::Body> {
+    pub fn preflight(&self, origin: Option<&HeaderValue>) -> http::Response<tonic::body::Body> {
         let mut response = http::Response::new(tonic::body::Body::empty());
         if self.allowed(origin).is_some() {
             *response.status_mut() = http::StatusCode::NO_CONTENT;

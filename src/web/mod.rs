@@ -154,7 +154,7 @@ impl Web {
         }
         let origin = request.headers().get(http::header::ORIGIN).cloned();
         let mut response = if request.method() == http::Method::OPTIONS {
-            self.cors.preflight(origin.as_ref(), &request)
+            self.cors.preflight(origin.as_ref())
         } else {
             self.transcode(inner, request).await?
         };

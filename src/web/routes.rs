@@ -28,6 +28,10 @@ enum Segment {
 /// Why an annotation cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
+    #[error(
+        "google/api/annotations.proto is not in the descriptor set; build.rs compiles it from third_party/googleapis"
+    )]
+    NoAnnotation,
     #[error("{rpc} has no google.api.http option; give it one (see docs/web.md)")]
     Missing { rpc: String },
     #[error("{rpc}: the google.api.http template {template:?} is not supported: {why}")]
@@ -63,10 +67,7 @@ impl Routes {
         let mut routes = Vec::new();
         let mut errors = Vec::new();
         let Some(http_ext) = pool.get_extension_by_name("google.api.http") else {
-            return Err(vec![RouteError::Missing {
-                rpc: "every RPC (google/api/annotations.proto is not in the descriptor set)"
-                    .to_string(),
-            }]);
+            return Err(vec![RouteError::NoAnnotation]);
         };
         for service in pool
             .services()
@@ -330,6 +331,42 @@ mod tests {
         assert_eq!(verb.as_deref(), Some("withdraw"));
         assert!(parse_template("/v1/{name=claims/*}").is_err());
         assert!(parse_template("v1/claims").is_err());
+    }
+
+    fn rpc_at(routes: &Routes, method: http::Method, path: &str) -> Option<String> {
+        match routes.find(&method, path) {
+            Match::Found { route, bindings } => Some(format!(
+                "{} {:?}",
+                route.rpc.name(),
+                bindings.first().map(|(_, v)| v.as_str())
+            )),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_custom_verb_picks_its_own_rpc_and_ids_are_decoded() {
+        let routes = Routes::from_pool(&crate::web::descriptor_pool().unwrap()).unwrap();
+        assert_eq!(
+            rpc_at(&routes, http::Method::GET, "/v1/claims/c%201").as_deref(),
+            Some("GetClaim Some(\"c 1\")")
+        );
+        assert_eq!(
+            rpc_at(&routes, http::Method::POST, "/v1/claims/c1:withdraw").as_deref(),
+            Some("WithdrawClaim Some(\"c1\")")
+        );
+        assert_eq!(
+            rpc_at(&routes, http::Method::HEAD, "/v1/claims").as_deref(),
+            Some("ListClaims None")
+        );
+        assert!(matches!(
+            routes.find(&http::Method::GET, "/v1/claims/c1:withdraw"),
+            Match::WrongMethod(_)
+        ));
+        assert!(matches!(
+            routes.find(&http::Method::GET, "/v1/claims/c1:nothing"),
+            Match::NotFound
+        ));
     }
 
     #[test]

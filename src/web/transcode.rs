@@ -22,7 +22,7 @@ pub fn request_message(
     body: &[u8],
 ) -> Result<DynamicMessage, Status> {
     let input = route.rpc.input();
-    let body = trim_ascii(body);
+    let body = body.trim_ascii();
     let mut object = Map::new();
     match route.body.as_deref() {
         None if !body.is_empty() => {
@@ -166,10 +166,6 @@ fn is_string_like(message: &MessageDescriptor) -> bool {
             | "google.protobuf.UInt32Value"
             | "google.protobuf.BoolValue"
     )
-}
-
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
 }
 
 /// `message` as one gRPC length-prefixed frame (uncompressed).
