@@ -1,10 +1,12 @@
 //! Compiles `proto/` with protox (no system `protoc`), writes the descriptor set for
-//! server reflection, and generates the prost messages and tonic services.
+//! server reflection and the HTTP/JSON transcoder, and generates the prost messages and
+//! tonic services. `third_party/googleapis` holds the `google.api.http` annotation.
 
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=third_party/googleapis");
     let files = [
         "takedown/v1/admin_service.proto",
         "takedown/v1/audit_service.proto",
@@ -16,11 +18,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "takedown/v1/notification.proto",
         "takedown/v1/reasons.proto",
     ];
-    let fds = protox::compile(files, ["proto"])?;
+    let mut compiler = protox::Compiler::new(["proto", "third_party/googleapis"])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(files)?;
+    let fds = compiler.file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // Encoded by protox itself: prost's FileDescriptorSet would drop the
+    // google.api.http method options, which the transcoder reads.
     std::fs::write(
         out_dir.join("takedown_descriptor.bin"),
-        prost::Message::encode_to_vec(&fds),
+        compiler.encode_file_descriptor_set(),
     )?;
     tonic_prost_build::configure()
         .build_server(true)

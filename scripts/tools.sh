@@ -5,6 +5,10 @@
 #   aiosmtpd pip package, in the same venv: the tests' SMTP server
 #            (scripts/smtp-sink.py, started by testkit::smtp::SmtpSink)
 #   buf      npm package @bufbuild/buf, under .tools/node
+#   playwright-core  npm package, under .tools/node: drives the browser test
+#            (tests/it/web_browser.rs); chromium and fonts-noto-cjk (for the
+#            Chinese form's screenshots) from Debian's packages, by apt-get when
+#            run as root and chromium is missing
 #
 # and links both into .tools/bin. Running it again reinstalls nothing that is
 # already there at the pinned version. Any failure stops it with a message.
@@ -120,6 +124,27 @@ else
 fi
 [[ "$("$BIN/buf" --version 2>&1)" == "$BUF_VERSION" ]] ||
   die "'$BIN/buf --version' does not print $BUF_VERSION"
+
+# --- playwright-core and chromium --------------------------------------------
+PLAYWRIGHT_VERSION="${TOOLS_PLAYWRIGHT_VERSION:-1.64.1}"
+if [[ -f "$NODE/node_modules/playwright-core/package.json" ]] &&
+  grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$NODE/node_modules/playwright-core/package.json"; then
+  echo "playwright-core: already installed"
+else
+  echo "playwright-core: installing playwright-core@$PLAYWRIGHT_VERSION into $NODE"
+  npm install --prefix "$NODE" --no-audit --no-fund --loglevel=error \
+    "playwright-core@$PLAYWRIGHT_VERSION" ||
+    die "npm install playwright-core failed (see above)"
+fi
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    echo "chromium: installing Debian's chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk ||
+      die "apt-get install chromium failed (see above)"
+  else
+    die "/usr/bin/chromium is missing; as root: apt-get install chromium"
+  fi
+fi
 
 echo "grpcurl: $BIN/grpcurl -> $(readlink -f "$BIN/grpcurl") ($("$BIN/grpcurl" -version 2>&1))"
 echo "aiosmtpd: $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)') in $VENV"

@@ -36,4 +36,5 @@ pub mod store;
 pub mod telemetry;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod web;
 pub mod writer;

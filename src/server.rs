@@ -1,6 +1,7 @@
 //! The in-process server: open the data folder (recovering it), start the writer,
-//! create the first admin on an empty store, and serve gRPC until told to stop. The
-//! binary and the tests use the same entry points.
+//! create the first admin on an empty store, and serve gRPC (and, on the same listener,
+//! the HTTP/JSON API and the pages of `web`) until told to stop. The binary and the
+//! tests use the same entry points.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,6 +58,9 @@ pub struct Config {
     pub data_key_file: Option<PathBuf>,
     /// Where statements of reasons are submitted (DSA Art. 24(5)); none: not at all.
     pub dsa_tdb: Option<crate::notify::dsa_tdb::DsaTdbConfig>,
+    /// The web door: the JSON API's CORS origins (the pages' links use
+    /// `notify.public_base_url`).
+    pub web: crate::web::WebConfig,
 }
 
 impl Config {
@@ -76,6 +80,7 @@ impl Config {
             notify: crate::notify::NotifyConfig::default(),
             data_key_file: None,
             dsa_tdb: None,
+            web: crate::web::WebConfig::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -110,6 +115,8 @@ pub enum ServerError {
     DataDir(#[from] DataDirError),
     #[error(transparent)]
     PageTokenKey(#[from] crate::api::PageKeyError),
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -362,6 +369,13 @@ impl Server {
             .build_v1alpha()
             .map_err(|e| ServerError::Bootstrap(format!("reflection: {e}")))?;
 
+        let web = crate::web::WebLayer::new(
+            &crate::web::WebConfig {
+                public_base_url: config.notify.public_base_url.clone(),
+                ..config.web.clone()
+            },
+            config.max_request_bytes,
+        )?;
         let addr = listener
             .local_addr()
             .map_err(|e| ServerError::Bootstrap(format!("the listen socket: {e}")))?;
@@ -372,7 +386,9 @@ impl Server {
         // Without TCP_NODELAY a small unary answer waits for the peer's delayed ACK (~40 ms).
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let incoming = crate::listener::admit(incoming, config.connections.clone());
+        // HTTP/1.1 too: browsers and curl reach the web door over either.
         let mut builder = tonic::transport::Server::builder()
+            .accept_http1(true)
             .http2_keepalive_interval(config.connections.keepalive)
             .http2_keepalive_timeout(config.connections.keepalive_timeout());
         if let Some(tls) = &config.tls {
@@ -380,6 +396,9 @@ impl Server {
         }
         let serving = builder
             .layer(ActivityLayer)
+            // Every request that is not gRPC: the JSON API (transcoded into gRPC calls
+            // that go through every layer below) and the pages.
+            .layer(web)
             .layer(telemetry::TelemetryLayer)
             .layer(wire::WireErrorLayer::new(config.max_request_bytes))
             .layer(limits::DeadlineLayer::new(config.limits.request_timeout))

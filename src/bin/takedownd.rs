@@ -99,6 +99,10 @@ struct Cli {
     notify: NotifyArgs,
     #[command(flatten)]
     dsa_tdb: DsaTdbArgs,
+    /// An origin (such as https://cms.example.org) whose pages may call the HTTP/JSON
+    /// API from a browser; repeat, or separate with commas. None: CORS is off.
+    #[arg(long, env = "TAKEDOWN_CORS_ORIGIN", value_delimiter = ',', global = true, value_parser = cors_origin)]
+    cors_origin: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -535,7 +539,27 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.notify = cli.notify.config()?;
     config.dsa_tdb = cli.dsa_tdb.config()?;
     config.data_key_file = cli.data_key_file.clone();
+    config.web.cors_origins = cli.cors_origin.clone();
     Ok(config)
+}
+
+/// An origin is a scheme, a host and maybe a port: no path, no trailing slash.
+fn cors_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/');
+    match url::Url::parse(origin) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.origin().ascii_serialization() == origin.to_ascii_lowercase() =>
+        {
+            Ok(origin.to_string())
+        }
+        _ => Err(format!(
+            "{text:?} is not an origin; give a scheme and a host, such as https://cms.example.org"
+        )),
+    }
 }
 
 /// `takedownd rebuild`: with the data folder locked (so never beside a server), throws

@@ -49,3 +49,5 @@ mod takedownd_help;
 mod tls;
 mod transitions;
 mod transparency_report;
+mod web_api;
+mod web_browser;
