@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "takedown/v1/party.proto",
         "takedown/v1/notification.proto",
         "takedown/v1/reasons.proto",
+        "takedown/v1/receipt.proto",
     ];
     let fds = protox::compile(files, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

@@ -54,6 +54,12 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     /// Where statements of reasons are submitted (DSA Art. 24(5)); none: not at all.
     pub dsa_tdb: Option<crate::notify::dsa_tdb::DsaTdbConfig>,
+    /// The Ed25519 key that signs the audit log's checkpoints; none: the data
+    /// folder's own `log-signing.key`, made at first start.
+    pub log_signing_key: Option<PathBuf>,
+    /// The log's origin line in its checkpoints (and the key's name); none: the host
+    /// name plus `/takedown`.
+    pub log_origin: Option<String>,
 }
 
 impl Config {
@@ -72,6 +78,8 @@ impl Config {
             tls: None,
             notify: crate::notify::NotifyConfig::default(),
             dsa_tdb: None,
+            log_signing_key: None,
+            log_origin: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -106,6 +114,8 @@ pub enum ServerError {
     DataDir(#[from] DataDirError),
     #[error(transparent)]
     PageTokenKey(#[from] crate::api::PageKeyError),
+    #[error(transparent)]
+    Notary(#[from] crate::notary::NotaryError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -130,6 +140,7 @@ pub struct Server {
     handle: writer::WriterHandle,
     page_tokens: crate::api::PageTokens,
     transports: crate::notify::Transports,
+    notary: Arc<crate::notary::Notary>,
 }
 
 impl Server {
@@ -144,6 +155,16 @@ impl Server {
         let state = writer::open_state(&data_dir, config.cache_capacity, config.journal_options())?;
         let store = state.store.clone();
         let page_tokens = crate::api::PageTokens::open(&config.data_dir)?;
+        let origin = config
+            .log_origin
+            .clone()
+            .unwrap_or_else(crate::notary::default_origin);
+        let notary = Arc::new(crate::notary::Notary::open(
+            store.clone(),
+            &config.data_dir,
+            config.log_signing_key.as_deref(),
+            &origin,
+        )?);
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
             state.journal,
@@ -164,6 +185,7 @@ impl Server {
             handle,
             page_tokens,
             transports,
+            notary,
         };
         server.bootstrap_admin().await?;
         Ok(server)
@@ -259,6 +281,7 @@ impl Server {
             handle,
             page_tokens,
             transports,
+            notary,
         } = self;
         let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
         let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel();
@@ -268,6 +291,7 @@ impl Server {
                 handle.clone(),
                 config.clock.clone(),
                 transports,
+                notary.clone(),
             )
             .run(notify_stopped),
         );
@@ -327,6 +351,7 @@ impl Server {
             journal_dir: writer::journal_dir(&config.data_dir),
             page_tokens,
             policy: Arc::new(config.policy.clone()),
+            notary: notary.clone(),
         };
         let services = Services::new(cx, config.max_request_bytes);
         let reflection_v1 = reflection()

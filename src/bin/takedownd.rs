@@ -86,6 +86,15 @@ struct Cli {
     /// atomically; with --listen 127.0.0.1:0 it tells which port was picked.
     #[arg(long, env = "TAKEDOWN_READY_FILE", global = true)]
     ready_file: Option<PathBuf>,
+    /// The Ed25519 key (a file of 32 raw bytes or 64 hex digits: the seed) that signs
+    /// the audit log's checkpoints and receipts; default: log-signing.key in the data
+    /// folder, made at first start (docs/receipts.md).
+    #[arg(long, env = "TAKEDOWN_LOG_SIGNING_KEY", global = true)]
+    log_signing_key: Option<PathBuf>,
+    /// The log's origin, the first line of its checkpoints and the name of its key
+    /// (no spaces, no '+'); default: this host's name plus /takedown.
+    #[arg(long, env = "TAKEDOWN_LOG_ORIGIN", global = true)]
+    log_origin: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
@@ -516,6 +525,8 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.tls = cli.security.tls();
     config.notify = cli.notify.config()?;
     config.dsa_tdb = cli.dsa_tdb.config()?;
+    config.log_signing_key = cli.log_signing_key.clone();
+    config.log_origin = cli.log_origin.clone();
     Ok(config)
 }
 

@@ -45,6 +45,10 @@ pub const NOTIFICATION_DUE: u8 = 0x23;
 pub const SUBMISSION: u8 = 0x24;
 /// PENDING submissions by next attempt: `[tag][secs][claim id][seq]`.
 pub const SUBMISSION_DUE: u8 = 0x25;
+/// The Merkle tree over the audit log (`store::tree`): `[tag][level][index u64 BE]` ->
+/// the 32-byte hash of the perfect subtree over leaves `[index << level, (index + 1)
+/// << level)`.
+pub const TREE_NODE: u8 = 0x30;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
@@ -63,9 +67,10 @@ pub const CLAIM_INDEXES: [u8; 7] = [
 pub const APPLIED_SEQ: &[u8] = &[META, b'a'];
 /// The layout version of this keyspace.
 pub const SCHEMA_VERSION: &[u8] = &[META, b's'];
-/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. A store
-/// written at an older version is rebuilt from the journal at start.
-pub const CURRENT_SCHEMA_VERSION: u64 = 2;
+/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. 3: the
+/// Merkle tree's nodes (`TREE_NODE`). A store written at an older version is rebuilt
+/// from the journal at start.
+pub const CURRENT_SCHEMA_VERSION: u64 = 3;
 
 fn with(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -120,6 +125,11 @@ pub fn idempotency(principal: &Uuid, request_id: &str) -> Vec<u8> {
 
 pub fn audit(seq: u64) -> Vec<u8> {
     with(AUDIT, &[&seq.to_be_bytes()])
+}
+
+/// A node of the Merkle tree: the perfect subtree `index` at `level` (leaves are level 0).
+pub fn tree_node(level: u8, index: u64) -> Vec<u8> {
+    with(TREE_NODE, &[&[level], &index.to_be_bytes()])
 }
 
 /// A party record: `[PARTY][kind][id]`, where kind is the `PartyKey` field number

@@ -7,6 +7,7 @@ pub mod keyspace;
 mod query;
 mod reads;
 mod transparency;
+pub mod tree;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,6 +21,7 @@ pub use query::{
     AuditQuery, AuditSubject, ClaimOrder, ClaimQuery, NotificationQuery, PagePosition,
 };
 pub use reads::{Page, PageQuery};
+pub use tree::TreeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,6 +42,10 @@ pub enum StoreError {
         key: String,
         source: prost::DecodeError,
     },
+    #[error(
+        "the Merkle tree node ({level}, {index}) is missing from the store; run `takedownd rebuild` to recreate the store from the journal"
+    )]
+    MissingTreeNode { level: u8, index: u64 },
     #[error(
         "the store was written by a newer takedown (schema {found}, this build knows {known}); upgrade takedownd"
     )]
@@ -182,7 +188,8 @@ impl Store {
     }
 
     /// Applies journal entries, in order, in one atomic batch: the after-images, the
-    /// index keys they move, the audit entries and their indexes, and `applied_seq`.
+    /// index keys they move, the audit entries and their indexes, the Merkle tree's
+    /// new nodes, and `applied_seq`.
     pub fn apply(&self, entries: &[pb::JournalEntry]) -> Result<(), StoreError> {
         let Some(last) = entries.last().and_then(|e| e.audit.as_ref()) else {
             return Ok(());
@@ -218,6 +225,7 @@ impl Store {
                 }
             }
         }
+        tree::append(&self.db, entries, &mut batch)?;
         batch.insert(keyspace::APPLIED_SEQ, &last.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
         Ok(())
