@@ -39,6 +39,7 @@ mod persistence;
 mod public_intake;
 mod readme_grpcurl;
 mod ready_file;
+mod receipts;
 mod report_cli;
 mod scoping;
 mod shutdown;
