@@ -47,10 +47,11 @@ pub enum AuditCommand {
     /// checkpoint (or to --new) and checks both signatures with --key. Exits 4 if the
     /// log does not extend it.
     Consistency {
-        /// The older signed checkpoint.
+        /// The older signed checkpoint: the note, GetCheckpoint's answer as JSON, or a
+        /// receipt.
         #[arg(long)]
         old: std::path::PathBuf,
-        /// A newer signed checkpoint; default: the server's current one.
+        /// A newer signed checkpoint (the same forms); default: the server's current one.
         #[arg(long)]
         new: Option<std::path::PathBuf>,
         /// The log's verifier key, or a file holding it.

@@ -19,8 +19,8 @@ pub enum ReceiptCommand {
     /// Check a receipt offline: its checkpoint's signature by KEY, and the entry's
     /// inclusion proof up to the checkpoint's root. Exits 4 if it does not verify.
     Verify {
-        /// The receipt: a receipt.json (the `receipt` of a response, as grpcurl prints
-        /// it, or the receipt e-mail's attachment).
+        /// The receipt: a receipt.json (the receipt e-mail's attachment), or a
+        /// response that carries one (FileClaim's, GetReceipt's... as grpcurl prints it).
         file: PathBuf,
         /// The log's verifier key (as GetCheckpoint answers it), or a file holding it.
         #[arg(long)]
@@ -49,7 +49,7 @@ pub fn run(command: ReceiptCommand, out: Output) -> Result<(), CliError> {
     match command {
         ReceiptCommand::Verify { file, key } => {
             let verifier = verifier(&key)?;
-            let r = receipt::from_json(&read(&file, "receipt")?)
+            let r = receipt_in(&read(&file, "receipt")?)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
             let checkpoint = receipt::verify(&r, &verifier)
                 .map_err(|e| CliError::ProofFailed(format!("the receipt does not verify: {e}")))?;
@@ -79,15 +79,36 @@ fn print_fields(fields: &[(&str, String)], out: Output) -> Result<(), CliError> 
     }
 }
 
-/// A signed checkpoint from a file: the note itself, or a receipt.json holding one.
+/// The receipt in `text`: a receipt.json, or a response that carries one in its
+/// `receipt` field (FileClaim's, a verb's, GetReceipt's, as grpcurl prints them).
+fn receipt_in(text: &str) -> Result<pb::Receipt, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    match value.get("receipt") {
+        Some(inner) => receipt::from_json(&inner.to_string()),
+        None => receipt::from_json(text),
+    }
+}
+
+/// A signed checkpoint from a file: the note itself, or JSON with a `checkpoint`
+/// field (GetCheckpoint's answer, a receipt.json, a WatchEvents message).
 fn checkpoint_note(path: &Path) -> Result<String, CliError> {
     let text = read(path, "checkpoint")?;
-    if text.trim_start().starts_with('{') {
-        let r = receipt::from_json(&text)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-        return Ok(r.checkpoint);
+    if !text.trim_start().starts_with('{') {
+        return Ok(text);
     }
-    Ok(text)
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
+    value
+        .get("checkpoint")
+        .and_then(|c| c.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: has no \"checkpoint\" field; give a signed checkpoint, GetCheckpoint's answer or a receipt",
+                path.display()
+            ))
+        })
 }
 
 /// `audit consistency`: the server's consistency proof from `old` to `new` (or to
