@@ -145,10 +145,7 @@ mod tests {
         match leaves.len() {
             0 => merkle::empty_root(),
             1 => leaves[0],
-            n => {
-                let k = 1 << (usize::BITS - 1 - (n - 1).leading_zeros());
-                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
-            }
+            n => node_hash(&mth(&leaves[..k(n)]), &mth(&leaves[k(n)..])),
         }
     }
 
@@ -171,6 +168,76 @@ mod tests {
         }
         store.apply(&group).unwrap();
         (dir, store, leaves)
+    }
+
+    /// The largest power of two below `n`.
+    fn k(n: usize) -> usize {
+        let mut k = 1;
+        while k * 2 < n {
+            k *= 2;
+        }
+        k
+    }
+
+    /// The root an inclusion proof leads to, by the recursion that defines PATH in
+    /// RFC 9162 2.1.3.1 (not by the iterative check the product uses).
+    fn root_from(leaf: Hash, m: usize, n: usize, proof: &[Hash]) -> Option<Hash> {
+        if n == 1 {
+            return proof.is_empty().then_some(leaf);
+        }
+        let (top, rest) = proof.split_last()?;
+        let k = k(n);
+        Some(if m < k {
+            node_hash(&root_from(leaf, m, k, rest)?, top)
+        } else {
+            node_hash(top, &root_from(leaf, m - k, n - k, rest)?)
+        })
+    }
+
+    /// SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1, from the leaves.
+    fn subproof(m: usize, d: &[Hash], b: bool) -> Vec<Hash> {
+        if m == d.len() {
+            return if b { Vec::new() } else { vec![mth(d)] };
+        }
+        let k = k(d.len());
+        let mut p = if m <= k {
+            subproof(m, &d[..k], b)
+        } else {
+            subproof(m - k, &d[k..], false)
+        };
+        p.push(if m <= k { mth(&d[k..]) } else { mth(&d[..k]) });
+        p
+    }
+
+    #[test]
+    fn every_leaf_of_a_tree_of_3000_has_the_rfc_inclusion_proof_and_sizes_are_consistent() {
+        let (_dir, store, leaves) = store_with(3000);
+        let root = mth(&leaves);
+        for seq in 1..=3000u64 {
+            let (size, proof) = store.inclusion_proof(seq, 0).unwrap();
+            assert_eq!(size, 3000);
+            let m = (seq - 1) as usize;
+            assert_eq!(
+                root_from(leaves[m], m, 3000, &proof),
+                Some(root),
+                "leaf {m}"
+            );
+        }
+        for first in [1, 2, 3, 511, 512, 513, 1000, 1024, 2047, 2048, 2999, 3000] {
+            for second in [first, 2048, 2049, 3000] {
+                if second < first {
+                    continue;
+                }
+                let (_, proof) = store.consistency_proof(first, second).unwrap();
+                let d = &leaves[..second as usize];
+                let want = if first == second {
+                    Vec::new()
+                } else {
+                    subproof(first as usize, d, true)
+                };
+                assert_eq!(proof, want, "PROOF({first}, D[{second}])");
+            }
+        }
     }
 
     #[test]

@@ -359,6 +359,40 @@ mod tests {
         }
     }
 
+    /// Counts the node reads a proof makes.
+    struct Counting<'a>(&'a mut Memory, usize);
+
+    impl Nodes for Counting<'_> {
+        type Error = String;
+        fn node(&mut self, level: u8, index: u64) -> Result<Hash, String> {
+            self.1 += 1;
+            self.0.node(level, index)
+        }
+    }
+
+    #[test]
+    fn a_proof_reads_o_log_n_nodes() {
+        let (mut m, _) = grown(5000);
+        // log2(5000) < 13: a proof reads a node per level of its path and per perfect
+        // subtree of the sizes' right edge, each once.
+        for size in [4097u64, 4999, 5000] {
+            for index in [0, 1, size / 2, size - 2, size - 1] {
+                let mut c = Counting(&mut m, 0);
+                inclusion_proof(&mut c, index, size).unwrap();
+                assert!(
+                    c.1 <= 2 * 13,
+                    "inclusion of {index} in {size}: {} reads",
+                    c.1
+                );
+            }
+            for first in [1, 2, 1000, 4095, 4096, size - 1] {
+                let mut c = Counting(&mut m, 0);
+                consistency_proof(&mut c, first, size).unwrap();
+                assert!(c.1 <= 3 * 13, "consistency {first}..{size}: {} reads", c.1);
+            }
+        }
+    }
+
     #[test]
     fn a_proof_with_one_byte_changed_or_a_hash_too_many_fails() {
         let (mut m, leaves) = grown(13);
