@@ -79,7 +79,7 @@ impl<N: Nodes> Tree<'_, N> {
     /// multiple of the largest power of two not above `end - start`.
     fn hash(&mut self, start: u64, end: u64) -> Result<Hash, N::Error> {
         let n = end - start;
-        if n.is_power_of_two() && start % n == 0 {
+        if n.is_power_of_two() && start.is_multiple_of(n) {
             return self
                 .nodes
                 .node(n.trailing_zeros() as u8, start >> n.trailing_zeros());
