@@ -169,29 +169,31 @@ impl Notary {
         self.signer.name()
     }
 
-    fn cached(&self) -> Option<Arc<SignedCheckpoint>> {
-        self.latest.lock().ok().and_then(|l| l.clone())
-    }
-
     /// The signed checkpoint of the tree as it is now.
     pub fn checkpoint(&self) -> Result<Arc<SignedCheckpoint>, NotaryError> {
         let size = self.store.tree_size()?;
-        match self.cached() {
-            Some(c) if c.size == size => Ok(c),
-            _ => self.sign(size),
-        }
+        self.checkpoint_of_at_least(size)
     }
 
-    /// A signed checkpoint whose tree holds entry `seq`: the last one signed if it
-    /// does, else a new one of the tree as it is now.
-    fn checkpoint_holding(&self, seq: u64) -> Result<Arc<SignedCheckpoint>, NotaryError> {
-        match self.cached() {
-            Some(c) if c.size >= seq => Ok(c),
-            _ => self.checkpoint(),
+    /// The last checkpoint signed if its tree has at least `size` entries, else a new
+    /// one of the tree as it is now. Signing holds the lock, so that the callers of
+    /// one write group, answered together, share one signature.
+    fn checkpoint_of_at_least(&self, size: u64) -> Result<Arc<SignedCheckpoint>, NotaryError> {
+        let mut latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = latest.as_ref()
+            && c.size >= size
+        {
+            return Ok(c.clone());
         }
+        let signed = Arc::new(self.sign(self.store.tree_size()?)?);
+        *latest = Some(signed.clone());
+        Ok(signed)
     }
 
-    fn sign(&self, size: u64) -> Result<Arc<SignedCheckpoint>, NotaryError> {
+    fn sign(&self, size: u64) -> Result<SignedCheckpoint, NotaryError> {
         let root = self.store.tree_root(size)?;
         let text = Checkpoint {
             origin: self.signer.name().to_string(),
@@ -199,16 +201,10 @@ impl Notary {
             root,
         }
         .text();
-        let signed = Arc::new(SignedCheckpoint {
+        Ok(SignedCheckpoint {
             size,
             note: self.signer.sign(&text),
-        });
-        if let Ok(mut latest) = self.latest.lock()
-            && latest.as_ref().is_none_or(|l| l.size < size)
-        {
-            *latest = Some(signed.clone());
-        }
-        Ok(signed)
+        })
     }
 
     /// The receipt of entry `seq` against the newest checkpoint.
@@ -220,7 +216,7 @@ impl Notary {
     /// The receipt of entry `seq` just committed, against any checkpoint that holds it
     /// (the one signed for its write group, as a rule).
     pub fn receipt_of_commit(&self, seq: u64) -> Result<pb::Receipt, NotaryError> {
-        let checkpoint = self.checkpoint_holding(seq)?;
+        let checkpoint = self.checkpoint_of_at_least(seq)?;
         self.receipt_in(seq, &checkpoint)
     }
 

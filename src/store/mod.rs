@@ -56,6 +56,8 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    /// Merkle tree nodes already read or written (they never change).
+    tree_cache: std::sync::Arc<tree::NodeCache>,
 }
 
 /// What the store needs to know about one record to place it: its key, its encoding
@@ -164,7 +166,10 @@ impl Store {
                 }
             }
         }
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            tree_cache: Default::default(),
+        })
     }
 
     /// True if the store was written with an older key layout than this build's: its
@@ -225,9 +230,11 @@ impl Store {
                 }
             }
         }
-        tree::append(&self.db, entries, &mut batch)?;
+        let nodes = tree::append(self, entries, &mut batch)?;
         batch.insert(keyspace::APPLIED_SEQ, &last.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
+        // Only once they are in sled: a reader never sees a node beyond applied_seq.
+        self.tree_cache.remember(nodes);
         Ok(())
     }
 

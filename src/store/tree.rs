@@ -24,9 +24,37 @@ pub enum TreeError {
     Store(#[from] StoreError),
 }
 
-/// Nodes read from sled, and those this batch has computed but not yet written.
+/// Nodes already read or written, so that the receipts of a write group, and the
+/// upper levels every proof shares, do not go back to sled. A node never changes once
+/// written, so the cache never goes stale; it is emptied when it reaches
+/// [`CACHE_NODES`], and refills with what is read and written after.
+#[derive(Default)]
+pub(super) struct NodeCache(std::sync::RwLock<HashMap<(u8, u64), Hash>>);
+
+/// Most nodes cached (about 80 bytes each).
+const CACHE_NODES: usize = 1 << 18;
+
+impl NodeCache {
+    fn get(&self, level: u8, index: u64) -> Option<Hash> {
+        self.0.read().ok()?.get(&(level, index)).copied()
+    }
+
+    pub(super) fn remember(&self, nodes: impl IntoIterator<Item = ((u8, u64), Hash)>) {
+        let Ok(mut cache) = self.0.write() else {
+            return;
+        };
+        for (key, hash) in nodes {
+            if cache.len() >= CACHE_NODES {
+                cache.clear();
+            }
+            cache.insert(key, hash);
+        }
+    }
+}
+
+/// Nodes from the cache or sled, and those this batch has computed but not yet written.
 struct Stored<'a> {
-    db: &'a sled::Db,
+    store: &'a Store,
     pending: Option<&'a HashMap<(u8, u64), Hash>>,
 }
 
@@ -36,21 +64,28 @@ impl Nodes for Stored<'_> {
         if let Some(h) = self.pending.and_then(|p| p.get(&(level, index))) {
             return Ok(*h);
         }
+        if let Some(h) = self.store.tree_cache.get(level, index) {
+            return Ok(h);
+        }
         let key = keyspace::tree_node(level, index);
-        self.db
+        let hash: Hash = self
+            .store
+            .db
             .get(&key)?
             .and_then(|v| v.as_ref().try_into().ok())
-            .ok_or(StoreError::MissingTreeNode { level, index })
+            .ok_or(StoreError::MissingTreeNode { level, index })?;
+        self.store.tree_cache.remember([((level, index), hash)]);
+        Ok(hash)
     }
 }
 
 /// Adds the leaves of `entries` (in seq order) to `batch`: each leaf and the perfect
-/// subtrees it completes.
+/// subtrees it completes. Answers the new nodes, for the cache once the batch is in.
 pub(super) fn append(
-    db: &sled::Db,
+    store: &Store,
     entries: &[pb::JournalEntry],
     batch: &mut sled::Batch,
-) -> Result<(), StoreError> {
+) -> Result<HashMap<(u8, u64), Hash>, StoreError> {
     let mut pending = HashMap::new();
     for audit in entries.iter().filter_map(|e| e.audit.as_ref()) {
         let Some(index) = audit.seq.checked_sub(1) else {
@@ -58,7 +93,7 @@ pub(super) fn append(
         };
         let leaf = merkle::leaf_hash(&audit.hash);
         let mut nodes = Stored {
-            db,
+            store,
             pending: Some(&pending),
         };
         let completed = merkle::append(&mut nodes, index, leaf)?;
@@ -67,13 +102,13 @@ pub(super) fn append(
             pending.insert((level, at), hash);
         }
     }
-    Ok(())
+    Ok(pending)
 }
 
 impl Store {
     fn nodes(&self) -> Stored<'_> {
         Stored {
-            db: &self.db,
+            store: self,
             pending: None,
         }
     }
