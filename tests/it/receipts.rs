@@ -580,3 +580,70 @@ async fn the_receipt_email_carries_a_receipt_json_that_verifies() {
     tlog::receipt::verify(&receipt, &verifier).expect("the e-mailed receipt verifies");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_given_key_and_origin_sign_and_the_folders_own_key_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    // The data folder's own key: made at first start, mode 0600.
+    let s = TestServer::start().await;
+    let own = s.dir.path().join(takedown::notary::KEY_FILE);
+    let mode = std::fs::metadata(&own)
+        .expect("log-signing.key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "log-signing.key mode {mode:o}");
+    assert_eq!(std::fs::read(&own).unwrap().len(), 32);
+    s.stop().await;
+
+    // --log-signing-key (64 hex digits) and --log-origin.
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("log.key");
+    std::fs::write(&key, format!("{}\n", hex::encode([5u8; 32]))).unwrap();
+    let given = key.clone();
+    let s = TestServer::start_with(move |c| {
+        c.log_signing_key = Some(given);
+        c.log_origin = Some("news.example.org/takedown".to_string());
+    })
+    .await;
+    let flow = Flow::new(&s).await;
+    let (verifier, _, cp) = checkpoint(&flow).await;
+    let expected = tlog::NoteSigner::new("news.example.org/takedown", &[5; 32]).unwrap();
+    assert_eq!(verifier.name(), "news.example.org/takedown");
+    assert_eq!(cp.origin, "news.example.org/takedown");
+    let vkey = flow
+        .audit()
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .verifier_key;
+    assert_eq!(vkey, expected.verifier_key());
+    s.stop().await;
+
+    // An origin a note cannot carry, or a key of the wrong length, stops the start
+    // with a message that says what to fix.
+    for (origin, key_bytes, says) in [
+        ("news example", vec![5u8; 32], "no spaces"),
+        (
+            "news.example.org/takedown",
+            vec![5u8; 31],
+            "32 raw bytes or 64 hex digits",
+        ),
+    ] {
+        std::fs::write(&key, &key_bytes).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = TestServer::config(
+            dir.path(),
+            std::sync::Arc::new(takedown::clock::ManualClock::new(
+                crate::common::start_time(),
+            )),
+        );
+        config.log_signing_key = Some(key.clone());
+        config.log_origin = Some(origin.to_string());
+        let err = takedown::server::RunningServer::start(config)
+            .await
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+}
