@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "takedown/v1/party.proto",
         "takedown/v1/notification.proto",
         "takedown/v1/reasons.proto",
+        "takedown/v1/receipt.proto",
     ];
     let mut compiler = protox::Compiler::new(["proto", "third_party/googleapis"])?;
     compiler

@@ -40,6 +40,7 @@ impl ClaimService for Echo {
         Ok(Response::new(pb::FileClaimResponse {
             claim: request.into_inner().claim,
             access_token: String::new(),
+            receipt: None,
         }))
     }
     async fn get_claim(
@@ -84,6 +85,12 @@ impl ClaimService for Echo {
         &self,
         _: Request<pb::FileComplaintRequest>,
     ) -> Result<Response<pb::FileComplaintResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+    async fn get_receipt(
+        &self,
+        _: Request<pb::GetReceiptRequest>,
+    ) -> Result<Response<pb::GetReceiptResponse>, Status> {
         Err(Status::unimplemented("echo"))
     }
 }

@@ -30,6 +30,12 @@ import sys
 from aiosmtpd.smtp import SMTP
 
 
+def text_of(part):
+    """An attachment's content as text (application/* parts decode to bytes)."""
+    content = part.get_content()
+    return content.decode("utf-8") if isinstance(content, bytes) else content
+
+
 def write_whole(path, data):
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
@@ -69,6 +75,11 @@ class Sink:
             "content_type": str(message.get("Content-Type", "")),
             "headers": [[name, str(value)] for name, value in message.items()],
             "body": body,
+            "attachments": [
+                {"filename": a.get_filename() or "", "content": text_of(a)}
+                for a in message.iter_attachments()
+                if a.get_content_maintype() in ("text", "application")
+            ],
         }
         self.count += 1
         stem = os.path.join(self.directory, "%04d" % self.count)

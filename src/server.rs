@@ -61,6 +61,12 @@ pub struct Config {
     /// The web door: the JSON API's CORS origins (the pages' links use
     /// `notify.public_base_url`).
     pub web: crate::web::WebConfig,
+    /// The Ed25519 key that signs the audit log's checkpoints; none: the data
+    /// folder's own `log-signing.key`, made at first start.
+    pub log_signing_key: Option<PathBuf>,
+    /// The log's origin line in its checkpoints (and the key's name); none: the host
+    /// name plus `/takedown`.
+    pub log_origin: Option<String>,
 }
 
 impl Config {
@@ -81,6 +87,8 @@ impl Config {
             data_key_file: None,
             dsa_tdb: None,
             web: crate::web::WebConfig::default(),
+            log_signing_key: None,
+            log_origin: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -117,6 +125,8 @@ pub enum ServerError {
     PageTokenKey(#[from] crate::api::PageKeyError),
     #[error(transparent)]
     Web(#[from] crate::web::WebError),
+    #[error(transparent)]
+    Notary(#[from] crate::notary::NotaryError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -141,6 +151,7 @@ pub struct Server {
     handle: writer::WriterHandle,
     page_tokens: crate::api::PageTokens,
     transports: crate::notify::Transports,
+    notary: Arc<crate::notary::Notary>,
 }
 
 impl Server {
@@ -162,6 +173,16 @@ impl Server {
         )?;
         let store = state.store.clone();
         let page_tokens = crate::api::PageTokens::open(&config.data_dir)?;
+        let origin = config
+            .log_origin
+            .clone()
+            .unwrap_or_else(crate::notary::default_origin);
+        let notary = Arc::new(crate::notary::Notary::open(
+            store.clone(),
+            &config.data_dir,
+            config.log_signing_key.as_deref(),
+            &origin,
+        )?);
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
             state.journal,
@@ -183,6 +204,7 @@ impl Server {
             handle,
             page_tokens,
             transports,
+            notary,
         };
         server.bootstrap_admin().await?;
         Ok(server)
@@ -287,6 +309,7 @@ impl Server {
             handle,
             page_tokens,
             transports,
+            notary,
         } = self;
         let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
         let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel();
@@ -296,6 +319,7 @@ impl Server {
                 handle.clone(),
                 config.clock.clone(),
                 transports,
+                notary.clone(),
             )
             .run(notify_stopped),
         );
@@ -360,6 +384,7 @@ impl Server {
             journal_dir: writer::journal_dir(&config.data_dir),
             page_tokens,
             policy: Arc::new(config.policy.clone()),
+            notary: notary.clone(),
         };
         let services = Services::new(cx, config.max_request_bytes);
         let reflection_v1 = reflection()

@@ -16,6 +16,76 @@ pub struct AuditApi {
 
 #[tonic::async_trait]
 impl AuditService for AuditApi {
+    async fn get_checkpoint(
+        &self,
+        _request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
+        let checkpoint = self.cx.notary.checkpoint().map_err(status::notary)?;
+        Ok(Response::new(pb::GetCheckpointResponse {
+            checkpoint: checkpoint.note.clone(),
+            verifier_key: self.cx.notary.verifier_key(),
+        }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Result<Response<pb::GetInclusionProofResponse>, Status> {
+        let req = request.into_inner();
+        if req.seq == 0 {
+            return Err(status::invalid_field(
+                "seq",
+                "must be the seq of an audit entry (1 or more)",
+            ));
+        }
+        if req.tree_size != 0 && req.tree_size < req.seq {
+            return Err(status::invalid_field(
+                "tree_size",
+                format!(
+                    "must be at least seq ({}) for the tree to hold the entry, or 0 for the current tree",
+                    req.seq
+                ),
+            ));
+        }
+        let (tree_size, hashes) = self.cx.store.inclusion_proof(req.seq, req.tree_size)?;
+        Ok(Response::new(pb::GetInclusionProofResponse {
+            leaf_index: req.seq - 1,
+            tree_size,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::GetConsistencyProofRequest>,
+    ) -> Result<Response<pb::GetConsistencyProofResponse>, Status> {
+        let req = request.into_inner();
+        if req.first_size == 0 {
+            return Err(status::invalid_field(
+                "first_size",
+                "must be the size of an older checkpoint's tree (1 or more)",
+            ));
+        }
+        if req.second_size != 0 && req.second_size < req.first_size {
+            return Err(status::invalid_field(
+                "second_size",
+                format!(
+                    "must be at least first_size ({}), or 0 for the current tree",
+                    req.first_size
+                ),
+            ));
+        }
+        let (second_size, hashes) = self
+            .cx
+            .store
+            .consistency_proof(req.first_size, req.second_size)?;
+        Ok(Response::new(pb::GetConsistencyProofResponse {
+            first_size: req.first_size,
+            second_size,
+            hashes: hashes.iter().map(|h| h.to_vec()).collect(),
+        }))
+    }
+
     async fn list_audit_entries(
         &self,
         request: Request<pb::ListAuditEntriesRequest>,

@@ -120,6 +120,23 @@ pub const ACCESS: &[(&str, &[Role])] = &[
         &[Auditor, Admin],
     ),
     ("/takedown.v1.AuditService/ExportNotices", &[Auditor, Admin]),
+    // The log's checkpoints and proofs are hashes only: every role may check them.
+    (
+        "/takedown.v1.AuditService/GetCheckpoint",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.AuditService/GetInclusionProof",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.AuditService/GetConsistencyProof",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
+    (
+        "/takedown.v1.ClaimService/GetReceipt",
+        &[Claimant, Reviewer, Publisher, Auditor, Admin],
+    ),
 ];
 
 /// What a claim token lets its holder call, per party, on its one claim (the
@@ -134,6 +151,9 @@ pub const PARTY_ACCESS: &[(Party, &[&str])] = &[
             "/takedown.v1.ClaimService/WithdrawClaim",
             "/takedown.v1.ClaimService/ReportLegalAction",
             "/takedown.v1.ClaimService/FileComplaint",
+            "/takedown.v1.ClaimService/GetReceipt",
+            "/takedown.v1.AuditService/GetCheckpoint",
+            "/takedown.v1.AuditService/GetConsistencyProof",
         ],
     ),
     (
@@ -143,6 +163,9 @@ pub const PARTY_ACCESS: &[(Party, &[&str])] = &[
             "/takedown.v1.ClaimService/ListClaimEvents",
             "/takedown.v1.PublisherService/FileCounterNotice",
             "/takedown.v1.ClaimService/FileComplaint",
+            "/takedown.v1.ClaimService/GetReceipt",
+            "/takedown.v1.AuditService/GetCheckpoint",
+            "/takedown.v1.AuditService/GetConsistencyProof",
         ],
     ),
 ];

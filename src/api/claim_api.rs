@@ -47,7 +47,7 @@ impl Context {
         claim_id: &str,
         etag: &str,
         command: Command,
-    ) -> Result<(pb::Claim, Option<pb::Article>), Status> {
+    ) -> Result<(pb::Claim, Option<pb::Article>, Option<pb::Receipt>), Status> {
         let id = self::claim_id("claim_id", claim_id)?;
         self.visible_claim(caller, claim_id)?;
         let ClaimChanged { claim, article } = self
@@ -62,7 +62,22 @@ impl Context {
         let claim = caller
             .view(claim)
             .ok_or_else(|| status::not_found("claim", claim_id))?;
-        Ok((claim, article))
+        let receipt = self.receipt_of_change(&claim);
+        Ok((claim, article, receipt))
+    }
+
+    /// The receipt of the entry that last changed `claim` (its etag is that entry's
+    /// seq). The change is durable already, so a receipt that cannot be made is
+    /// logged and left out rather than failing the call; GetReceipt re-issues it.
+    pub(super) fn receipt_of_change(&self, claim: &pb::Claim) -> Option<pb::Receipt> {
+        let seq = claim.etag.parse::<u64>().ok()?;
+        match self.notary.receipt_of_commit(seq) {
+            Ok(receipt) => Some(receipt),
+            Err(error) => {
+                tracing::error!(seq, %error, "no receipt for a committed change");
+                None
+            }
+        }
     }
 }
 
@@ -124,9 +139,11 @@ impl ClaimService for ClaimApi {
             Some(t) if filed.created => t,
             _ => String::new(),
         };
+        let receipt = self.cx.receipt_of_change(&filed.claim);
         Ok(Response::new(pb::FileClaimResponse {
             claim: Some(filed.claim),
             access_token,
+            receipt,
         }))
     }
 
@@ -256,11 +273,14 @@ impl ClaimService for ClaimApi {
             update_mask: req.update_mask.map(|m| m.paths).unwrap_or_default(),
             reply: req.reply,
         });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
-        Ok(Response::new(pb::AmendClaimResponse { claim: Some(claim) }))
+        Ok(Response::new(pb::AmendClaimResponse {
+            claim: Some(claim),
+            receipt,
+        }))
     }
 
     async fn withdraw_claim(
@@ -270,12 +290,13 @@ impl ClaimService for ClaimApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let command = Command::WithdrawClaim(WithdrawClaim { reason: req.reason });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::WithdrawClaimResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 
@@ -290,12 +311,13 @@ impl ClaimService for ClaimApi {
             case_reference: req.case_reference,
             filed_date: req.filed_date,
         });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::ReportLegalActionResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 
@@ -306,12 +328,53 @@ impl ClaimService for ClaimApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let command = Command::FileComplaint(FileComplaint { text: req.text });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::FileComplaintResponse {
             claim: Some(claim),
+            receipt,
+        }))
+    }
+
+    async fn get_receipt(
+        &self,
+        request: Request<pb::GetReceiptRequest>,
+    ) -> Result<Response<pb::GetReceiptResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let claim = self.cx.visible_claim(&caller, &req.claim_id)?;
+        let id = claim_id("claim_id", &claim.id)?;
+        let not_its = || {
+            status::invalid_field(
+                "seq",
+                format!(
+                    "audit entry {} is not an entry of claim {}; ListClaimEvents lists the claim's entries",
+                    req.seq, claim.id
+                ),
+            )
+        };
+        let seq = if req.seq == 0 {
+            let query = AuditQuery {
+                subject: AuditSubject::Claim(id),
+                after_seq: 0,
+            };
+            let first = crate::store::PagePosition {
+                after: None,
+                limit: 1,
+            };
+            let page = self.cx.store.list_audit_entries(&query, &first)?;
+            page.items.first().map(|e| e.seq).ok_or_else(not_its)?
+        } else {
+            match self.cx.store.audit_entry(req.seq)? {
+                Some(e) if e.claim_id == claim.id => req.seq,
+                _ => return Err(not_its()),
+            }
+        };
+        let receipt = self.cx.notary.receipt(seq).map_err(status::notary)?;
+        Ok(Response::new(pb::GetReceiptResponse {
+            receipt: Some(receipt),
         }))
     }
 }

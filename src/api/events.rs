@@ -9,6 +9,10 @@
 //! every entry. The feed never ends by itself: when it ends while its reader is still
 //! there (the server shuts down), its last message is UNAVAILABLE, so the client
 //! reconnects from the last seq it received.
+//!
+//! Each time the feed has caught up with the log, it sends a signed checkpoint of the
+//! tree (a message without an entry) if the tree grew since the last one it sent, so
+//! that the CMS and any witness can keep them (`docs/receipts.md`).
 
 use std::pin::Pin;
 
@@ -129,6 +133,7 @@ fn ended() -> Status {
 /// shuts down.
 pub fn watch(
     store: Store,
+    notary: std::sync::Arc<crate::notary::Notary>,
     mut durable: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
     caller: &Caller,
@@ -138,6 +143,8 @@ pub fn watch(
     let (tx, rx) = mpsc::channel(BUFFER);
     tokio::spawn(async move {
         let mut cursor = req.after_seq;
+        // The size of the last checkpoint sent; each catch-up ends with a newer one.
+        let mut signed = 0;
         loop {
             let head = *durable.borrow_and_update();
             while cursor < head {
@@ -152,12 +159,36 @@ pub fn watch(
                 };
                 if filter.wants(&entry) {
                     let sent = tokio::select! {
-                        r = tx.send(Ok(pb::WatchEventsResponse { entry: Some(entry) })) => r.is_ok(),
+                        r = tx.send(Ok(pb::WatchEventsResponse {
+                            entry: Some(entry),
+                            checkpoint: String::new(),
+                        })) => r.is_ok(),
                         _ = shutdown.changed() => false,
                     };
                     if !sent {
                         return;
                     }
+                }
+            }
+            if head > signed {
+                let checkpoint = match notary.checkpoint() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = tx.send(Err(super::status::notary(e))).await;
+                        return;
+                    }
+                };
+                signed = checkpoint.size;
+                let message = pb::WatchEventsResponse {
+                    entry: None,
+                    checkpoint: checkpoint.note.clone(),
+                };
+                let sent = tokio::select! {
+                    r = tx.send(Ok(message)) => r.is_ok(),
+                    _ = shutdown.changed() => false,
+                };
+                if !sent {
+                    return;
                 }
             }
             tokio::select! {

@@ -44,6 +44,8 @@ pub struct Context {
     pub page_tokens: PageTokens,
     /// The workflow's policy (for what it offers to read, such as reason templates).
     pub policy: std::sync::Arc<crate::domain::Policy>,
+    /// Signs the audit log's checkpoints and issues receipts.
+    pub notary: std::sync::Arc<crate::notary::Notary>,
 }
 
 /// The five `takedown.v1` services over one context, with request size limits.

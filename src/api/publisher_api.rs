@@ -39,6 +39,7 @@ impl PublisherService for PublisherApi {
         let caller = Caller::of(&request)?;
         let stream = super::events::watch(
             self.cx.store.clone(),
+            self.cx.notary.clone(),
             self.cx.writer.watch_durable(),
             self.cx.shutdown.clone(),
             &caller,
@@ -130,12 +131,13 @@ impl PublisherService for PublisherApi {
             article_revision: req.article_revision,
             summary: req.summary,
         });
-        let (claim, article) = self
+        let (claim, article, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::RecordCorrectionResponse {
             claim: Some(claim),
+            receipt,
             article,
         }))
     }
@@ -149,12 +151,13 @@ impl PublisherService for PublisherApi {
         let command = Command::FileCounterNotice(FileCounterNotice {
             counter_notice: req.counter_notice,
         });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::FileCounterNoticeResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 

@@ -20,7 +20,7 @@ impl ReviewService for ReviewApi {
     ) -> Result<Response<pb::StartReviewResponse>, Status> {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(
                 &caller,
@@ -31,6 +31,7 @@ impl ReviewService for ReviewApi {
             .await?;
         Ok(Response::new(pb::StartReviewResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 
@@ -43,12 +44,13 @@ impl ReviewService for ReviewApi {
         let command = Command::RequestInformation(RequestInformation {
             message: req.message,
         });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::RequestInformationResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 
@@ -65,12 +67,13 @@ impl ReviewService for ReviewApi {
             manifestly_unfounded: req.manifestly_unfounded,
             misrepresentation_suspected: req.misrepresentation_suspected,
         });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::DecideClaimResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 
@@ -84,12 +87,13 @@ impl ReviewService for ReviewApi {
             outcome: req.outcome,
             note: req.note,
         });
-        let (claim, _) = self
+        let (claim, _, receipt) = self
             .cx
             .transition(&caller, &req.claim_id, &req.etag, command)
             .await?;
         Ok(Response::new(pb::ResolveLegalActionResponse {
             claim: Some(claim),
+            receipt,
         }))
     }
 

@@ -153,6 +153,27 @@ impl From<WriteError> for Status {
     }
 }
 
+/// A tree read: a size or seq the log does not have is the caller's to fix.
+impl From<crate::store::TreeError> for Status {
+    fn from(e: crate::store::TreeError) -> Self {
+        use crate::store::TreeError;
+        match e {
+            TreeError::TooLarge { .. } => Status::out_of_range(e.to_string()),
+            TreeError::Invalid(_) => Status::invalid_argument(e.to_string()),
+            TreeError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The notary's failures are the store's (or the tree's) underneath.
+pub fn notary(e: crate::notary::NotaryError) -> Status {
+    use crate::notary::NotaryError;
+    match e {
+        NotaryError::Tree(t) => t.into(),
+        other => internal(&other),
+    }
+}
+
 impl From<StoreError> for Status {
     fn from(e: StoreError) -> Self {
         match e {

@@ -91,6 +91,15 @@ struct Cli {
     /// from the data folder's backups: without it the personal data cannot be read.
     #[arg(long, env = "TAKEDOWN_DATA_KEY_FILE", global = true)]
     data_key_file: Option<PathBuf>,
+    /// The Ed25519 key (a file of 32 raw bytes or 64 hex digits: the seed) that signs
+    /// the audit log's checkpoints and receipts; default: log-signing.key in the data
+    /// folder, made at first start (docs/receipts.md).
+    #[arg(long, env = "TAKEDOWN_LOG_SIGNING_KEY", global = true)]
+    log_signing_key: Option<PathBuf>,
+    /// The log's origin, the first line of its checkpoints and the name of its key
+    /// (no spaces, no '+'); default: this host's name plus /takedown.
+    #[arg(long, env = "TAKEDOWN_LOG_ORIGIN", global = true)]
+    log_origin: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
     #[command(flatten)]
@@ -540,6 +549,8 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.dsa_tdb = cli.dsa_tdb.config()?;
     config.data_key_file = cli.data_key_file.clone();
     config.web.cors_origins = cli.cors_origin.clone();
+    config.log_signing_key = cli.log_signing_key.clone();
+    config.log_origin = cli.log_origin.clone();
     Ok(config)
 }
 

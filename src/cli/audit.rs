@@ -1,6 +1,6 @@
 //! `audit verify` (recompute the hash chain; exit 4 if it is broken) and `audit tail`
 //! (the latest entries of the log, of a claim or of an article; `--follow` keeps
-//! printing new ones).
+//! printing new ones), and `audit consistency` (`receipt.rs`).
 
 use std::time::Duration;
 
@@ -42,10 +42,29 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
     },
+    /// Check that the log extends an older signed checkpoint you kept (a note file,
+    /// or a receipt.json): fetches the consistency proof to the server's current
+    /// checkpoint (or to --new) and checks both signatures with --key. Exits 4 if the
+    /// log does not extend it.
+    Consistency {
+        /// The older signed checkpoint: the note, GetCheckpoint's answer as JSON, or a
+        /// receipt.
+        #[arg(long)]
+        old: std::path::PathBuf,
+        /// A newer signed checkpoint (the same forms); default: the server's current one.
+        #[arg(long)]
+        new: Option<std::path::PathBuf>,
+        /// The log's verifier key, or a file holding it.
+        #[arg(long)]
+        key: String,
+    },
 }
 
 pub async fn run(command: AuditCommand, clients: &Clients, out: Output) -> Result<(), CliError> {
     match command {
+        AuditCommand::Consistency { old, new, key } => {
+            super::receipt::consistency(clients, out, &old, new.as_deref(), &key).await
+        }
         AuditCommand::Verify => verify(clients, out).await,
         AuditCommand::Tail {
             lines,

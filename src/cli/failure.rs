@@ -23,6 +23,9 @@ pub enum CliError {
     /// `audit verify` found a break in the chain.
     #[error("the audit chain is broken at seq {first_bad_seq}: {problem}")]
     AuditBroken { first_bad_seq: u64, problem: String },
+    /// A receipt or a consistency proof does not verify.
+    #[error("{0}")]
+    ProofFailed(String),
     /// Output could not be produced (stdout closed, a message the descriptors lack).
     #[error("{0}")]
     Output(String),
@@ -41,7 +44,7 @@ pub fn exit_code(e: &CliError) -> ExitCode {
         CliError::Status(_) | CliError::Output(_) => 1,
         CliError::Usage(_) => 2,
         CliError::Connect(_) => 3,
-        CliError::AuditBroken { .. } => 4,
+        CliError::AuditBroken { .. } | CliError::ProofFailed(_) => 4,
     })
 }
 

@@ -1,6 +1,6 @@
 //! `takedownctl`, the operators' CLI: one subcommand group per part of the desk's
 //! work (claims, review, correction, legal, articles, audit, principals, parties,
-//! notifications, exports), each a thin layer over the generated gRPC clients. Output is a table for people or the
+//! notifications, exports, receipts), each a thin layer over the generated gRPC clients. Output is a table for people or the
 //! canonical protobuf JSON mapping for scripts ([`output`]); failures print the
 //! server's message (and every BadRequest field violation on its own line) and exit
 //! non-zero ([`failure`]).
@@ -15,6 +15,7 @@ mod notifications;
 mod output;
 mod parties;
 mod principals;
+mod receipt;
 mod report;
 mod review;
 
@@ -33,7 +34,8 @@ pub use output::Output;
     about = "Operate a takedown server: work the claim queue, manage articles and principals, verify the audit log",
     after_help = "Exit codes: 0 success; 1 the server refused or failed the request; \
 2 bad invocation (flags, unreadable token or TLS files); 3 the server could not be \
-reached; 4 `audit verify` found a broken chain."
+reached; 4 `audit verify` found a broken chain, or a receipt or consistency proof \
+does not verify."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -93,6 +95,9 @@ pub enum Command {
     /// notices for Lumen, as JSON lines.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Check a receipt of the audit log offline, with the log's verifier key.
+    #[command(subcommand)]
+    Receipt(receipt::ReceiptCommand),
 }
 
 /// Runs `takedownctl` with the process's arguments and returns its exit code.
@@ -119,9 +124,14 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    let clients = cli.connection.connect().await?;
     let out = cli.output;
-    match cli.command {
+    // A receipt is checked offline: no server, no token.
+    let command = match cli.command {
+        Command::Receipt(c) => return receipt::run(c, out),
+        other => other,
+    };
+    let clients = cli.connection.connect().await?;
+    match command {
         Command::Claims(c) => claims::run(c, &clients, out).await,
         Command::Review(c) => review::run_review(c, &clients, out).await,
         Command::Correction(c) => review::run_correction(c, &clients, out).await,
@@ -133,5 +143,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Notifications(c) => notifications::run(c, &clients, out).await,
         Command::Report(c) => report::run(c, &clients, out).await,
         Command::Export(c) => export::run(c, &clients).await,
+        Command::Receipt(_) => Ok(()),
     }
 }

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::DeliveryError;
@@ -76,19 +76,46 @@ impl Mailer {
         language: &str,
         rendered: &Rendered,
     ) -> Result<(), DeliveryError> {
+        self.send_with(id, to, language, rendered, None).await
+    }
+
+    /// [`Mailer::send`], with a file attached when `attachment` is `(file name, JSON
+    /// text)`: the receipt e-mail's `receipt.json`.
+    pub async fn send_with(
+        &self,
+        id: &str,
+        to: &str,
+        language: &str,
+        rendered: &Rendered,
+        attachment: Option<(&str, String)>,
+    ) -> Result<(), DeliveryError> {
         let to_box = to.parse::<Mailbox>().map_err(|e| {
             DeliveryError::Permanent(format!("recipient {to:?} is not an e-mail address: {e}"))
         })?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to_box)
             .subject(rendered.subject.clone())
             .message_id(Some(format!("<{id}@takedown>")))
             .header(ContentLanguage(templates::language(language).to_string()))
-            .header(TakedownNotification(id.to_string()))
-            .header(ContentType::TEXT_PLAIN)
-            .body(rendered.body.clone())
-            .map_err(|e| DeliveryError::Permanent(format!("cannot build the e-mail: {e}")))?;
+            .header(TakedownNotification(id.to_string()));
+        let built = match attachment {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(rendered.body.clone()),
+            Some((name, json)) => {
+                let json_type = ContentType::parse("application/json").map_err(|e| {
+                    DeliveryError::Permanent(format!("cannot build the e-mail: {e}"))
+                })?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(rendered.body.clone()))
+                        .singlepart(Attachment::new(name.to_string()).body(json, json_type)),
+                )
+            }
+        };
+        let message =
+            built.map_err(|e| DeliveryError::Permanent(format!("cannot build the e-mail: {e}")))?;
         match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await {
             Err(_) => Err(DeliveryError::Transient(format!(
                 "the SMTP server did not finish within {} s",

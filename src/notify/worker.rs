@@ -103,6 +103,8 @@ pub struct Transports {
     config: NotifyConfig,
     /// Where principals' webhook secrets are read, once the worker runs.
     store: Option<Store>,
+    /// Issues the receipt e-mail's `receipt.json`, once the worker runs.
+    notary: Option<Arc<crate::notary::Notary>>,
 }
 
 impl Transports {
@@ -127,6 +129,7 @@ impl Transports {
             templates,
             config,
             store: None,
+            notary: None,
         })
     }
 
@@ -143,8 +146,14 @@ impl Transports {
                         "no --smtp-url is configured; set it, restart, and retry with `takedownctl notifications retry`",
                     );
                 };
+                let receipt = self.receipt_json(&n);
+                let attachment = receipt.map(|json| ("receipt.json", json));
                 match self.templates.render(&n) {
-                    Ok(r) => mailer.send(&n.id, &n.address, &n.language, &r).await,
+                    Ok(r) => {
+                        mailer
+                            .send_with(&n.id, &n.address, &n.language, &r, attachment)
+                            .await
+                    }
                     Err(e) => Err(DeliveryError::Permanent(e.to_string())),
                 }
             }
@@ -197,6 +206,27 @@ impl Transports {
 }
 
 impl Transports {
+    /// For a RECEIPT notification, the receipt of the entry that filed the notice
+    /// (`cause_seq`), issued now against the newest checkpoint, as `receipt.json`. The
+    /// e-mail goes out without it if the receipt cannot be made; GetReceipt re-issues it.
+    fn receipt_json(&self, n: &pb::Notification) -> Option<String> {
+        let notary = self.notary.as_ref()?;
+        if n.kind() != pb::NotificationKind::Receipt || n.cause_seq == 0 {
+            return None;
+        }
+        match notary
+            .receipt(n.cause_seq)
+            .map_err(|e| e.to_string())
+            .and_then(|r| crate::tlog::receipt::to_json(&r))
+        {
+            Ok(json) => Some(json),
+            Err(error) => {
+                tracing::warn!(notification = %n.id, %error, "the receipt e-mail goes out without receipt.json");
+                None
+            }
+        }
+    }
+
     /// The signing secret of principal `id`'s webhook.
     fn principal_secret(&self, id: &str) -> Result<WebhookSecret, String> {
         let store = self
@@ -245,8 +275,10 @@ impl Worker {
         writer: WriterHandle,
         clock: Arc<dyn Clock>,
         mut transports: Transports,
+        notary: Arc<crate::notary::Notary>,
     ) -> Self {
         transports.store = Some(store.clone());
+        transports.notary = Some(notary);
         Self {
             store,
             writer,

@@ -51,6 +51,10 @@ pub const CLAIM_BY_SUBJECT: u8 = 0x26;
 pub const CLAIM_CLOSED: u8 = 0x28;
 /// Erased subjects: `[tag][subject]` -> `ErasedSubject`.
 pub const ERASED_SUBJECT: u8 = 0x27;
+/// The Merkle tree over the audit log (`store::tree`): `[tag][level][index u64 BE]` ->
+/// the 32-byte hash of the perfect subtree over leaves `[index << level, (index + 1)
+/// << level)`.
+pub const TREE_NODE: u8 = 0x30;
 pub const META: u8 = 0xF0;
 
 /// Every index whose keys a claim record implies (see `indexes::claim_keys`); checks
@@ -71,10 +75,12 @@ pub const CLAIM_INDEXES: [u8; 9] = [
 pub const APPLIED_SEQ: &[u8] = &[META, b'a'];
 /// The layout version of this keyspace.
 pub const SCHEMA_VERSION: &[u8] = &[META, b's'];
-/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. 3: notifier
-/// e-mails' party records keyed by their subject (`pdata`), `CLAIM_BY_SUBJECT` added.
-/// A store written at an older version is rebuilt from the journal at start.
-pub const CURRENT_SCHEMA_VERSION: u64 = 3;
+/// 2: `CLAIM_BY_STATE` keys carry the queue priority, `CLAIM_QUEUE` added. 4: the
+/// Merkle tree's nodes (`TREE_NODE`); notifier e-mails' party records keyed by their
+/// subject (`pdata`), `CLAIM_BY_SUBJECT`, `ERASED_SUBJECT` and `CLAIM_CLOSED` added
+/// (3 was either of these alone, on a development branch). A store written at an
+/// older version is rebuilt from the journal at start.
+pub const CURRENT_SCHEMA_VERSION: u64 = 4;
 
 fn with(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len = 1 + parts.iter().map(|p| p.len()).sum::<usize>();
@@ -129,6 +135,11 @@ pub fn idempotency(principal: &Uuid, request_id: &str) -> Vec<u8> {
 
 pub fn audit(seq: u64) -> Vec<u8> {
     with(AUDIT, &[&seq.to_be_bytes()])
+}
+
+/// A node of the Merkle tree: the perfect subtree `index` at `level` (leaves are level 0).
+pub fn tree_node(level: u8, index: u64) -> Vec<u8> {
+    with(TREE_NODE, &[&[level], &index.to_be_bytes()])
 }
 
 /// A party record: `[PARTY][kind][id]`, where kind is the `PartyKey` field number

@@ -7,6 +7,7 @@ pub mod keyspace;
 mod query;
 mod reads;
 mod transparency;
+pub mod tree;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,6 +21,7 @@ pub use query::{
     AuditQuery, AuditSubject, ClaimOrder, ClaimQuery, NotificationQuery, PagePosition,
 };
 pub use reads::{Page, PageQuery};
+pub use tree::TreeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,6 +43,10 @@ pub enum StoreError {
         source: prost::DecodeError,
     },
     #[error(
+        "the Merkle tree node ({level}, {index}) is missing from the store; run `takedownd rebuild` to recreate the store from the journal"
+    )]
+    MissingTreeNode { level: u8, index: u64 },
+    #[error(
         "the store was written by a newer takedown (schema {found}, this build knows {known}); upgrade takedownd"
     )]
     Schema { found: u64, known: u64 },
@@ -53,6 +59,8 @@ pub struct Store {
     /// Opens the personal fields of what is read (`pdata`); none in tools that only
     /// check keys and indexes.
     vault: Option<std::sync::Arc<crate::pdata::Vault>>,
+    /// Merkle tree nodes already read or written (they never change).
+    tree_cache: std::sync::Arc<tree::NodeCache>,
 }
 
 /// What the store needs to know about one record to place it: its key, its encoding
@@ -162,7 +170,11 @@ impl Store {
                 }
             }
         }
-        Ok(Self { db, vault: None })
+        Ok(Self {
+            db,
+            vault: None,
+            tree_cache: Default::default(),
+        })
     }
 
     /// This store, opening personal fields with `vault` as it reads them.
@@ -197,7 +209,8 @@ impl Store {
     }
 
     /// Applies journal entries, in order, in one atomic batch: the after-images, the
-    /// index keys they move, the audit entries and their indexes, and `applied_seq`.
+    /// index keys they move, the audit entries and their indexes, the Merkle tree's
+    /// new nodes, and `applied_seq`.
     pub fn apply(&self, entries: &[pb::JournalEntry]) -> Result<(), StoreError> {
         let Some(last) = entries.last().and_then(|e| e.audit.as_ref()) else {
             return Ok(());
@@ -233,8 +246,11 @@ impl Store {
                 }
             }
         }
+        let nodes = tree::append(self, entries, &mut batch)?;
         batch.insert(keyspace::APPLIED_SEQ, &last.seq.to_be_bytes());
         self.db.apply_batch(batch)?;
+        // Only once they are in sled: a reader never sees a node beyond applied_seq.
+        self.tree_cache.remember(nodes);
         Ok(())
     }
 

@@ -36,6 +36,17 @@ pub struct ReceivedMail {
     pub headers: Vec<(String, String)>,
     /// The text/plain body, decoded to UTF-8 (line ends as `\n`).
     pub body: String,
+    /// The attached files (text and application types), decoded.
+    #[serde(default)]
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// One attached file as the sink decoded it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub filename: String,
+    /// Its content as text (JSON is `application/json`).
+    pub content: String,
 }
 
 impl ReceivedMail {

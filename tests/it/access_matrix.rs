@@ -79,6 +79,7 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("ClaimService/WithdrawClaim",         [Yes, No, No, No, Yes, Nf]),
     ("ClaimService/ReportLegalAction",     [Yes, No, No, No, Yes, Nf]),
     ("ClaimService/FileComplaint",         [Yes, No, Yes, No, Yes, Nf]),
+    ("ClaimService/GetReceipt",            [Yes, Yes, Yes, Yes, Yes, Nf]),
     ("ReviewService/StartReview",          [No, Yes, No, No, Yes, No]),
     ("ReviewService/RequestInformation",   [No, Yes, No, No, Yes, No]),
     ("ReviewService/DecideClaim",          [No, Yes, No, No, Yes, No]),
@@ -97,6 +98,9 @@ const MATRIX: &[(&str, [Want; 6])] = &[
     ("AuditService/GetTransparencyReport", [No, Yes, No, Yes, Yes, No]),
     ("AuditService/ExportStatementsOfReasons", [No, No, No, Yes, Yes, No]),
     ("AuditService/ExportNotices",         [No, No, No, Yes, Yes, No]),
+    ("AuditService/GetCheckpoint",         [Yes, Yes, Yes, Yes, Yes, Yes]),
+    ("AuditService/GetInclusionProof",     [Yes, Yes, Yes, Yes, Yes, Yes]),
+    ("AuditService/GetConsistencyProof",   [Yes, Yes, Yes, Yes, Yes, Yes]),
 ];
 
 /// How an RPC is called.
@@ -361,6 +365,11 @@ impl Fixtures {
             }
             .encode_to_vec(),
             "ClaimService/ListClaims" => pb::ListClaimsRequest::default().encode_to_vec(),
+            "ClaimService/GetReceipt" => pb::GetReceiptRequest {
+                claim_id: self.claim(Received).await.id,
+                seq: 0,
+            }
+            .encode_to_vec(),
             "ClaimService/ListClaimEvents" => pb::ListClaimEventsRequest {
                 claim_id: self.claim(Received).await.id,
                 ..Default::default()
@@ -459,6 +468,17 @@ impl Fixtures {
             "AuditService/ExportNotices" => pb::ExportNoticesRequest {
                 format: pb::ExportFormat::Lumen as i32,
                 ..Default::default()
+            }
+            .encode_to_vec(),
+            "AuditService/GetCheckpoint" => pb::GetCheckpointRequest {}.encode_to_vec(),
+            "AuditService/GetInclusionProof" => pb::GetInclusionProofRequest {
+                seq: 1,
+                tree_size: 0,
+            }
+            .encode_to_vec(),
+            "AuditService/GetConsistencyProof" => pb::GetConsistencyProofRequest {
+                first_size: 1,
+                second_size: 0,
             }
             .encode_to_vec(),
             other => panic!(

@@ -39,7 +39,7 @@ pub(crate) async fn ctl(s: &TestServer, token: &str, args: &[&str]) -> Run {
     ctl_at(&url, token, args).await
 }
 
-async fn ctl_at(url: &str, token: &str, args: &[&str]) -> Run {
+pub(crate) async fn ctl_at(url: &str, token: &str, args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_takedownctl"));
     command
         .args(args)

@@ -40,6 +40,7 @@ mod personal_data;
 mod public_intake;
 mod readme_grpcurl;
 mod ready_file;
+mod receipts;
 mod report_cli;
 mod scoping;
 mod shutdown;

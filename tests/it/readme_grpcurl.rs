@@ -42,9 +42,12 @@ fn walkthrough() -> String {
 }
 
 fn run_script(dir: &Path, grpcurl: &Path, script: &str) -> String {
+    // The README's takedownctl is this build's.
+    let ctl = Path::new(env!("CARGO_BIN_EXE_takedownctl"));
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
         grpcurl.parent().expect("grpcurl folder").display(),
+        ctl.parent().expect("takedownctl folder").display(),
         std::env::var("PATH").unwrap_or_default()
     );
     let out = Command::new("bash")
@@ -124,6 +127,9 @@ async fn readme_walkthrough_runs_with_the_real_grpcurl() {
         "DECISION_VISIBILITY_CONTENT_REMOVED",
         "\"documentJson\"",
         "\"noticesByCategory\"",
+        "\"receipt\"",
+        "root hash",
+        "older size",
     ] {
         assert!(
             out.contains(expected),
