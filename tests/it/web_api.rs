@@ -84,7 +84,16 @@ async fn every_rpc_in_the_descriptor_set_answers_at_its_http_route() {
     let s = TestServer::start().await;
     let unknown = "0190f0f0-0000-7000-8000-000000000000";
     for route in routes.iter() {
-        let path = route.path_with(|_| unknown.to_string());
+        // A path variable takes a value of its field's type: a number for a seq, an
+        // unknown id for the rest.
+        let input = route.rpc.input();
+        let path = route.path_with(|field| {
+            use prost_reflect::Kind;
+            match input.get_field_by_name(field).map(|f| f.kind()) {
+                Some(Kind::Uint64 | Kind::Int64 | Kind::Uint32 | Kind::Int32) => "1".to_string(),
+                _ => unknown.to_string(),
+            }
+        });
         let body = route.body.as_ref().map(|_| json!({}));
         let url = format!("{}{path}", s.server.as_ref().unwrap().url());
         let mut request = reqwest::Client::new()
