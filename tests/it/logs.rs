@@ -88,6 +88,10 @@ fn request_logs_name_the_call_and_never_the_secrets() {
     runtime_logging_to(dispatch.clone()).block_on(async move {
         let s = TestServer::start().await;
         let flow = Flow::new(&s).await;
+        // tracing caches per call site whether anyone listens. Another test thread that
+        // registered a call site while this dispatcher was being registered may have
+        // cached "no one" over it: ask every call site again, now that it is live.
+        tracing::callsite::rebuild_interest_cache();
         let claim = flow
             .claim_in(fixtures::ARTICLE_ID, ClaimState::LegalActionPending)
             .await;
