@@ -22,6 +22,7 @@
 pub mod domain;
 pub mod dsa_tdb;
 pub mod fixtures;
+mod http;
 pub mod lumen;
 mod server;
 pub mod smtp;

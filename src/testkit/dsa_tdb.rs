@@ -25,10 +25,9 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// What the database answers for a duplicate puid.
 pub const DUPLICATE_MESSAGE: &str =
@@ -351,7 +350,7 @@ impl DsaTdb {
             calls: Vec::new(),
             scripted: Vec::new(),
         }));
-        let server = tokio::spawn(serve(listener, state.clone()));
+        let server = tokio::spawn(super::http::serve(listener, state.clone(), handle));
         DsaTdb {
             addr,
             state,
@@ -418,27 +417,6 @@ impl DsaTdb {
 impl Drop for DsaTdb {
     fn drop(&mut self) {
         self.server.abort();
-    }
-}
-
-async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let state = state.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        handle(request, state.clone())
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 

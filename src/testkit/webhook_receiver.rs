@@ -18,10 +18,9 @@ use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use sha2::Sha256;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::notify::WebhookSecret;
 
@@ -77,7 +76,7 @@ impl WebhookReceiver {
             received: Vec::new(),
             scripted: Vec::new(),
         }));
-        let server = tokio::spawn(serve(listener, state.clone()));
+        let server = tokio::spawn(super::http::serve(listener, state.clone(), handle));
         WebhookReceiver {
             addr,
             state,
@@ -138,27 +137,6 @@ impl Drop for WebhookReceiver {
     fn drop(&mut self) {
         // The accept loop owns the connections' JoinSet, which aborts them as it drops.
         self.server.abort();
-    }
-}
-
-async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let state = state.clone();
-                connections.spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        handle(request, state.clone())
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
     }
 }
 
