@@ -13,6 +13,12 @@ use takedown::domain::policy::{Policy, Timer, TimerName, days_from_date};
 use takedown::server::{Config, Server};
 use takedown::telemetry::{self, LogFormat};
 
+/// mimalloc, not the system allocator: sled and prost allocate and free many small
+/// buffers per write, and glibc's malloc took about a third of a rebuild's time
+/// (`docs/architecture.md`, "Scale").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "takedownd",
