@@ -95,10 +95,7 @@ impl Daemon {
             }
             if let Ok(addr) = std::fs::read_to_string(&self.ready)
                 && let Ok(endpoint) = Endpoint::from_shared(format!("http://{}", addr.trim()))
-                && let Ok(channel) = endpoint
-                    .timeout(Duration::from_secs(600))
-                    .connect()
-                    .await
+                && let Ok(channel) = endpoint.timeout(Duration::from_secs(600)).connect().await
             {
                 return channel;
             }
@@ -273,7 +270,7 @@ async fn fill(cast: &Cast, from: u64, to: u64, callers: u64, articles: u64) -> u
                     Err(e) => panic!("claim {n}: {e}"),
                 }
                 let step = ((to - from) / 20).max(1);
-                if (n - from + 1) % step == 0 {
+                if (n - from + 1).is_multiple_of(step) {
                     let secs = started.elapsed().as_secs_f64();
                     eprintln!(
                         "  filled {:>9} claims, {:>8.0} writes/s",
@@ -337,7 +334,11 @@ async fn reads(cast: &Cast, secs: f64, articles: u64) -> Reads {
     let get = median_us(secs, |n| {
         let mut c = c.clone();
         let id = ids[n as usize % ids.len()].clone();
-        async move { c.get_claim(pb::GetClaimRequest { claim_id: id }).await.map(|_| ()) }
+        async move {
+            c.get_claim(pb::GetClaimRequest { claim_id: id })
+                .await
+                .map(|_| ())
+        }
     })
     .await;
     let page = |req: pb::ListClaimsRequest| {
@@ -431,12 +432,11 @@ async fn first_answer(bin: &Path, data: &Path, token: &str, claim_id: &str) -> (
     loop {
         let channel = d.channel().await;
         let mut c = ClaimServiceClient::new(authed(&channel, token));
-        if c
-            .get_claim(pb::GetClaimRequest {
-                claim_id: claim_id.to_string(),
-            })
-            .await
-            .is_ok()
+        if c.get_claim(pb::GetClaimRequest {
+            claim_id: claim_id.to_string(),
+        })
+        .await
+        .is_ok()
         {
             return (d, t.elapsed());
         }
@@ -613,11 +613,12 @@ async fn main() {
     );
     row(
         "peak RSS",
-        format!(
-            "{rss:.0} MiB after the fill, {rss_after_restart:.0} MiB after a restart"
-        ),
+        format!("{rss:.0} MiB after the fill, {rss_after_restart:.0} MiB after a restart"),
     );
-    for (label, r) in [(format!("at {small} claims"), &at_small), (format!("at {n} claims"), &at_n)] {
+    for (label, r) in [
+        (format!("at {small} claims"), &at_small),
+        (format!("at {n} claims"), &at_n),
+    ] {
         row(
             &format!("reads {label}, median"),
             format!(

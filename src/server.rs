@@ -351,13 +351,16 @@ impl Server {
         let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
         let health_reporter = tonic_health::server::HealthReporter::new();
         set_health(&health_reporter, ServingStatus::Serving).await;
-        // Damage under the running server turns health NOT_SERVING.
+        // Damage in the journal's older segments (checked once, after recovery read
+        // the newest) or under the running server turns health NOT_SERVING.
         let patrol = tokio::spawn({
             let (reporter, durable) = (health_reporter.clone(), handle.watch_durable());
             let dir = data_dir.journal();
+            let head = *durable.borrow();
+            let checked = crate::journal::check_at_start(dir.clone(), head);
             let patrolling = crate::journal::patrol(dir, config.verify_interval, durable);
             async move {
-                if patrolling.await.is_some() {
+                if checked.await.is_some() || patrolling.await.is_some() {
                     set_health(&reporter, ServingStatus::NotServing).await;
                 }
             }

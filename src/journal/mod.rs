@@ -38,7 +38,7 @@ mod writer_tests;
 use std::path::PathBuf;
 
 pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
-pub use patrol::{VERIFY_FAILURES, patrol};
+pub use patrol::{VERIFY_FAILURES, check_at_start, patrol};
 pub use reader::{EntryReader, read_entries};
 pub use tail::{QUARANTINE_DIR, TornTail};
 pub use verify::{VerifyReport, verify, verify_newest_segment};

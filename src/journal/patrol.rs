@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::verify::{VerifyReport, verify_newest_segment};
+use super::verify::{VerifyReport, verify, verify_newest_segment};
 
 /// The counter of failed periodic checks.
 pub const VERIFY_FAILURES: &str = "takedown_journal_verify_failures_total";
@@ -65,4 +65,37 @@ pub async fn patrol(
             "the journal's newest segment verifies"
         );
     }
+}
+
+/// Verifies the whole journal up to `up_to_seq` once, in the background of a start:
+/// recovery read only the newest segment (`Journal::recover_tail`), so damage in an
+/// older one is found here. On failure it logs an error that names the damage, counts
+/// it in `takedown_journal_verify_failures_total` and returns the report, so that the
+/// server can say NOT_SERVING.
+pub async fn check_at_start(dir: PathBuf, up_to_seq: u64) -> Option<VerifyReport> {
+    metrics::counter!(VERIFY_FAILURES).increment(0);
+    let started = std::time::Instant::now();
+    let report = match tokio::task::spawn_blocking(move || verify(&dir, up_to_seq)).await {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::warn!(error = %e, "the journal check after start did not finish");
+            return None;
+        }
+    };
+    if report.ok {
+        tracing::info!(
+            entries = report.entries_checked,
+            secs = started.elapsed().as_secs_f64(),
+            "the whole journal verifies"
+        );
+        return None;
+    }
+    metrics::counter!(VERIFY_FAILURES).increment(1);
+    tracing::error!(
+        first_bad_seq = report.first_bad_seq,
+        problem = %report.problem,
+        "the journal does not verify: health is now NOT_SERVING. Stop the server, keep a \
+         copy of the journal folder, and restore the damaged segment from backup"
+    );
+    Some(report)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::chain::{ChainHead, GENESIS};
 use super::recovery::file_len;
-use super::segment::SegmentFile;
+use super::segment::{SegmentFile, list_segments};
 use super::testkit::{frame_spans, write_journal};
 use super::{Damage, Journal, JournalError, JournalOptions, QUARANTINE_DIR, read_entries};
 
@@ -241,4 +241,76 @@ fn a_journal_folder_is_created_private_and_starts_from_genesis() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o700);
+}
+
+// Tail recovery (`Journal::recover_tail`): what a start reads.
+
+#[test]
+fn tail_recovery_finds_the_same_head_as_a_full_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_journal(dir.path(), 40, 300);
+    assert!(list_segments(dir.path()).expect("list").len() > 3);
+    let (_, full) = Journal::recover(dir.path(), JournalOptions::default(), 40).expect("full");
+    let (mut journal, tail) =
+        Journal::recover_tail(dir.path(), JournalOptions::default(), 40).expect("tail");
+    assert_eq!(tail, full);
+    assert_eq!(tail.seq, 40);
+    // The writer continues the chain from there.
+    let mut next = super::testkit::entry(41);
+    super::seal(&mut next, 41, &tail.hash);
+    journal.append(&next).expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    assert!(super::verify(dir.path(), 41).ok);
+}
+
+#[test]
+fn tail_recovery_reads_the_segment_before_an_empty_newest_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_journal(dir.path(), 12, 300);
+    let (_, full) = Journal::recover(dir.path(), JournalOptions::default(), 12).expect("full");
+    // A segment just started, with nothing in it yet (a crash right after rotating).
+    let empty = dir.path().join(format!("{:020}.wal", 13));
+    std::fs::write(&empty, b"").expect("empty segment");
+    let (_, tail) = Journal::recover_tail(dir.path(), JournalOptions::default(), 12).expect("tail");
+    assert_eq!(tail, full);
+}
+
+#[test]
+fn tail_recovery_cuts_a_torn_newest_segment_and_continues_from_the_one_before() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_journal(dir.path(), 12, 300);
+    let segments = list_segments(dir.path()).expect("list");
+    let last = segments.last().expect("a segment");
+    // Only a torn first record in the newest segment: its entries were never synced.
+    let spans = frame_spans(&last.path);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last.path)
+        .expect("open");
+    f.set_len(spans[0].1 - 3).expect("tear");
+    let applied = last.first_seq - 1;
+    let (_, tail) =
+        Journal::recover_tail(dir.path(), JournalOptions::default(), applied).expect("tail");
+    assert_eq!(tail.seq, applied);
+    let (_, full) = Journal::recover(dir.path(), JournalOptions::default(), applied).expect("full");
+    assert_eq!(tail, full);
+}
+
+#[test]
+fn damage_in_an_older_segment_is_left_to_verify_by_tail_recovery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_journal(dir.path(), 12, 300);
+    let first = list_segments(dir.path()).expect("list").remove(0);
+    let mut bytes = std::fs::read(&first.path).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&first.path, &bytes).expect("write");
+    // A start reads only the newest segment...
+    let (_, tail) = Journal::recover_tail(dir.path(), JournalOptions::default(), 12).expect("tail");
+    assert_eq!(tail.seq, 12);
+    // ...and the check that follows it finds the damage, as a full scan does.
+    let report = super::verify(dir.path(), 12);
+    assert!(!report.ok, "{report:?}");
+    assert!(Journal::recover(dir.path(), JournalOptions::default(), 12).is_err());
 }

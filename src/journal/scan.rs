@@ -32,6 +32,7 @@ pub(crate) enum Step {
 pub(crate) struct Located {
     pub segment: SegmentFile,
     pub offset: u64,
+    /// The decoded entry (without its records for an `audit_only` cursor).
     pub entry: pb::JournalEntry,
     /// The entry exactly as stored (the record's payload).
     pub payload: Vec<u8>,
@@ -75,6 +76,8 @@ pub(crate) struct Cursor {
     frames: Option<FrameReader>,
     next_seq: u64,
     finished: bool,
+    /// Entries come with their audit entry only (`FrameReader::audit_only`).
+    audit_only: bool,
 }
 
 impl Cursor {
@@ -100,7 +103,15 @@ impl Cursor {
             frames: None,
             next_seq,
             finished: false,
+            audit_only: false,
         })
+    }
+
+    /// This cursor, yielding entries with their audit entry only (no records): for
+    /// walks that check the chain, which reads the records' bytes from the payload.
+    pub fn audit_only(mut self) -> Cursor {
+        self.audit_only = true;
+        self
     }
 
     /// The next step. `Err` only for I/O failures; damage is a `Step::Bad`.
@@ -209,11 +220,12 @@ impl Cursor {
             };
             return Ok(Some(Step::Bad(fault)));
         }
-        let frames = FrameReader::open(&segment.path).map_err(|source| JournalError::Io {
+        let mut frames = FrameReader::open(&segment.path).map_err(|source| JournalError::Io {
             action: "open",
             path: segment.path.clone(),
             source,
         })?;
+        frames.audit_only = self.audit_only;
         self.frames = Some(frames);
         Ok(None)
     }

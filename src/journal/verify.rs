@@ -191,7 +191,7 @@ fn verify_from(dir: &Path, from_seq: u64, prev: Option<[u8; 32]>, up_to_seq: u64
         report
     };
     let mut cursor = match Cursor::new(dir, from_seq) {
-        Ok(cursor) => cursor,
+        Ok(cursor) => cursor.audit_only(),
         Err(e) => return fail(report, e.to_string()),
     };
     let mut take_prev_from_entry = prev.is_none();

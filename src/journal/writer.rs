@@ -16,7 +16,7 @@ use prost::Message;
 
 use super::JournalError;
 use super::chain::ChainHead;
-use super::recovery::recover;
+use super::recovery::{Scope, recover};
 use super::segment::{SegmentFile, sync_dir, write_frame};
 use super::tail::TornTail;
 use crate::pb;
@@ -78,7 +78,28 @@ impl Journal {
         options: JournalOptions,
         applied_seq: u64,
     ) -> Result<(Journal, ChainHead), JournalError> {
-        let recovered = recover(dir, applied_seq)?;
+        Self::recover_scope(dir, options, applied_seq, Scope::Full)
+    }
+
+    /// As [`Journal::recover`], reading only the newest segment (and the one before,
+    /// if the newest holds no whole entry): what a start needs, in a time that does not
+    /// grow with the journal. Damage in older segments is not found here; check them
+    /// with [`super::verify()`] (the server does so right after it starts).
+    pub fn recover_tail(
+        dir: &Path,
+        options: JournalOptions,
+        applied_seq: u64,
+    ) -> Result<(Journal, ChainHead), JournalError> {
+        Self::recover_scope(dir, options, applied_seq, Scope::Tail)
+    }
+
+    fn recover_scope(
+        dir: &Path,
+        options: JournalOptions,
+        applied_seq: u64,
+        scope: Scope,
+    ) -> Result<(Journal, ChainHead), JournalError> {
+        let recovered = recover(dir, applied_seq, scope)?;
         let current = match recovered.tail {
             Some((segment, len)) => {
                 let file = OpenOptions::new()

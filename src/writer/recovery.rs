@@ -12,8 +12,10 @@ pub use crate::data_dir::{journal_dir, sled_dir};
 use crate::journal::{self, ChainHead, Journal, JournalOptions};
 use crate::store::Store;
 
-/// Entries applied per sled batch during replay.
-const REPLAY_BATCH: usize = 1_000;
+/// Entries applied per sled batch during replay: large, so that a record changed
+/// several times within it is written once, but bounded in memory (entries average a
+/// few KiB).
+const REPLAY_BATCH: usize = 1_024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
@@ -36,6 +38,8 @@ pub enum RecoveryError {
     },
     #[error(transparent)]
     Vault(#[from] crate::pdata::VaultError),
+    #[error("replaying the journal failed: {0}")]
+    Replay(String),
 }
 
 /// The recovered journal, its head and the store, ready for the writer.
@@ -57,7 +61,10 @@ pub fn open_state(
     // sled first: what it has applied was acknowledged, and recovery must not cut it
     // off the journal as a torn tail.
     let mut store = open_store(data_dir, cache_capacity)?.with_vault(vault.clone());
-    let (journal, head) = Journal::recover(&data_dir.journal(), options, store.applied_seq()?)?;
+    // Only the newest segment is read here, so that a start takes the same time at any
+    // size; the server checks the older ones right after (`docs/architecture.md`).
+    let (journal, head) =
+        Journal::recover_tail(&data_dir.journal(), options, store.applied_seq()?)?;
     if store.schema_outdated()? {
         // An older takedown laid out the indexes differently: the journal is the
         // record, so sled is simply rebuilt from it.
@@ -72,7 +79,13 @@ pub fn open_state(
             journal: head.seq,
         });
     }
-    let replayed = replay(&data_dir.journal(), &store, applied, head.seq)?;
+    let replayed = replay(
+        &data_dir.journal(),
+        &store,
+        applied,
+        head.seq,
+        &indicatif::ProgressBar::hidden(),
+    )?;
     // An erasure is journaled before its key is deleted: finish any a crash cut short.
     for (subject, check) in store.erased_subjects()? {
         vault.erase_checked(&subject, &check)?;
@@ -92,24 +105,69 @@ pub fn open_state(
     })
 }
 
-fn replay(dir: &Path, store: &Store, after: u64, up_to: u64) -> Result<u64, RecoveryError> {
-    let mut batch = Vec::with_capacity(REPLAY_BATCH);
+/// Applies journal entries `after + 1..=up_to` to `store` as a bulk load: one thread
+/// reads and decodes the journal while this one applies what it read, in batches of
+/// `REPLAY_BATCH` entries (a record changed several times in a batch is written once,
+/// with its final index keys), with no flush until the end. `progress` shows entries/s
+/// on a terminal.
+fn replay(
+    dir: &Path,
+    store: &Store,
+    after: u64,
+    up_to: u64,
+    progress: &indicatif::ProgressBar,
+) -> Result<u64, RecoveryError> {
+    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<crate::pb::JournalEntry>>(2);
     let mut count = 0;
-    for entry in journal::read_entries(dir, after, up_to) {
-        batch.push(entry?);
-        if batch.len() == REPLAY_BATCH {
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> Result<(), RecoveryError> {
+            let mut batch = Vec::with_capacity(REPLAY_BATCH);
+            for entry in journal::read_entries(dir, after, up_to) {
+                batch.push(entry?);
+                if batch.len() == REPLAY_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(REPLAY_BATCH));
+                    if batches.send(full).is_err() {
+                        return Ok(()); // the applier stopped on an error of its own
+                    }
+                }
+            }
+            let _ = batches.send(batch);
+            Ok(())
+        });
+        let applied = received.iter().try_for_each(|batch| {
             store.apply(&batch)?;
             count += batch.len() as u64;
-            batch.clear();
-        }
-    }
-    store.apply(&batch)?;
-    count += batch.len() as u64;
+            progress.inc(batch.len() as u64);
+            Ok::<(), RecoveryError>(())
+        });
+        // An apply error drops the receiver, which stops the reader.
+        drop(received);
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(RecoveryError::Replay(
+                "the journal reader thread panicked".into(),
+            ))
+        });
+        applied.and(read)
+    })?;
     store.flush()?;
+    progress.finish_and_clear();
     Ok(count)
 }
 
+/// A progress bar for `entries` on stderr, drawn only on a terminal.
+fn progress_bar(entries: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(entries);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {wide_bar} {pos}/{len} entries, {per_sec}, {eta} left",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message("replaying the journal into sled");
+    bar
+}
+
 /// Throws sled away and rebuilds it from the journal. Returns the entries replayed.
+/// The whole journal is verified first (on every core), so nothing altered is applied.
 pub fn rebuild(
     data_dir: &DataDir,
     cache_capacity: u64,
@@ -117,9 +175,23 @@ pub fn rebuild(
     vault: &Arc<Vault>,
 ) -> Result<u64, RecoveryError> {
     let applied = old_applied_seq(data_dir, cache_capacity);
-    let (_journal, head) = Journal::recover(&data_dir.journal(), options, applied)?;
+    let (_journal, head) = Journal::recover_tail(&data_dir.journal(), options, applied)?;
+    let report = journal::verify(&data_dir.journal(), head.seq);
+    if !report.ok {
+        return Err(RecoveryError::Replay(format!(
+            "the journal does not verify at seq {}: {}; restore the journal folder from \
+             backup (keep a copy of the damaged one) and run the rebuild again",
+            report.first_bad_seq, report.problem
+        )));
+    }
     let store = empty_store(data_dir, cache_capacity)?.with_vault(vault.clone());
-    let replayed = replay(&data_dir.journal(), &store, 0, head.seq)?;
+    let replayed = replay(
+        &data_dir.journal(),
+        &store,
+        0,
+        head.seq,
+        &progress_bar(head.seq),
+    )?;
     for (subject, check) in store.erased_subjects()? {
         vault.erase_checked(&subject, &check)?;
     }

@@ -430,3 +430,74 @@ async fn damage_under_a_running_server_turns_health_not_serving() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn damage_in_an_older_segment_is_found_right_after_start_and_turns_health_not_serving() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    // Small segments, so that the claims span several.
+    let s = TestServer::start_with(|c| c.segment_max_bytes = 4096).await;
+    let desk = Desk::new(&s).await;
+    s.publisher(&desk.publisher)
+        .await
+        .upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::seed_article()),
+        })
+        .await
+        .expect("article");
+    for i in 0..6 {
+        s.claims(&desk.claimant)
+            .await
+            .file_claim(pb::FileClaimRequest {
+                request_id: format!("r-{i}"),
+                claim: Some(fixtures::dmca_notice()),
+            })
+            .await
+            .expect("file");
+    }
+    let mut s = s;
+    if let Some(server) = s.server.take() {
+        server.stop().await.expect("stop");
+    }
+    let all = segments(s.dir.path());
+    assert!(all.len() >= 3, "{all:?}");
+    let mut bytes = std::fs::read(&all[0]).expect("read segment");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&all[0], &bytes).expect("write segment");
+
+    // The start reads only the newest segment, so it goes ahead...
+    let mut config = TestServer::config(s.dir.path(), s.clock.clone());
+    config.segment_max_bytes = 4096;
+    s.server = Some(RunningServer::start(config).await.expect("starts"));
+    // ...and the check of the whole journal that follows turns health NOT_SERVING.
+    let mut health = HealthClient::new(s.channel().await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let status = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status;
+        if status == ServingStatus::NotServing as i32 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "health still SERVING with a damaged older segment"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let verify = s
+        .audit(&desk.auditor)
+        .await
+        .verify_audit_log(pb::VerifyAuditLogRequest::default())
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(!verify.ok, "{verify:?}");
+}
