@@ -6,6 +6,7 @@ pub mod indexes;
 pub mod keyspace;
 mod query;
 mod reads;
+mod shared;
 mod transparency;
 pub mod tree;
 
@@ -55,7 +56,8 @@ pub enum StoreError {
 /// A handle on the sled tree. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
+    /// Shared by every clone, and reopened in place after sled keeps an I/O error.
+    db: shared::SharedDb,
     /// Opens the personal fields of what is read (`pdata`); none in tools that only
     /// check keys and indexes.
     vault: Option<std::sync::Arc<crate::pdata::Vault>>,
@@ -171,7 +173,7 @@ impl Store {
             }
         }
         Ok(Self {
-            db,
+            db: shared::SharedDb::new(db, path, cache_capacity),
             vault: None,
             tree_cache: Default::default(),
         })
@@ -270,6 +272,32 @@ impl Store {
     /// Waits until everything applied so far is on disk (as far as sled can promise).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// True if sled takes a write and a flush now. After sled met an I/O error in its
+    /// background flusher it refuses both until reopened ([`Store::reopen`]).
+    pub fn accepts_writes(&self) -> bool {
+        let applied = match self.db.get(keyspace::APPLIED_SEQ) {
+            Ok(v) => v,
+            Err(_) => return false,
+        };
+        // Writing back what is there changes nothing but goes through sled's log.
+        let written = match applied {
+            Some(v) => self.db.insert(keyspace::APPLIED_SEQ, v),
+            None => self.db.insert(keyspace::APPLIED_SEQ, &0u64.to_be_bytes()),
+        };
+        written.is_ok() && self.db.flush().is_ok()
+    }
+
+    /// Closes sled and opens it again from disk, for every clone of this store: what
+    /// sled had applied only in memory is lost, so the caller replays the journal
+    /// after [`Store::applied_seq`].
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        self.db.reopen().map_err(|source| StoreError::Open {
+            path: self.db.path().display().to_string(),
+            source,
+        })?;
         Ok(())
     }
 

@@ -92,7 +92,12 @@ pub fn open_state(
     })
 }
 
-fn replay(dir: &Path, store: &Store, after: u64, up_to: u64) -> Result<u64, RecoveryError> {
+pub(super) fn replay(
+    dir: &Path,
+    store: &Store,
+    after: u64,
+    up_to: u64,
+) -> Result<u64, RecoveryError> {
     let mut batch = Vec::with_capacity(REPLAY_BATCH);
     let mut count = 0;
     for entry in journal::read_entries(dir, after, up_to) {
