@@ -60,7 +60,14 @@ impl Failure {
         });
         // "No space left on device (os error 28)" reads better inside parentheses as
         // "No space left on device, os error 28".
-        let os = |io: &std::io::Error| io.to_string().replace(" (os error", ", os error");
+        // sled wraps the operating system's error in its own, whose text is a Debug
+        // dump: name the kind then.
+        let os = |io: &std::io::Error| match (io.raw_os_error(), io.kind()) {
+            (Some(_), _) => io.to_string().replace(" (os error", ", os error"),
+            (None, std::io::ErrorKind::StorageFull) => "No space left on device".to_string(),
+            (None, std::io::ErrorKind::QuotaExceeded) => "Disk quota exceeded".to_string(),
+            (None, _) => io.to_string(),
+        };
         let cause = match (disk_full, io) {
             (true, Some(io)) => format!(
                 "the disk holding the {what} is full ({})",
