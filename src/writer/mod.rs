@@ -88,11 +88,11 @@ pub enum WriteError {
     )]
     OutcomeUnknown { cause: String, remedy: &'static str },
     #[error(
-        "writes are paused: {cause}. {remedy}; retry then with the same request_id (where the call takes one). Reads still work"
+        "writes are paused: {cause}. {remedy}; retry then with the same request_id (where the call takes one)"
     )]
     Paused { cause: String, remedy: &'static str },
     #[error(
-        "the writer has stopped after a storage failure or during shutdown; restart the server"
+        "the writer has stopped: the server is shutting down (or its writer failed; the server log says why); retry against a running server"
     )]
     Stopped,
 }
