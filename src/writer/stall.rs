@@ -236,7 +236,11 @@ impl Loop {
             crate::telemetry::seed_gauges(&self.store, self.journal.size_bytes());
         }
         self.head = head;
-        self.durable.send_replace(head.seq);
+        self.durable.send_if_modified(|durable| {
+            let moved = *durable != head.seq;
+            *durable = head.seq;
+            moved
+        });
         Ok(())
     }
 }
