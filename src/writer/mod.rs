@@ -142,6 +142,11 @@ impl WriterHandle {
     pub fn watch_stall(&self) -> watch::Receiver<Option<String>> {
         self.stall.clone()
     }
+
+    /// True while the writer refuses writes after a storage failure (`stall`).
+    pub fn is_stalled(&self) -> bool {
+        self.stall.borrow().is_some()
+    }
 }
 
 /// The writer thread. Dropping every handle lets it finish the queue and exit;
