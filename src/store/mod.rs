@@ -290,15 +290,31 @@ impl Store {
         written.is_ok() && self.db.flush().is_ok()
     }
 
-    /// Closes sled and opens it again from disk, for every clone of this store: what
-    /// sled had applied only in memory is lost, so the caller replays the journal
-    /// after [`Store::applied_seq`].
-    pub fn reopen(&self) -> Result<(), StoreError> {
-        self.db.reopen().map_err(|source| StoreError::Open {
+    /// Closes sled and opens it again from disk, for every clone of this store. What
+    /// sled had applied only in memory is lost: `catch_up` gets the reopened store
+    /// (before any reader does) to replay the journal after its
+    /// [`Store::applied_seq`].
+    pub fn reopen<R, E: From<StoreError>>(
+        &self,
+        catch_up: impl FnOnce(&Store) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let open_error = |source| StoreError::Open {
             path: self.db.path().display().to_string(),
             source,
-        })?;
-        Ok(())
+        };
+        self.db
+            .reopen(|db| {
+                let fresh = Store {
+                    db: db.clone(),
+                    vault: self.vault.clone(),
+                    tree_cache: self.tree_cache.clone(),
+                };
+                catch_up(&fresh).map_err(Reopen::CatchUp)
+            })
+            .map_err(|e| match e {
+                Reopen::Open(source) => E::from(open_error(source)),
+                Reopen::CatchUp(e) => e,
+            })
     }
 
     fn get<M: Message + Default>(&self, key: &[u8]) -> Result<Option<M>, StoreError> {
@@ -311,6 +327,18 @@ impl Store {
                     source,
                 }),
         }
+    }
+}
+
+/// Why [`Store::reopen`] failed: sled would not open, or the catch-up failed.
+enum Reopen<E> {
+    Open(sled::Error),
+    CatchUp(E),
+}
+
+impl<E> From<sled::Error> for Reopen<E> {
+    fn from(e: sled::Error) -> Self {
+        Reopen::Open(e)
     }
 }
 

@@ -95,10 +95,15 @@ impl SharedDb {
         &self.inner.path
     }
 
-    /// Drops the open `Db` and opens it again from disk, clearing sled's kept error.
-    /// Readers wait for the swap; what sled had applied only in memory is gone, and
-    /// the caller replays it from the journal (sled's `applied_seq` says from where).
-    pub(super) fn reopen(&self) -> sled::Result<()> {
+    /// Drops the open `Db`, opens it again from disk (which clears sled's kept error),
+    /// lets `catch_up` bring the new one up to date (the caller replays into it what
+    /// sled had applied only in memory), and only then shows it to readers. Readers
+    /// wait meanwhile, so none sees the store step back. If `catch_up` fails the new
+    /// `Db` is shown anyway: the next attempt catches it up.
+    pub(super) fn reopen<R, E: From<sled::Error>>(
+        &self,
+        catch_up: impl FnOnce(&SharedDb) -> Result<R, E>,
+    ) -> Result<R, E> {
         let mut guard = self
             .inner
             .db
@@ -107,8 +112,10 @@ impl SharedDb {
         // The old Db (and its flusher thread) must let go of sled's file lock first.
         drop(guard.take());
         let db = super::open_sled(&self.inner.path, self.inner.cache_capacity)?;
+        let fresh = SharedDb::new(db.clone(), &self.inner.path, self.inner.cache_capacity);
+        let caught_up = catch_up(&fresh);
         *guard = Some(db);
-        Ok(())
+        caught_up
     }
 }
 

@@ -9,11 +9,12 @@
 //! keys are journaled with the entries.
 //!
 //! Now and then it tries to resume ([`Loop::resume`]): a probe file is written and
-//! `fdatasync`ed in the journal folder; sled is reopened if it refuses writes (sled
-//! 0.34 keeps an I/O error of its background flusher until reopened); the journal is
-//! cut back to its last successful sync and reopened through its recovery scan (a
-//! failed `fdatasync` is never retried); entries the journal holds and sled has not
-//! applied are replayed into sled. Only then are writes taken again.
+//! `fdatasync`ed in the journal folder; the journal is cut back to its last successful
+//! sync and reopened through its recovery scan (a failed `fdatasync` is never
+//! retried); entries the journal holds and sled has not applied are replayed into
+//! sled, after reopening sled if it refuses writes (sled 0.34 keeps an I/O error of
+//! its background flusher until reopened; readers wait until the reopened sled has
+//! caught up). Only then are writes taken again.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -25,7 +26,7 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 use super::{Loop, WriteError, command, recovery};
 use crate::journal::JournalError;
 use crate::pdata::VaultError;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// How long the writer waits for new commands between checks while stalled.
 const POLL: Duration = Duration::from_millis(20);
@@ -209,24 +210,38 @@ impl Loop {
     fn resume(&mut self) -> Result<(), String> {
         let dir = self.journal.dir().to_path_buf();
         probe(&dir).map_err(|e| format!("a test write to {} failed: {e}", dir.display()))?;
-        if !self.store.accepts_writes() {
-            self.store.reopen().map_err(|e| e.to_string())?;
-            tracing::info!("reopened the sled store, which kept an I/O error");
-        }
-        let applied = self.store.applied_seq().map_err(|e| e.to_string())?;
+        // Everything up to the writer's head was acknowledged: recovery must not cut it.
         let head = if self.journal.is_clean() {
             self.journal.head()
         } else {
-            self.journal.reopen(applied).map_err(|e| e.to_string())?
+            self.journal
+                .reopen(self.head.seq)
+                .map_err(|e| e.to_string())?
         };
-        if head.seq < self.head.seq || applied > head.seq {
+        if head.seq < self.head.seq {
             return Err(format!(
-                "the reopened journal ends at seq {}, the writer had acknowledged up to seq {} and sled applied up to seq {applied}; restart the server so that recovery can check the data folder",
+                "the reopened journal ends at seq {}, but the writer had acknowledged up to seq {}; restart the server so that recovery can check the data folder",
                 head.seq, self.head.seq
             ));
         }
-        let replayed =
-            recovery::replay(&dir, &self.store, applied, head.seq).map_err(|e| e.to_string())?;
+        let catch_up = |store: &Store| -> Result<u64, recovery::RecoveryError> {
+            let applied = store.applied_seq()?;
+            if applied > head.seq {
+                return Err(recovery::RecoveryError::StoreAhead {
+                    applied,
+                    journal: head.seq,
+                });
+            }
+            recovery::replay(&dir, store, applied, head.seq)
+        };
+        let replayed = if self.store.accepts_writes() {
+            catch_up(&self.store).map_err(|e| e.to_string())?
+        } else {
+            // Readers see the reopened sled only once it has caught up.
+            let replayed = self.store.reopen(catch_up).map_err(|e| e.to_string())?;
+            tracing::info!("reopened the sled store, which kept an I/O error");
+            replayed
+        };
         if replayed > 0 {
             tracing::info!(
                 replayed,
