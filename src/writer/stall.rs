@@ -48,6 +48,8 @@ pub struct Failure {
     /// What callers and operators are told: the cause in a few words.
     cause: String,
     disk_full: bool,
+    /// The disk takes writes again, but the journal or sled could not be brought back.
+    check_failed: bool,
 }
 
 impl Failure {
@@ -84,12 +86,27 @@ impl Failure {
             detail: error.to_string(),
             cause,
             disk_full,
+            check_failed: false,
+        }
+    }
+
+    /// The disk takes writes again, but resuming failed with `error`.
+    fn check_failed(error: &str) -> Self {
+        Failure {
+            detail: error.to_string(),
+            cause: format!(
+                "after a storage failure the data folder could not be checked ({error})"
+            ),
+            disk_full: false,
+            check_failed: true,
         }
     }
 
     /// What brings writes back, for the callers.
     fn remedy(&self) -> &'static str {
-        if self.disk_full {
+        if self.check_failed {
+            "The server tries again by itself; if this lasts, the operator should restart it so that recovery checks the data folder"
+        } else if self.disk_full {
             "Writes resume by themselves once space is freed on that disk"
         } else {
             "Writes resume by themselves once a test write to the data folder succeeds; if this lasts, the operator should check the disk and the server log"
@@ -147,6 +164,21 @@ fn io_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a std:
     None
 }
 
+/// Why a resume failed: the disk still refuses the probe, or it takes writes but the
+/// journal or sled could not be brought back.
+enum Resume {
+    NoRoom(String),
+    CheckFailed(String),
+}
+
+impl std::fmt::Display for Resume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resume::NoRoom(e) | Resume::CheckFailed(e) => f.write_str(e),
+        }
+    }
+}
+
 /// How a stall ended.
 pub(super) enum Flow {
     /// The writer takes writes again.
@@ -160,7 +192,7 @@ impl Loop {
     pub(super) fn stall(
         &mut self,
         rx: &mut mpsc::Receiver<Box<dyn command::Job>>,
-        failure: Failure,
+        mut failure: Failure,
     ) -> Flow {
         tracing::error!(
             error = %failure.detail,
@@ -192,9 +224,18 @@ impl Loop {
                         self.stall.send_replace(None);
                         return Flow::Resumed;
                     }
-                    Err(e) if e != last_error => {
+                    Err(e) if e.to_string() != last_error => {
                         tracing::warn!(error = %e, "the writer cannot resume yet");
-                        last_error = e;
+                        last_error = e.to_string();
+                        if let Resume::CheckFailed(e) = e {
+                            // No longer (only) a question of space: say so.
+                            failure = Failure::check_failed(&e);
+                            self.stall.send_replace(Some(format!(
+                                "{}. {}",
+                                failure.cause,
+                                failure.remedy()
+                            )));
+                        }
                     }
                     Err(e) => tracing::debug!(error = %e, "the writer cannot resume yet"),
                 }
@@ -207,9 +248,17 @@ impl Loop {
 
     /// Makes the journal and sled take writes again, if the disk lets it. See the
     /// module docs for the steps.
-    fn resume(&mut self) -> Result<(), String> {
+    fn resume(&mut self) -> Result<(), Resume> {
         let dir = self.journal.dir().to_path_buf();
-        probe(&dir).map_err(|e| format!("a test write to {} failed: {e}", dir.display()))?;
+        probe(&dir).map_err(|e| {
+            Resume::NoRoom(format!("a test write to {} failed: {e}", dir.display()))
+        })?;
+        self.catch_up(&dir).map_err(Resume::CheckFailed)
+    }
+
+    /// After a successful probe: reopens the journal if it failed, reopens sled if it
+    /// kept an error, and replays into sled what it lacks.
+    fn catch_up(&mut self, dir: &Path) -> Result<(), String> {
         // Everything up to the writer's head was acknowledged: recovery must not cut it.
         let head = if self.journal.is_clean() {
             self.journal.head()
@@ -224,7 +273,7 @@ impl Loop {
                 head.seq, self.head.seq
             ));
         }
-        let catch_up = |store: &Store| -> Result<u64, recovery::RecoveryError> {
+        let replay_into = |store: &Store| -> Result<u64, recovery::RecoveryError> {
             let applied = store.applied_seq()?;
             if applied > head.seq {
                 return Err(recovery::RecoveryError::StoreAhead {
@@ -232,13 +281,13 @@ impl Loop {
                     journal: head.seq,
                 });
             }
-            recovery::replay(&dir, store, applied, head.seq)
+            recovery::replay(dir, store, applied, head.seq)
         };
         let replayed = if self.store.accepts_writes() {
-            catch_up(&self.store).map_err(|e| e.to_string())?
+            replay_into(&self.store).map_err(|e| e.to_string())?
         } else {
             // Readers see the reopened sled only once it has caught up.
-            let replayed = self.store.reopen(catch_up).map_err(|e| e.to_string())?;
+            let replayed = self.store.reopen(replay_into).map_err(|e| e.to_string())?;
             tracing::info!("reopened the sled store, which kept an I/O error");
             replayed
         };
