@@ -353,18 +353,28 @@ impl Server {
         set_health(&health_reporter, ServingStatus::Serving).await;
         // Damage in the journal's older segments (checked once, after recovery read
         // the newest) or under the running server turns health NOT_SERVING.
+        let damaged = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let patrol = tokio::spawn({
             let (reporter, durable) = (health_reporter.clone(), handle.watch_durable());
             let dir = data_dir.journal();
             let head = *durable.borrow();
             let checked = crate::journal::check_at_start(dir.clone(), head);
             let patrolling = crate::journal::patrol(dir, config.verify_interval, durable);
+            let damaged = damaged.clone();
             async move {
                 if checked.await.is_some() || patrolling.await.is_some() {
+                    damaged.store(true, std::sync::atomic::Ordering::SeqCst);
                     set_health(&reporter, ServingStatus::NotServing).await;
                 }
             }
         });
+        // A stalled writer (a full disk) turns it NOT_SERVING until the writer resumes.
+        let stall_watch = tokio::spawn(follow_stall(
+            health_reporter.clone(),
+            handle.watch_stall(),
+            damaged,
+        ));
+        let stall_watch_abort = stall_watch.abort_handle();
         let health = health::service(health_reporter.clone(), streams_stopped.clone());
         // Shutdown, in order: health says NOT_SERVING (load balancers stop sending),
         // streams (WatchEvents, health Watch) end, tonic stops accepting (the listen socket closes) and lets
@@ -372,6 +382,7 @@ impl Server {
         let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
+            stall_watch_abort.abort();
             set_health(&health_reporter, ServingStatus::NotServing).await;
             tracing::info!(
                 "health is NOT_SERVING; no new connections, finishing in-flight requests"
@@ -482,6 +493,7 @@ impl Server {
             let _ = submitter.await;
         }
         patrol.abort();
+        stall_watch.abort();
         // Abandoned connections still hold writer handles, so the writer cannot see
         // its queue close: give whatever it is committing a moment, no more.
         let writer_wait = if abandoned {
@@ -520,6 +532,29 @@ async fn set_health(reporter: &tonic_health::server::HealthReporter, status: Ser
     reporter.set_service_status("", status).await;
     for name in telemetry::service_names() {
         reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Follows the writer's stall: NOT_SERVING (with the reason in the log) while it
+/// refuses writes, SERVING again once it resumes, unless the patrol found damage.
+async fn follow_stall(
+    reporter: tonic_health::server::HealthReporter,
+    mut stall: tokio::sync::watch::Receiver<Option<String>>,
+    damaged: Arc<std::sync::atomic::AtomicBool>,
+) {
+    while stall.changed().await.is_ok() {
+        let reason = stall.borrow_and_update().clone();
+        match reason {
+            Some(reason) => {
+                tracing::warn!(%reason, "health is NOT_SERVING: the writer refuses writes");
+                set_health(&reporter, ServingStatus::NotServing).await;
+            }
+            None if !damaged.load(std::sync::atomic::Ordering::SeqCst) => {
+                tracing::info!("health is SERVING again: the writer takes writes");
+                set_health(&reporter, ServingStatus::Serving).await;
+            }
+            None => {}
+        }
     }
 }
 

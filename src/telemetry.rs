@@ -111,6 +111,10 @@ fn describe() {
         "Bytes in all journal segments."
     );
     describe_gauge!(
+        "takedown_writer_stalled",
+        "1 while the writer refuses writes after a storage failure (a full disk), until it resumes by itself; else 0."
+    );
+    describe_gauge!(
         "takedown_claims_overdue",
         "Claims past a deadline (review target, reply or correction window, restoration period), as of the last sweep."
     );
@@ -195,6 +199,7 @@ pub fn seed_gauges(store: &Store, journal_bytes: u64) {
         return;
     }
     metrics::gauge!("takedown_journal_bytes").set(journal_bytes as f64);
+    metrics::gauge!("takedown_writer_stalled").set(0.0);
     for state in (1..64).filter_map(|i| pb::ClaimState::try_from(i).ok()) {
         match store.count_claims_in_state(state as i32) {
             Ok(n) => metrics::gauge!("takedown_claims", "state" => state_label(state as i32))

@@ -148,6 +148,21 @@ impl From<WriteError> for Status {
                 )
             }
             WriteError::Stopped => Status::unavailable(e.to_string()),
+            // The writer stalled (a full disk, say) and resumes by itself: worth a retry.
+            WriteError::OutcomeUnknown { .. } => Status::with_error_details(
+                Code::Unavailable,
+                e.to_string(),
+                ErrorDetails::with_error_info(
+                    "WRITE_OUTCOME_UNKNOWN",
+                    ERROR_DOMAIN,
+                    HashMap::new(),
+                ),
+            ),
+            WriteError::Paused { .. } => Status::with_error_details(
+                Code::Unavailable,
+                e.to_string(),
+                ErrorDetails::with_error_info("WRITES_PAUSED", ERROR_DOMAIN, HashMap::new()),
+            ),
             WriteError::Inconsistent(_) | WriteError::Storage(_) => internal(&e),
         }
     }

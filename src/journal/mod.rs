@@ -131,11 +131,25 @@ pub enum JournalError {
     /// An earlier write or sync failed, so what reached the disk is unknown.
     #[error(
         "the journal refuses writes because an earlier write or sync failed ({first}); \
-         restart the server so that recovery can check the journal"
+         the writer cuts it back to its last sync and checks it again once a test write \
+         succeeds, or restart the server so that recovery can check it"
     )]
     Poisoned {
         /// The first failure.
         first: String,
+    },
+
+    /// Reopened after a failure, the journal does not end at its last synced entry.
+    #[error(
+        "after cutting the journal back to its last successful sync (seq {expected}), the \
+         recovery scan found it ending at seq {found}; writes stay refused: stop the server, \
+         keep a copy of the journal folder, and start it again so that recovery can check it"
+    )]
+    ReopenedElsewhere {
+        /// The last entry the writer had synced.
+        expected: u64,
+        /// Where the reopened journal ends.
+        found: u64,
     },
 }
 

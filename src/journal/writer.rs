@@ -4,8 +4,11 @@
 //! entry of a group (buffered), calls [`Journal::sync`] once, and only then applies
 //! the group to sled and answers. Appends check that each entry extends the chain
 //! head, so a bug upstream cannot write a broken chain. After a failed write or sync
-//! the journal refuses further writes: what reached the disk is then unknown, and
-//! only the recovery scan of a restart can tell.
+//! the journal refuses further writes: what reached the disk past the last successful
+//! sync is then unknown. A failed `fdatasync` is never retried (the kernel may have
+//! dropped the pages it could not write and report the next sync clean);
+//! [`Journal::reopen`] instead cuts the files back to what the last successful sync
+//! covered, syncs that, and runs the recovery scan again.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -17,7 +20,7 @@ use prost::Message;
 use super::JournalError;
 use super::chain::ChainHead;
 use super::recovery::{Scope, recover};
-use super::segment::{SegmentFile, sync_dir, write_frame};
+use super::segment::{SegmentFile, list_segments, sync_dir, write_frame};
 use super::tail::TornTail;
 use crate::pb;
 
@@ -47,6 +50,19 @@ pub struct Journal {
     torn_tail: Option<TornTail>,
     encoded: Vec<u8>,
     poisoned: Option<String>,
+    /// What the last successful sync (or the recovery scan) made durable.
+    synced: Synced,
+}
+
+/// The durable end of the journal: the segment and its length that the last
+/// successful sync covered, and the entry there. Everything past it is unknown after
+/// a failure, and [`Journal::reopen`] cuts it off.
+#[derive(Debug, Clone)]
+struct Synced {
+    /// `None` while the journal has no segment that was synced.
+    segment: Option<SegmentFile>,
+    len: u64,
+    head: ChainHead,
 }
 
 /// The segment being appended to.
@@ -100,6 +116,11 @@ impl Journal {
         scope: Scope,
     ) -> Result<(Journal, ChainHead), JournalError> {
         let recovered = recover(dir, applied_seq, scope)?;
+        let synced = Synced {
+            segment: recovered.tail.as_ref().map(|(segment, _)| segment.clone()),
+            len: recovered.tail.as_ref().map_or(0, |(_, len)| *len),
+            head: recovered.head,
+        };
         let current = match recovered.tail {
             Some((segment, len)) => {
                 let file = OpenOptions::new()
@@ -127,6 +148,7 @@ impl Journal {
             torn_tail: recovered.torn_tail,
             encoded: Vec::new(),
             poisoned: None,
+            synced,
         };
         Ok((journal, recovered.head))
     }
@@ -160,7 +182,83 @@ impl Journal {
             return Ok(());
         };
         let result = sync_segment(current);
+        if result.is_ok() {
+            self.synced = Synced {
+                segment: Some(current.segment.clone()),
+                len: current.len,
+                head: self.head,
+            };
+        }
         self.poison_on_error(result)
+    }
+
+    /// The last entry that a successful sync made durable.
+    pub fn synced_head(&self) -> ChainHead {
+        self.synced.head
+    }
+
+    /// True if the journal takes writes and holds nothing beyond its last sync: no
+    /// failure since, and no appended entry left unsynced.
+    pub fn is_clean(&self) -> bool {
+        self.poisoned.is_none() && self.head == self.synced.head
+    }
+
+    /// After a failed write or sync: throws away what was appended since the last
+    /// successful sync (buffered bytes, the tail of the segment, segments started
+    /// since), syncs the cut, and reopens the journal through the recovery scan, which
+    /// re-verifies it. The reopened journal must end exactly at the last synced entry,
+    /// which is returned; then it takes writes again. Failed syncs are never retried.
+    ///
+    /// `applied_seq` is what the store says it applied, as for [`Journal::recover`].
+    /// On an error the journal stays as it was (refusing writes), and calling this
+    /// again is safe.
+    pub fn reopen(&mut self, applied_seq: u64) -> Result<ChainHead, JournalError> {
+        if let Some(current) = self.current.take() {
+            // Dropping the BufWriter would write out its buffer: those bytes were never
+            // synced and must not reach the file now.
+            let (file, _unwritten) = current.out.into_parts();
+            drop(file);
+        }
+        self.poisoned.get_or_insert_with(|| "reopening".to_string());
+        let synced = self.synced.clone();
+        let io_err = |action, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| JournalError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        for segment in list_segments(&self.dir)? {
+            let unsynced = synced
+                .segment
+                .as_ref()
+                .is_none_or(|s| segment.first_seq > s.first_seq);
+            if unsynced {
+                std::fs::remove_file(&segment.path)
+                    .map_err(io_err("remove the unsynced segment", &segment.path))?;
+            }
+        }
+        if let Some(segment) = &synced.segment {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&segment.path)
+                .map_err(io_err("open for cutting", &segment.path))?;
+            file.set_len(synced.len)
+                .map_err(io_err("cut back to its last sync", &segment.path))?;
+            file.sync_all()
+                .map_err(io_err("fsync after the cut", &segment.path))?;
+        }
+        sync_dir(&self.dir)?;
+        let (journal, head) = Journal::recover_tail(&self.dir, self.options, applied_seq)?;
+        if head != synced.head {
+            return Err(JournalError::ReopenedElsewhere {
+                expected: synced.head.seq,
+                found: head.seq,
+            });
+        }
+        *self = journal;
+        Ok(head)
     }
 
     /// The last appended entry (synced or not).
@@ -214,6 +312,11 @@ impl Journal {
             .is_some_and(|c| c.len > 0 && c.len >= self.options.segment_max_bytes);
         if full && let Some(mut old) = self.current.take() {
             sync_segment(&mut old)?;
+            self.synced = Synced {
+                segment: Some(old.segment.clone()),
+                len: old.len,
+                head: self.head,
+            };
             self.closed_bytes += old.len;
         }
         let current = match self.current.as_mut() {

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::segment::{SegmentFile, list_segments};
-use super::testkit::{entry, write_journal};
+use super::testkit::{entry, sealed_entries, write_journal};
 use super::{Journal, JournalError, JournalOptions, read_entries, seal, verify};
 use crate::pb;
 
@@ -126,4 +126,94 @@ fn appends_that_do_not_extend_the_head_are_refused() {
         Err(JournalError::NotSealed { seq: 1, .. })
     ));
     assert_eq!((journal.head(), journal.size_bytes()), (head, 0));
+}
+
+/// A journal with the first `synced` of `entries` appended and synced, and the rest
+/// appended without a sync.
+fn synced_then_appended(
+    dir: &Path,
+    options: JournalOptions,
+    entries: &[pb::JournalEntry],
+    synced: usize,
+) -> Journal {
+    let (mut journal, _) = Journal::open(dir, options).expect("open");
+    for e in &entries[..synced] {
+        journal.append(e).expect("append");
+    }
+    journal.sync().expect("sync");
+    assert!(journal.is_clean());
+    for e in &entries[synced..] {
+        journal.append(e).expect("append");
+    }
+    assert!(!journal.is_clean());
+    journal
+}
+
+#[test]
+fn reopen_cuts_what_a_failed_write_left_past_the_last_sync() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let entries = sealed_entries(15);
+    let mut journal = synced_then_appended(dir.path(), JournalOptions::default(), &entries, 10);
+    let synced = journal.synced_head();
+    assert_eq!(synced.seq, 10);
+    let path = SegmentFile::new(dir.path(), 1).path;
+    let synced_len = std::fs::metadata(&path).expect("stat").len();
+    // What a write-out cut short by a full disk leaves: part of a record.
+    OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(&[200, 0, 0, 0, 1, 2, 3]))
+        .expect("write a partial record");
+
+    assert_eq!(journal.reopen(0).expect("reopen"), synced);
+    assert!(journal.is_clean());
+    assert_eq!(std::fs::metadata(&path).expect("stat").len(), synced_len);
+    assert_eq!(
+        journal.torn_tail(),
+        None,
+        "nothing was left to cut at the reopen"
+    );
+
+    // The buffered entries 11..=15 never reach the file; 11 is appended again.
+    journal
+        .append(&entries[10])
+        .expect("append after the reopen");
+    journal.sync().expect("sync");
+    drop(journal);
+    let (_, head) = Journal::open(dir.path(), JournalOptions::default()).expect("open again");
+    assert_eq!(head.seq, 11);
+    assert_eq!(read_all(dir.path(), 0, 11), entries[..11]);
+    assert!(verify(dir.path(), 11).ok);
+}
+
+#[test]
+fn reopen_removes_segments_started_after_the_last_sync() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = JournalOptions {
+        segment_max_bytes: 300,
+    };
+    let entries = sealed_entries(20);
+    let mut journal = synced_then_appended(dir.path(), options, &entries, 4);
+    // Rotation syncs the segment it closes, so the last sync is past seq 4 now.
+    let synced = journal.synced_head();
+    assert!(synced.seq > 4 && synced.seq < 20, "{synced:?}");
+    let before = list_segments(dir.path()).expect("list");
+    assert!(before.last().expect("a segment").first_seq > synced.seq);
+
+    assert_eq!(journal.reopen(0).expect("reopen"), synced);
+    let after = list_segments(dir.path()).expect("list");
+    assert!(after.iter().all(|s| s.first_seq <= synced.seq), "{after:?}");
+    assert_eq!(
+        read_all(dir.path(), 0, synced.seq),
+        entries[..synced.seq as usize]
+    );
+
+    for e in &entries[synced.seq as usize..] {
+        journal.append(e).expect("append after the reopen");
+    }
+    journal.sync().expect("sync");
+    drop(journal);
+    let (_, head) = Journal::open(dir.path(), options).expect("open again");
+    assert_eq!(head.seq, 20);
+    assert!(verify(dir.path(), 20).ok);
 }

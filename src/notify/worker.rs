@@ -313,7 +313,9 @@ impl Worker {
     /// Starts an attempt for each due notification not already under way.
     fn start_due(&self, tasks: &mut tokio::task::JoinSet<()>) {
         let room = IN_FLIGHT.saturating_sub(tasks.len());
-        if room == 0 {
+        // While the writer refuses writes (a full disk) an attempt could not be
+        // journaled, and would be sent again and again: wait until it resumes.
+        if room == 0 || self.writer.is_stalled() {
             return;
         }
         let now = self.clock.now();

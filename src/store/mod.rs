@@ -6,6 +6,7 @@ pub mod indexes;
 pub mod keyspace;
 mod query;
 mod reads;
+mod shared;
 mod transparency;
 pub mod tree;
 
@@ -55,7 +56,8 @@ pub enum StoreError {
 /// A handle on the sled tree. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
+    /// Shared by every clone, and reopened in place after sled keeps an I/O error.
+    db: shared::SharedDb,
     /// Opens the personal fields of what is read (`pdata`); none in tools that only
     /// check keys and indexes.
     vault: Option<std::sync::Arc<crate::pdata::Vault>>,
@@ -171,7 +173,7 @@ impl Store {
             }
         }
         Ok(Self {
-            db,
+            db: shared::SharedDb::new(db, path, cache_capacity),
             vault: None,
             tree_cache: Default::default(),
         })
@@ -273,6 +275,48 @@ impl Store {
         Ok(())
     }
 
+    /// True if sled takes a write and a flush now. After sled met an I/O error in its
+    /// background flusher it refuses both until reopened ([`Store::reopen`]).
+    pub fn accepts_writes(&self) -> bool {
+        let applied = match self.db.get(keyspace::APPLIED_SEQ) {
+            Ok(v) => v,
+            Err(_) => return false,
+        };
+        // Writing back what is there changes nothing but goes through sled's log.
+        let written = match applied {
+            Some(v) => self.db.insert(keyspace::APPLIED_SEQ, v),
+            None => self.db.insert(keyspace::APPLIED_SEQ, &0u64.to_be_bytes()),
+        };
+        written.is_ok() && self.db.flush().is_ok()
+    }
+
+    /// Closes sled and opens it again from disk, for every clone of this store. What
+    /// sled had applied only in memory is lost: `catch_up` gets the reopened store
+    /// (before any reader does) to replay the journal after its
+    /// [`Store::applied_seq`].
+    pub fn reopen<R, E: From<StoreError>>(
+        &self,
+        catch_up: impl FnOnce(&Store) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let open_error = |source| StoreError::Open {
+            path: self.db.path().display().to_string(),
+            source,
+        };
+        self.db
+            .reopen(|db| {
+                let fresh = Store {
+                    db: db.clone(),
+                    vault: self.vault.clone(),
+                    tree_cache: self.tree_cache.clone(),
+                };
+                catch_up(&fresh).map_err(Reopen::CatchUp)
+            })
+            .map_err(|e| match e {
+                Reopen::Open(source) => E::from(open_error(source)),
+                Reopen::CatchUp(e) => e,
+            })
+    }
+
     fn get<M: Message + Default>(&self, key: &[u8]) -> Result<Option<M>, StoreError> {
         match self.db.get(key)? {
             None => Ok(None),
@@ -283,6 +327,18 @@ impl Store {
                     source,
                 }),
         }
+    }
+}
+
+/// Why [`Store::reopen`] failed: sled would not open, or the catch-up failed.
+enum Reopen<E> {
+    Open(sled::Error),
+    CatchUp(E),
+}
+
+impl<E> From<sled::Error> for Reopen<E> {
+    fn from(e: sled::Error) -> Self {
+        Reopen::Open(e)
     }
 }
 

@@ -5,12 +5,14 @@
 //! caller of the group: group commit. A refused command writes nothing.
 //!
 //! If the journal or sled fails mid-group, nobody in the group is told "done", and
-//! the writer stops taking writes: what reached the disk is for recovery to decide.
+//! the writer stalls: it refuses writes until the disk takes writes again, then cuts
+//! the journal back to its last sync, checks it and resumes by itself (`stall`).
 
 mod command;
 pub mod commands;
 pub mod instruments;
 mod recovery;
+mod stall;
 pub mod sweeper;
 mod view;
 
@@ -82,7 +84,15 @@ pub enum WriteError {
     #[error("storage failure: {0}")]
     Storage(String),
     #[error(
-        "the writer has stopped after a storage failure or during shutdown; restart the server"
+        "{cause}, so this write's outcome is unknown: it may or may not have been recorded. {remedy}; then retry it with the same request_id (where the call takes one), which is safe: a recorded write is answered with its first response, not done twice"
+    )]
+    OutcomeUnknown { cause: String, remedy: &'static str },
+    #[error(
+        "writes are paused: {cause}. {remedy}; retry then with the same request_id (where the call takes one)"
+    )]
+    Paused { cause: String, remedy: &'static str },
+    #[error(
+        "the writer has stopped: the server is shutting down (or its writer failed; the server log says why); retry against a running server"
     )]
     Stopped,
 }
@@ -98,6 +108,7 @@ impl From<StoreError> for WriteError {
 pub struct WriterHandle {
     tx: mpsc::Sender<Box<dyn command::Job>>,
     durable: watch::Receiver<u64>,
+    stall: watch::Receiver<Option<String>>,
 }
 
 impl WriterHandle {
@@ -126,6 +137,16 @@ impl WriterHandle {
     pub fn watch_durable(&self) -> watch::Receiver<u64> {
         self.durable.clone()
     }
+
+    /// Why the writer refuses writes (a full disk, say), or `None` while it takes them.
+    pub fn watch_stall(&self) -> watch::Receiver<Option<String>> {
+        self.stall.clone()
+    }
+
+    /// True while the writer refuses writes after a storage failure (`stall`).
+    pub fn is_stalled(&self) -> bool {
+        self.stall.borrow().is_some()
+    }
 }
 
 /// The writer thread. Dropping every handle lets it finish the queue and exit;
@@ -147,6 +168,7 @@ impl Writer {
     ) -> (Writer, WriterHandle) {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         let (durable_tx, durable) = watch::channel(head.seq);
+        let (stall_tx, stall) = watch::channel(None);
         let state = Loop {
             journal,
             head,
@@ -156,12 +178,13 @@ impl Writer {
             channels,
             vault,
             durable: durable_tx,
+            stall: stall_tx,
         };
         let thread = std::thread::Builder::new()
             .name("takedown-writer".into())
             .spawn(move || state.run(rx))
             .ok();
-        (Writer { thread }, WriterHandle { tx, durable })
+        (Writer { thread }, WriterHandle { tx, durable, stall })
     }
 
     /// True once the writer thread has drained its queue and exited.
@@ -187,6 +210,8 @@ struct Loop {
     /// Seals personal fields before they are journaled.
     vault: Arc<Vault>,
     durable: watch::Sender<u64>,
+    /// Why writes are refused while stalled (`stall`).
+    stall: watch::Sender<Option<String>>,
 }
 
 impl Loop {
@@ -200,12 +225,13 @@ impl Loop {
                     Err(_) => break,
                 }
             }
-            if let Err(e) = self.commit(&mut jobs) {
-                tracing::error!(error = %e, "write group failed; the writer stops taking writes");
+            if let Err(failure) = self.commit(&mut jobs) {
                 for job in jobs.drain(..) {
-                    job.answer(Some(WriteError::Storage(e.clone())));
+                    job.answer(Some(failure.outcome_unknown()));
                 }
-                return;
+                if let stall::Flow::Closed = self.stall(&mut rx, failure) {
+                    break;
+                }
             }
         }
         if let Err(e) = self.store.flush() {
@@ -214,7 +240,7 @@ impl Loop {
     }
 
     /// Commits one group. On success every job has been answered.
-    fn commit(&mut self, jobs: &mut Vec<Box<dyn command::Job>>) -> Result<(), String> {
+    fn commit(&mut self, jobs: &mut Vec<Box<dyn command::Job>>) -> Result<(), stall::Failure> {
         let now = self.clock.now();
         let mut view = view::View::new(&self.store);
         let mut entries = Vec::new();
@@ -242,14 +268,14 @@ impl Loop {
         drop(view);
         if !entries.is_empty() {
             // The keys the group's sealed fields need are on disk before the entries.
-            self.vault.persist().map_err(|e| e.to_string())?;
+            self.vault.persist()?;
             for entry in &entries {
-                self.journal.append(entry).map_err(|e| e.to_string())?;
+                self.journal.append(entry)?;
             }
             let fsync_start = std::time::Instant::now();
-            self.journal.sync().map_err(|e| e.to_string())?;
+            self.journal.sync()?;
             let fsync = fsync_start.elapsed();
-            self.store.apply(&entries).map_err(|e| e.to_string())?;
+            self.store.apply(&entries)?;
             // An erasure is journaled: now its key goes (and again at the next start if
             // this fails or a crash comes first).
             for record in entries.iter().flat_map(|e| &e.records) {

@@ -110,7 +110,7 @@ pub fn open_state(
 /// `REPLAY_BATCH` entries (a record changed several times in a batch is written once,
 /// with its final index keys), with no flush until the end. `progress` shows entries/s
 /// on a terminal.
-fn replay(
+pub(super) fn replay(
     dir: &Path,
     store: &Store,
     after: u64,

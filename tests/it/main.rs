@@ -18,6 +18,7 @@ mod crash;
 mod ctl;
 mod data_folder;
 mod deadlines;
+mod disk_full;
 mod errors;
 mod events;
 mod exports;

@@ -14,7 +14,7 @@ use takedown::pb::{
 };
 
 /// GET /metrics over a plain TCP connection; returns the body.
-fn scrape(port: u16) -> String {
+pub(crate) fn scrape(port: u16) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -32,7 +32,7 @@ fn scrape(port: u16) -> String {
 }
 
 /// The value of the series `name` (with its labels exactly as written), if present.
-fn value(body: &str, series: &str) -> Option<f64> {
+pub(crate) fn value(body: &str, series: &str) -> Option<f64> {
     body.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
@@ -164,6 +164,7 @@ async fn the_metrics_endpoint_has_every_series() {
     );
     let journal = expect("takedown_journal_bytes");
     assert!(journal > 0.0);
+    assert_eq!(expect("takedown_writer_stalled"), 0.0);
     for help in [
         "# HELP takedown_claims ",
         "# TYPE takedown_rpc_duration_seconds histogram",
