@@ -30,13 +30,23 @@ pub enum LogFormat {
 }
 
 /// Installs the global log subscriber: `RUST_LOG` filters (default `info`).
-pub fn init_logs(format: LogFormat) {
+///
+/// Lines go to stderr from a thread of their own (`tracing-appender`), so that no
+/// request waits on a write to the terminal or the log file. The queue is not lossy:
+/// when it is full, the caller waits rather than a line being dropped. Keep the guard
+/// until the process ends; dropping it writes out what is queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("takedown-log")
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
@@ -45,6 +55,7 @@ pub fn init_logs(format: LogFormat) {
             .with_span_list(false)
             .try_init(),
     };
+    guard
 }
 
 static METRICS_ON: AtomicBool = AtomicBool::new(false);

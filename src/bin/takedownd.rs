@@ -695,7 +695,8 @@ async fn main() -> ExitCode {
     // Everything this process creates (sled's files included) is for its owner only:
     // the journal and the store hold claimants' postal addresses.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
-    telemetry::init_logs(cli.log_format);
+    // Held until main returns: dropping it writes out the queued log lines.
+    let _logs = telemetry::init_logs(cli.log_format);
     let config = match config(&cli) {
         Ok(c) => c,
         Err(e) => {
