@@ -5,9 +5,18 @@
 //!
 //!     cargo run --release --example load            # 3 s per measurement
 //!     cargo run --release --example load -- 10      # 10 s per measurement
+//!     cargo build --release --bin takedownd && \
+//!       cargo run --release --example load -- --pinned 5
+//!
+//! `--pinned` measures the release `takedownd` process (logs, allocator and all, as
+//! deployed) and a bare tonic server process, each on core 0, with the load on core 1,
+//! as grpc_bench does: the ratio is then comparable from run to run.
 //!
 //! The data folder is a temp dir on the same disk as the system temp folder; set
 //! TMPDIR to measure another disk.
+
+#[path = "support/daemon.rs"]
+mod daemon;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +29,7 @@ use takedown::pb::{
     claim_service_server::{ClaimService, ClaimServiceServer},
     publisher_service_client::PublisherServiceClient,
 };
-use takedown::testkit::{Authed, TestServer, authed, fixtures};
+use takedown::testkit::{Authed, TestServer, authed, create_principal, fixtures};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
@@ -267,12 +276,196 @@ async fn connect(url: String) -> Channel {
         .expect("connect")
 }
 
-#[tokio::main]
-async fn main() {
-    let secs: f64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3.0);
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    };
+    match args.first().map(String::as_str) {
+        Some("--echo-server") => {
+            let [_, addr_file, claim_file] = &args[..] else {
+                panic!("usage: load --echo-server ADDR_FILE CLAIM_FILE");
+            };
+            runtime().block_on(echo_server(addr_file.into(), claim_file.into()));
+        }
+        Some("--pinned") => {
+            let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+            // The load on core 1; the servers go on core 0 (grpc_bench's setup).
+            pin_this_thread(1);
+            runtime().block_on(pinned(secs));
+        }
+        _ => {
+            let secs = args.first().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+            runtime().block_on(in_process(secs));
+        }
+    }
+}
+
+/// Pins the calling thread, and every thread it starts from now on, to `core`.
+fn pin_this_thread(core: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(core).expect("core number");
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("pin to a core");
+}
+
+/// The bare server as a process of its own (for `--pinned`): serves [`Echo`] with the
+/// claim in `claim_file` on 127.0.0.1:0 and writes its address to `addr_file`.
+async fn echo_server(addr_file: std::path::PathBuf, claim_file: std::path::PathBuf) {
+    let bytes = std::fs::read(&claim_file).expect("read the sample claim");
+    let claim = <pb::Claim as prost::Message>::decode(bytes.as_slice()).expect("a claim");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::fs::write(&addr_file, addr.to_string()).expect("write the address");
+    tonic::transport::Server::builder()
+        .add_service(ClaimServiceServer::new(Echo { claim }))
+        .serve_with_incoming(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+        )
+        .await
+        .expect("serve");
+}
+
+/// `load --pinned [secs]`: the release `takedownd` (durable, as deployed) and the bare
+/// server each on core 0, one measured at a time, the load on core 1; so the ratio to
+/// bare is comparable from run to run on a machine with other work on it.
+async fn pinned(secs: f64) {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let bin = daemon::takedownd_beside_me();
+    let mut d = daemon::Daemon::spawn(&bin, &data, &[], Some(0));
+    let channel = d.channel().await;
+    let admin = std::fs::read_to_string(data.join("admin.token")).expect("admin.token");
+    let (_, claimant) =
+        create_principal(&channel, admin.trim(), "claimant", &[Role::Claimant]).await;
+    let (_, publisher) =
+        create_principal(&channel, admin.trim(), "publisher", &[Role::Publisher]).await;
+    let mut pubc = PublisherServiceClient::new(authed(&channel, &publisher));
+    for i in 0..100 {
+        pubc.upsert_article(pb::UpsertArticleRequest {
+            article: Some(fixtures::article(
+                &format!("a-{i}"),
+                &format!("https://news.example.org/a/{i}"),
+            )),
+        })
+        .await
+        .expect("article");
+    }
+    let claims = ClaimServiceClient::new(authed(&channel, &claimant));
+    let sample = claims
+        .clone()
+        .file_claim(pb::FileClaimRequest {
+            request_id: String::new(),
+            claim: Some(notice("a-0")),
+        })
+        .await
+        .expect("sample claim")
+        .into_inner()
+        .claim
+        .expect("claim");
+    let claim_file = temp.path().join("sample.claim");
+    std::fs::write(&claim_file, prost::Message::encode_to_vec(&sample)).expect("write sample");
+    let addr_file = temp.path().join("echo.addr");
+    let mut echo = std::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(std::env::current_exe().expect("own path"))
+        .arg("--echo-server")
+        .arg(&addr_file)
+        .arg(&claim_file)
+        .spawn()
+        .expect("start the bare server");
+    let echo_addr = loop {
+        match std::fs::read_to_string(&addr_file) {
+            Ok(a) if !a.is_empty() => break a,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    let echo_channel = connect(format!("http://{echo_addr}")).await;
+    println!(
+        "takedown load benchmark, pinned: takedownd and the bare server on core 0, the load on core 1, {secs} s per measurement"
+    );
+    for &callers in &CONCURRENCY {
+        let client = claims.clone();
+        let f = measure(callers, secs, move |n| {
+            let mut c = client.clone();
+            async move {
+                c.file_claim(pb::FileClaimRequest {
+                    request_id: format!("load-{n:032}"),
+                    claim: Some(notice(&format!("a-{}", n % 100))),
+                })
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        let echo_client = ClaimServiceClient::new(echo_channel.clone());
+        let bare = measure(callers, secs, move |n| {
+            let mut c = echo_client.clone();
+            async move {
+                c.file_claim(pb::FileClaimRequest {
+                    request_id: format!("load-{n:032}"),
+                    claim: Some(notice(&format!("a-{}", n % 100))),
+                })
+                .await
+                .map(|_| ())
+            }
+        })
+        .await;
+        row("FileClaim (durable)", callers, &f, &bare);
+    }
+    let ids: Arc<Vec<String>> = Arc::new(
+        claims
+            .clone()
+            .list_claims(pb::ListClaimsRequest {
+                page_size: 500,
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .claims
+            .into_iter()
+            .map(|c| c.id)
+            .collect(),
+    );
+    for &callers in &CONCURRENCY {
+        let (client, i) = (claims.clone(), ids.clone());
+        let f = measure(callers, secs, move |n| {
+            let mut c = client.clone();
+            let id = i[n as usize % i.len()].clone();
+            async move {
+                c.get_claim(pb::GetClaimRequest { claim_id: id })
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await;
+        let (echo_client, i) = (ClaimServiceClient::new(echo_channel.clone()), ids.clone());
+        let bare = measure(callers, secs, move |n| {
+            let mut c = echo_client.clone();
+            let id = i[n as usize % i.len()].clone();
+            async move {
+                c.get_claim(pb::GetClaimRequest { claim_id: id })
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await;
+        row("GetClaim", callers, &f, &bare);
+    }
+    println!("takedownd peak RSS {:.0} MiB", d.peak_rss_mib());
+    let _ = echo.kill();
+    let _ = echo.wait();
+    drop(channel);
+    d.stop();
+}
+
+/// The default mode: the test kit's server in this process, beside the bare server.
+async fn in_process(secs: f64) {
     // The test kit's server, but with the real clock and sled's default cache, as
     // `takedownd` runs.
     let server = TestServer::start_with(|config| {

@@ -16,22 +16,24 @@
 //! and complained about, 13% left open in the queue. Every claim is filed by one of
 //! 1,000 notifiers against one of N/100 articles.
 
+#[path = "support/daemon.rs"]
+mod daemon;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use daemon::Daemon;
 use takedown::pb::{
     self, DecisionOutcome, LegalActionOutcome, Regime, Role,
     audit_service_client::AuditServiceClient, claim_service_client::ClaimServiceClient,
     publisher_service_client::PublisherServiceClient, review_service_client::ReviewServiceClient,
 };
 use takedown::testkit::{Authed, authed, create_principal, fixtures};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 #[derive(Parser)]
 struct Args {
@@ -50,78 +52,6 @@ struct Args {
     /// Seconds per read measurement.
     #[arg(long, default_value_t = 2.0)]
     read_secs: f64,
-}
-
-/// The `takedownd` child process.
-struct Daemon {
-    child: Child,
-    ready: PathBuf,
-}
-
-impl Daemon {
-    fn spawn(bin: &Path, data: &Path, extra: &[&str]) -> Daemon {
-        let ready = data.with_extension("addr");
-        let _ = std::fs::remove_file(&ready);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(data.with_extension("log"))
-            .expect("open the server log");
-        let child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--file-claim-rate", "0"])
-            .arg("--ready-file")
-            .arg(&ready)
-            .arg("--data-dir")
-            .arg(data)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn takedownd");
-        Daemon { child, ready }
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.id() as i32)
-    }
-
-    /// A channel once the daemon has written its address and a connection succeeds.
-    async fn channel(&mut self) -> Channel {
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("takedownd exited with {status}; see its log beside the data folder");
-            }
-            if let Ok(addr) = std::fs::read_to_string(&self.ready)
-                && let Ok(endpoint) = Endpoint::from_shared(format!("http://{}", addr.trim()))
-                && let Ok(channel) = endpoint.timeout(Duration::from_secs(600)).connect().await
-            {
-                return channel;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// Peak resident memory (VmHWM) in MiB.
-    fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-
-    /// SIGTERM, then waits for the exit; returns how long the stop took.
-    fn stop(mut self) -> Duration {
-        let t = Instant::now();
-        kill(self.pid(), Signal::SIGTERM).expect("SIGTERM");
-        let status = self.child.wait().expect("wait for takedownd");
-        assert!(status.success(), "takedownd stopped with {status}");
-        t.elapsed()
-    }
 }
 
 /// The cast.
@@ -428,7 +358,7 @@ async fn cast_of(channel: &Channel, admin: &str) -> Cast {
 /// Time from spawning the daemon to its first answered GetClaim.
 async fn first_answer(bin: &Path, data: &Path, token: &str, claim_id: &str) -> (Daemon, Duration) {
     let t = Instant::now();
-    let mut d = Daemon::spawn(bin, data, &[]);
+    let mut d = Daemon::spawn(bin, data, &[], None);
     loop {
         let channel = d.channel().await;
         let mut c = ClaimServiceClient::new(authed(&channel, token));
@@ -451,18 +381,10 @@ fn row(name: &str, value: String) {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let bin = args.takedownd.clone().unwrap_or_else(|| {
-        let exe = std::env::current_exe().expect("own path");
-        exe.parent()
-            .and_then(Path::parent)
-            .map(|d| d.join("takedownd"))
-            .expect("target folder")
-    });
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build --release --bin takedownd`",
-        bin.display()
-    );
+    let bin = args
+        .takedownd
+        .clone()
+        .unwrap_or_else(daemon::takedownd_beside_me);
     let temp = tempfile::tempdir().expect("temp dir");
     let data = args
         .data_dir
@@ -476,7 +398,7 @@ async fn main() {
         data.display()
     );
 
-    let mut daemon = Daemon::spawn(&bin, &data, &[]);
+    let mut daemon = Daemon::spawn(&bin, &data, &[], None);
     let channel = daemon.channel().await;
     let admin = std::fs::read_to_string(data.join("admin.token")).expect("admin.token");
     let admin = admin.trim().to_string();
