@@ -49,6 +49,9 @@ struct Args {
     /// The data folder (default: a new temp folder, removed at the end).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Also count what sled holds per claim, by key kind (a walk of every key).
+    #[arg(long)]
+    breakdown: bool,
     /// Seconds per read measurement.
     #[arg(long, default_value_t = 2.0)]
     read_secs: f64,
@@ -478,6 +481,9 @@ async fn main() {
     let rss_after_restart = daemon.peak_rss_mib();
     daemon.stop();
 
+    let breakdown = args
+        .breakdown
+        .then(|| sled_breakdown(&data.join("sled"), n));
     let per_sec = |count: u64, d: Duration| count as f64 / d.as_secs_f64();
     println!();
     println!("| figure ({n} claims, {entries} journal entries) | measured |");
@@ -549,4 +555,38 @@ async fn main() {
             ),
         );
     }
+    if let Some(rows) = breakdown {
+        println!();
+        println!(
+            "| sled key kind (tag) | keys per claim | key bytes per claim | value bytes per claim |"
+        );
+        println!("|---|---|---|---|");
+        for row in rows {
+            println!("{row}");
+        }
+    }
+}
+
+/// What sled holds per claim, by the key's first byte (`store::keyspace`'s tags).
+fn sled_breakdown(dir: &Path, claims: u64) -> Vec<String> {
+    let db = sled::open(dir).expect("open sled after the stop");
+    let mut tags: std::collections::BTreeMap<u8, (u64, u64, u64)> = Default::default();
+    for kv in db.iter() {
+        let (k, v) = kv.expect("read sled");
+        let t = tags.entry(k.first().copied().unwrap_or(0)).or_default();
+        t.0 += 1;
+        t.1 += k.len() as u64;
+        t.2 += v.len() as u64;
+    }
+    let per = |x: u64| x as f64 / claims as f64;
+    tags.into_iter()
+        .map(|(tag, (keys, kb, vb))| {
+            format!(
+                "| {tag:#04x} | {:.2} | {:.0} | {:.0} |",
+                per(keys),
+                per(kb),
+                per(vb)
+            )
+        })
+        .collect()
 }
