@@ -375,6 +375,18 @@ impl Server {
             damaged,
         ));
         let stall_watch_abort = stall_watch.abort_handle();
+        // sled may answer a read with an I/O error before any write meets it (a full
+        // disk): wake the writer, so that it stalls on it and reopens sled.
+        let nudger = tokio::spawn({
+            let (mut faults, handle) = (store.faults(), handle.clone());
+            async move {
+                while faults.changed().await.is_ok() {
+                    if *faults.borrow_and_update() && !handle.is_stalled() {
+                        let _ = handle.submit(writer::commands::Nudge).await;
+                    }
+                }
+            }
+        });
         let health = health::service(health_reporter.clone(), streams_stopped.clone());
         // Shutdown, in order: health says NOT_SERVING (load balancers stop sending),
         // streams (WatchEvents, health Watch) end, tonic stops accepting (the listen socket closes) and lets
@@ -494,6 +506,9 @@ impl Server {
         }
         patrol.abort();
         stall_watch.abort();
+        // It holds a writer handle: gone before the writer is waited for.
+        nudger.abort();
+        let _ = nudger.await;
         // Abandoned connections still hold writer handles, so the writer cannot see
         // its queue close: give whatever it is committing a moment, no more.
         let writer_wait = if abandoned {

@@ -193,7 +193,34 @@ impl From<StoreError> for Status {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::ForeignPosition => invalid_field("page_token", e.to_string()),
+            StoreError::Sled(sled::Error::Io(io)) => store_unavailable(&io),
             _ => internal(&e),
         }
     }
+}
+
+/// A read that sled refused with an I/O error. sled 0.34 keeps the first I/O error of
+/// its background flusher (a full disk, say) and answers some reads with it until the
+/// writer reopens the store (`docs/architecture.md`, "The write path"): that is a
+/// passing unavailability, not an internal error.
+fn store_unavailable(io: &std::io::Error) -> Status {
+    tracing::warn!(error = %io, "a store read failed");
+    let message = if io.kind() == std::io::ErrorKind::StorageFull {
+        format!(
+            "the disk holding the data folder is full ({io}), so the store cannot be read \
+             right now; reads and writes resume by themselves once space is freed on that \
+             disk; retry then with the same request_id (where the call takes one)"
+        )
+    } else {
+        format!(
+            "the store cannot be read right now ({io}); retry later with the same request_id \
+             (where the call takes one), and if this goes on, ask the operator to check the \
+             server log"
+        )
+    };
+    Status::with_error_details(
+        Code::Unavailable,
+        message,
+        ErrorDetails::with_error_info("STORE_UNAVAILABLE", ERROR_DOMAIN, HashMap::new()),
+    )
 }

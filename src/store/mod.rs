@@ -275,6 +275,20 @@ impl Store {
         Ok(())
     }
 
+    /// The I/O error sled last answered any call with (a read included), taken: the
+    /// writer stalls on it and resumes by reopening sled (`writer/stall.rs`).
+    pub fn take_fault(&self) -> Option<StoreError> {
+        self.db
+            .take_fault()
+            .map(|e| StoreError::Sled(sled::Error::Io(e)))
+    }
+
+    /// Turns true when sled answers a call with an I/O error, so that the server can
+    /// wake the writer even when no write comes (every read failing first).
+    pub fn faults(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.db.faults()
+    }
+
     /// True if sled takes a write and a flush now. After sled met an I/O error in its
     /// background flusher it refuses both until reopened ([`Store::reopen`]).
     pub fn accepts_writes(&self) -> bool {

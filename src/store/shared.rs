@@ -10,7 +10,7 @@
 
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use sled::{Batch, IVec, Iter};
 
@@ -26,6 +26,10 @@ struct Inner {
     db: RwLock<Option<sled::Db>>,
     path: PathBuf,
     cache_capacity: u64,
+    /// The last I/O error sled answered a call with (kind and text), until the writer
+    /// takes it; `faulted` tells watchers one is there.
+    fault: Mutex<Option<(std::io::ErrorKind, String)>>,
+    faulted: tokio::sync::watch::Sender<bool>,
 }
 
 impl SharedDb {
@@ -35,6 +39,8 @@ impl SharedDb {
                 db: RwLock::new(Some(db)),
                 path: path.to_path_buf(),
                 cache_capacity,
+                fault: Mutex::new(None),
+                faulted: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -44,9 +50,43 @@ impl SharedDb {
     fn with<T>(&self, f: impl FnOnce(&sled::Db) -> sled::Result<T>) -> sled::Result<T> {
         let guard = self.inner.db.read().unwrap_or_else(PoisonError::into_inner);
         match guard.as_ref() {
-            Some(db) => f(db),
+            Some(db) => {
+                let result = f(db);
+                if let Err(sled::Error::Io(e)) = &result {
+                    self.record_fault(e);
+                }
+                result
+            }
             None => Err(closed()),
         }
+    }
+
+    /// Keeps `e` for the writer and tells watchers: sled keeps such an error and
+    /// answers with it until it is reopened, so readers may meet it before any write.
+    fn record_fault(&self, e: &std::io::Error) {
+        *self
+            .inner
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((e.kind(), e.to_string()));
+        self.inner.faulted.send_replace(true);
+    }
+
+    /// The I/O error sled last answered with, taken (the writer stalls on it).
+    pub(super) fn take_fault(&self) -> Option<std::io::Error> {
+        let taken = self
+            .inner
+            .fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        self.inner.faulted.send_replace(false);
+        taken.map(|(kind, text)| std::io::Error::new(kind, text))
+    }
+
+    /// Turns true when sled answers a call with an I/O error.
+    pub(super) fn faults(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.faulted.subscribe()
     }
 
     pub(super) fn get<K: AsRef<[u8]>>(&self, key: K) -> sled::Result<Option<IVec>> {

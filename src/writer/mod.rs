@@ -225,6 +225,18 @@ impl Loop {
                     Err(_) => break,
                 }
             }
+            // sled met an I/O error (perhaps on a read, before any write): stall on it
+            // now, so that health says so and sled is reopened once the disk has room.
+            if let Some(fault) = self.store.take_fault() {
+                let failure = stall::Failure::from(fault);
+                for job in jobs.drain(..) {
+                    job.answer(Some(failure.paused()));
+                }
+                if let stall::Flow::Closed = self.stall(&mut rx, failure) {
+                    break;
+                }
+                continue;
+            }
             if let Err(failure) = self.commit(&mut jobs) {
                 for job in jobs.drain(..) {
                     job.answer(Some(failure.outcome_unknown()));

@@ -122,7 +122,7 @@ impl Failure {
     }
 
     /// The answer to each command that arrives while the writer is stalled.
-    fn paused(&self) -> WriteError {
+    pub(super) fn paused(&self) -> WriteError {
         WriteError::Paused {
             cause: self.cause.clone(),
             remedy: self.remedy(),
@@ -216,6 +216,8 @@ impl Loop {
             if Instant::now() >= next_try {
                 match self.resume() {
                     Ok(()) => {
+                        // What sled answered before the resume is over with.
+                        let _ = self.store.take_fault();
                         tracing::info!(
                             head_seq = self.head.seq,
                             "the disk takes writes again; the journal was checked and the writer resumed (health is SERVING)"

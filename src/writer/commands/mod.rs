@@ -8,6 +8,7 @@
 mod article;
 mod erasure;
 mod file_claim;
+mod nudge;
 mod outbox;
 mod parties;
 mod party_token;
@@ -19,6 +20,7 @@ mod transition;
 pub use article::UpsertArticle;
 pub use erasure::{ErasePersonalData, Erased};
 pub use file_claim::{FileClaim, FiledClaim};
+pub use nudge::Nudge;
 pub use outbox::{Outcome, RecordDelivery, RetryNotification};
 pub use parties::{SuspendParty, WarnParty};
 pub use party_token::IssuePartyToken;
