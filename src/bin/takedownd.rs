@@ -84,6 +84,17 @@ struct Cli {
         global = true
     )]
     verify_interval_secs: u64,
+    /// A journal segment this many MiB or larger gets no more entries; the next goes
+    /// to a new segment. Smaller segments make the periodic check and a start's read
+    /// of the newest segment shorter.
+    #[arg(
+        long,
+        env = "TAKEDOWN_JOURNAL_SEGMENT_MIB",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..=4096),
+        global = true
+    )]
+    journal_segment_mib: u64,
     /// Serve Prometheus metrics over HTTP on this address (such as 127.0.0.1:9464);
     /// off when unset.
     #[arg(long, env = "TAKEDOWN_METRICS_LISTEN", global = true)]
@@ -547,6 +558,7 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.policy = cli.policy.policy()?;
     config.sweep_interval = cli.policy.sweep_interval;
     config.verify_interval = std::time::Duration::from_secs(cli.verify_interval_secs);
+    config.segment_max_bytes = cli.journal_segment_mib * 1024 * 1024;
     config.shutdown_grace = std::time::Duration::from_secs(cli.shutdown_grace_secs);
     config.limits = cli.security.limits();
     config.connections = cli.security.connections();

@@ -57,7 +57,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// `takedownd` flags for this test: the writers file claims flat out, so no abuse
 /// limit on FileClaim.
 fn args() -> Vec<String> {
-    vec!["--file-claim-rate".to_string(), "0".to_string()]
+    // 1 MiB segments: the kills also land around segment rotations, and each start
+    // reads only the newest segment (`Journal::recover_tail`).
+    ["--file-claim-rate", "0", "--journal-segment-mib", "1"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Starts `takedownd` on `data_dir` and waits until its health service says SERVING.
