@@ -29,7 +29,7 @@ use takedown::pb::{
     claim_service_server::{ClaimService, ClaimServiceServer},
     publisher_service_client::PublisherServiceClient,
 };
-use takedown::testkit::{Authed, TestServer, authed, create_principal, fixtures};
+use takedown::testkit::{Authed, Bearer, TestServer, authed, create_principal, fixtures};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
@@ -172,6 +172,59 @@ where
         p50_us: pct(0.50),
         p99_us: pct(0.99),
     }
+}
+
+/// A ClaimService client that sends no credentials (public intake, the bare server).
+fn anonymous(channel: &Channel) -> ClaimServiceClient<Authed> {
+    ClaimServiceClient::new(tonic::service::interceptor::InterceptedService::new(
+        channel.clone(),
+        Bearer(None),
+    ))
+}
+
+/// FileClaim of numbered notices from `callers` tasks for `secs`; each with its own
+/// request_id, or none (as a public notice is often sent).
+async fn file_claims(
+    client: ClaimServiceClient<Authed>,
+    callers: usize,
+    secs: f64,
+    with_request_id: bool,
+) -> Figures {
+    measure(callers, secs, move |n| {
+        let mut c = client.clone();
+        async move {
+            c.file_claim(pb::FileClaimRequest {
+                request_id: if with_request_id {
+                    format!("load-{n:032}")
+                } else {
+                    String::new()
+                },
+                claim: Some(notice(&format!("a-{}", n % 100))),
+            })
+            .await
+            .map(|_| ())
+        }
+    })
+    .await
+}
+
+/// GetClaim of `ids` in turn from `callers` tasks for `secs`.
+async fn get_claims(
+    client: ClaimServiceClient<Authed>,
+    ids: Arc<Vec<String>>,
+    callers: usize,
+    secs: f64,
+) -> Figures {
+    measure(callers, secs, move |n| {
+        let mut c = client.clone();
+        let id = ids[n as usize % ids.len()].clone();
+        async move {
+            c.get_claim(pb::GetClaimRequest { claim_id: id })
+                .await
+                .map(|_| ())
+        }
+    })
+    .await
 }
 
 fn row(name: &str, callers: usize, f: &Figures, bare: &Figures) {
@@ -388,33 +441,10 @@ async fn pinned(secs: f64) {
     println!(
         "takedown load benchmark, pinned: takedownd and the bare server on core 0, the load on core 1, {secs} s per measurement"
     );
+    let bare_claims = anonymous(&echo_channel);
     for &callers in &CONCURRENCY {
-        let client = claims.clone();
-        let f = measure(callers, secs, move |n| {
-            let mut c = client.clone();
-            async move {
-                c.file_claim(pb::FileClaimRequest {
-                    request_id: format!("load-{n:032}"),
-                    claim: Some(notice(&format!("a-{}", n % 100))),
-                })
-                .await
-                .map(|_| ())
-            }
-        })
-        .await;
-        let echo_client = ClaimServiceClient::new(echo_channel.clone());
-        let bare = measure(callers, secs, move |n| {
-            let mut c = echo_client.clone();
-            async move {
-                c.file_claim(pb::FileClaimRequest {
-                    request_id: format!("load-{n:032}"),
-                    claim: Some(notice(&format!("a-{}", n % 100))),
-                })
-                .await
-                .map(|_| ())
-            }
-        })
-        .await;
+        let f = file_claims(claims.clone(), callers, secs, true).await;
+        let bare = file_claims(bare_claims.clone(), callers, secs, true).await;
         row("FileClaim (durable)", callers, &f, &bare);
     }
     let ids: Arc<Vec<String>> = Arc::new(
@@ -433,28 +463,8 @@ async fn pinned(secs: f64) {
             .collect(),
     );
     for &callers in &CONCURRENCY {
-        let (client, i) = (claims.clone(), ids.clone());
-        let f = measure(callers, secs, move |n| {
-            let mut c = client.clone();
-            let id = i[n as usize % i.len()].clone();
-            async move {
-                c.get_claim(pb::GetClaimRequest { claim_id: id })
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .await;
-        let (echo_client, i) = (ClaimServiceClient::new(echo_channel.clone()), ids.clone());
-        let bare = measure(callers, secs, move |n| {
-            let mut c = echo_client.clone();
-            let id = i[n as usize % i.len()].clone();
-            async move {
-                c.get_claim(pb::GetClaimRequest { claim_id: id })
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .await;
+        let f = get_claims(claims.clone(), ids.clone(), callers, secs).await;
+        let bare = get_claims(bare_claims.clone(), ids.clone(), callers, secs).await;
         row("GetClaim", callers, &f, &bare);
     }
     println!("takedownd peak RSS {:.0} MiB", d.peak_rss_mib());
@@ -554,49 +564,14 @@ async fn in_process(secs: f64) {
     let small = store_costs(publisher_claims.clone(), secs / 3.0).await;
 
     let mut ids = vec![sample_id];
+    let bare_claims = anonymous(&echo_channel);
     for &callers in &CONCURRENCY {
-        let client = claims.clone();
-        let f = measure(callers, secs, move |n| {
-            let mut c = client.clone();
-            async move {
-                c.file_claim(pb::FileClaimRequest {
-                    request_id: format!("load-{n:032}"),
-                    claim: Some(notice(&format!("a-{}", n % 100))),
-                })
-                .await
-                .map(|_| ())
-            }
-        })
-        .await;
-        let echo_client = ClaimServiceClient::new(echo_channel.clone());
-        let bare = measure(callers, secs, move |n| {
-            let mut c = echo_client.clone();
-            async move {
-                c.file_claim(Request::new(pb::FileClaimRequest {
-                    request_id: format!("load-{n:032}"),
-                    claim: Some(notice(&format!("a-{}", n % 100))),
-                }))
-                .await
-                .map(|_| ())
-            }
-        })
-        .await;
+        let f = file_claims(claims.clone(), callers, secs, true).await;
+        let bare = file_claims(bare_claims.clone(), callers, secs, true).await;
         row("FileClaim (durable)", callers, &f, &bare);
         // The same notice without credentials (public intake): the notifier is named
         // by its e-mail and each answer carries a new claim token.
-        let public = ClaimServiceClient::new(channel.clone());
-        let p = measure(callers, secs, move |n| {
-            let mut c = public.clone();
-            async move {
-                c.file_claim(pb::FileClaimRequest {
-                    request_id: String::new(),
-                    claim: Some(notice(&format!("a-{}", n % 100))),
-                })
-                .await
-                .map(|_| ())
-            }
-        })
-        .await;
+        let p = file_claims(anonymous(&channel), callers, secs, false).await;
         row("FileClaim (public)", callers, &p, &bare);
     }
     // Some ids to read back.
@@ -612,30 +587,8 @@ async fn in_process(secs: f64) {
     ids.extend(list.claims.into_iter().map(|c| c.id));
     let ids = Arc::new(ids);
     for &callers in &CONCURRENCY {
-        let client = claims.clone();
-        let ids2 = ids.clone();
-        let f = measure(callers, secs, move |n| {
-            let mut c = client.clone();
-            let id = ids2[n as usize % ids2.len()].clone();
-            async move {
-                c.get_claim(pb::GetClaimRequest { claim_id: id })
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .await;
-        let echo_client = ClaimServiceClient::new(echo_channel.clone());
-        let ids3 = ids.clone();
-        let bare = measure(callers, secs, move |n| {
-            let mut c = echo_client.clone();
-            let id = ids3[n as usize % ids3.len()].clone();
-            async move {
-                c.get_claim(Request::new(pb::GetClaimRequest { claim_id: id }))
-                    .await
-                    .map(|_| ())
-            }
-        })
-        .await;
+        let f = get_claims(claims.clone(), ids.clone(), callers, secs).await;
+        let bare = get_claims(bare_claims.clone(), ids.clone(), callers, secs).await;
         row("GetClaim", callers, &f, &bare);
     }
     let large = store_costs(publisher_claims, secs / 3.0).await;
