@@ -195,6 +195,7 @@ impl Server {
                 ..config.notify.channels()
             },
             vault.clone(),
+            None,
         );
         let server = Server {
             config,
@@ -268,6 +269,7 @@ impl Server {
                 ..config.notify.channels()
             },
             vault.clone(),
+            None,
         );
         let token = auth::new_token();
         let created = create_admin(&handle, "admin (takedownd admin-token)", &token).await;

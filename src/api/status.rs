@@ -13,6 +13,11 @@ use crate::writer::WriteError;
 /// The `google.rpc.ErrorInfo` domain of our errors.
 pub const ERROR_DOMAIN: &str = "takedown.v1";
 
+/// The `ErrorInfo` reason of a write sent to a standby.
+pub const NOT_LEADER: &str = "NOT_LEADER";
+/// The `ErrorInfo` metadata key naming the leader's address (its `--advertise-addr`).
+pub const NOT_LEADER_METADATA: &str = "leader";
+
 /// Most field violations an answer lists; a hostile request with thousands of bad
 /// entries gets the first ones and a count, not megabytes of trailers.
 pub const MAX_VIOLATIONS: usize = 100;
@@ -163,6 +168,19 @@ impl From<WriteError> for Status {
                 e.to_string(),
                 ErrorDetails::with_error_info("WRITES_PAUSED", ERROR_DOMAIN, HashMap::new()),
             ),
+            // A standby (`docs/architecture.md`, "Replication"): the write was not
+            // recorded; clients retry at the leader the metadata names.
+            WriteError::NotLeader { ref leader } => {
+                let metadata: HashMap<String, String> = leader
+                    .iter()
+                    .map(|l| (NOT_LEADER_METADATA.to_string(), l.clone()))
+                    .collect();
+                Status::with_error_details(
+                    Code::Unavailable,
+                    e.to_string(),
+                    ErrorDetails::with_error_info(NOT_LEADER, ERROR_DOMAIN, metadata),
+                )
+            }
             WriteError::Inconsistent(_) | WriteError::Storage(_) => internal(&e),
         }
     }

@@ -17,6 +17,7 @@
 //! `<journal dir>/quarantine/`, which keeps whatever recovery cut off as a torn tail.
 
 pub mod chain;
+mod cut;
 mod patrol;
 mod reader;
 mod recovery;
@@ -37,6 +38,7 @@ mod writer_tests;
 
 use std::path::PathBuf;
 
+pub use cut::Cut;
 pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
 pub use patrol::{VERIFY_FAILURES, check_at_start, patrol};
 pub use reader::{EntryReader, read_entries};
@@ -137,6 +139,19 @@ pub enum JournalError {
     Poisoned {
         /// The first failure.
         first: String,
+    },
+
+    /// A cut after `after` found another entry where `after + 1` should start.
+    #[error(
+        "cannot cut the journal after seq {after}: seq {found} lies where the next entry \
+         should start; stop the server, keep a copy of the journal folder, and run \
+         `takedownd verify` on it"
+    )]
+    CutMisplaced {
+        /// The last entry to keep.
+        after: u64,
+        /// What was found instead of the next one.
+        found: u64,
     },
 
     /// Reopened after a failure, the journal does not end at its last synced entry.

@@ -261,6 +261,32 @@ impl Journal {
         Ok(head)
     }
 
+    /// Cuts every entry after `seq` off the journal (keeping a copy in the quarantine
+    /// folder, see [`super::Cut`]), syncs the cut and reopens through the recovery scan.
+    /// For a replicated node's entries that the stream never acknowledged
+    /// (`docs/architecture.md`, "Replication"); unsynced appends are dropped too.
+    pub fn cut_after(&mut self, seq: u64) -> Result<Option<super::Cut>, JournalError> {
+        if seq >= self.head.seq {
+            return Ok(None);
+        }
+        if let Some(current) = self.current.take() {
+            // Unsynced bytes must not reach the file now.
+            let (file, _unwritten) = current.out.into_parts();
+            drop(file);
+        }
+        self.poisoned.get_or_insert_with(|| "cutting".to_string());
+        let cut = super::cut::cut_after(&self.dir, seq, self.head.seq)?;
+        let (journal, head) = Journal::recover_tail(&self.dir, self.options, seq)?;
+        if head.seq != seq {
+            return Err(JournalError::ReopenedElsewhere {
+                expected: seq,
+                found: head.seq,
+            });
+        }
+        *self = journal;
+        Ok(cut)
+    }
+
     /// The last appended entry (synced or not).
     pub fn head(&self) -> ChainHead {
         self.head

@@ -124,6 +124,10 @@ impl Submitter {
 
     /// Sends one batch of due statements; how many it held.
     async fn send_due(&self) -> usize {
+        // A standby submits nothing: the leader does, and journals the outcome.
+        if !self.writer.may_write() {
+            return 0;
+        }
         let now = self.clock.now();
         let until = prost_types::Timestamp::from(now).seconds + 1;
         let due = match self.store.due_submissions(until, MAX_BATCH) {

@@ -314,8 +314,9 @@ impl Worker {
     fn start_due(&self, tasks: &mut tokio::task::JoinSet<()>) {
         let room = IN_FLIGHT.saturating_sub(tasks.len());
         // While the writer refuses writes (a full disk) an attempt could not be
-        // journaled, and would be sent again and again: wait until it resumes.
-        if room == 0 || self.writer.is_stalled() {
+        // journaled, and would be sent again and again: wait until it resumes. A
+        // standby sends nothing: the leader does.
+        if room == 0 || !self.writer.may_write() {
             return;
         }
         let now = self.clock.now();

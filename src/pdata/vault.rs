@@ -68,18 +68,23 @@ pub enum VaultError {
     },
     #[error("the data key file {path} must hold 32 bytes as 64 hex digits: {problem}")]
     BadKeyFile { path: String, problem: String },
+    #[error(
+        "a data key replicated from the leader {problem}; start every node with the same --data-key-file (docs/operations.md, \"Replication\")"
+    )]
+    Foreign { problem: &'static str },
 }
 
 /// The party keys, in memory, and where they are kept.
 pub struct Vault {
     master: XChaCha20Poly1305,
-    blind: [u8; KEY_LEN],
     path: PathBuf,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
+    /// The blind-index key (`Vault::subject`).
+    blind: [u8; KEY_LEN],
     keys: HashMap<Subject, [u8; KEY_LEN]>,
     /// Made since the last `persist`, to be appended.
     unsaved: Vec<Subject>,
@@ -237,9 +242,9 @@ impl Vault {
                 b
             }
         };
+        state.blind = vault_blind;
         Ok(Vault {
             master: cipher,
-            blind: vault_blind,
             path,
             state: Mutex::new(state),
         })
@@ -255,7 +260,8 @@ impl Vault {
             SubjectKind::Email => value.trim().to_lowercase(),
             SubjectKind::Contributor => value.trim().to_string(),
         };
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.blind)
+        let blind = self.state().blind;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&blind)
             .expect("HMAC takes a key of any length");
         mac.update(&[kind as u8]);
         mac.update(normal.as_bytes());
@@ -370,11 +376,12 @@ impl Vault {
     }
 
     /// Appends the keys made since the last call and syncs them: called before the
-    /// journal entry that uses them is synced.
-    pub fn persist(&self) -> Result<(), VaultError> {
+    /// journal entry that uses them is synced. Returns the records appended (wrapped
+    /// with the master key), which a replicating leader sends with the entries.
+    pub fn persist(&self) -> Result<Vec<u8>, VaultError> {
         let mut state = self.state();
         if state.unsaved.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut bytes = Vec::with_capacity(state.unsaved.len() * RECORD_LEN);
         for s in &state.unsaved {
@@ -391,7 +398,81 @@ impl Vault {
             .and_then(|_| f.sync_data())
             .map_err(io_err("cannot append keys to", &self.path))?;
         state.unsaved.clear();
-        Ok(())
+        Ok(bytes)
+    }
+
+    /// The blind-index key's record, wrapped with the master key: sent with the first
+    /// replicated entry, so that every node names subjects alike.
+    pub fn blind_record(&self) -> Vec<u8> {
+        let blind = self.state().blind;
+        wrap_record(&self.master, KIND_BLIND, &[0; 16], &blind)
+    }
+
+    /// Every party key's record, wrapped with the master key: sent when a node puts a
+    /// journal it kept alone into an empty stream.
+    pub fn party_records(&self) -> Vec<u8> {
+        let state = self.state();
+        let mut bytes = Vec::with_capacity(state.keys.len() * RECORD_LEN);
+        for (s, k) in &state.keys {
+            bytes.extend(wrap_record(&self.master, KIND_PARTY, s, k));
+        }
+        bytes
+    }
+
+    /// Takes key records replicated from the leader (made by [`Vault::persist`],
+    /// [`Vault::blind_record`] or [`Vault::party_records`] there) and syncs the new ones.
+    /// The blind-index key may change only while this vault holds no party key (a new
+    /// node). Records that do not unwrap with this node's master key are refused.
+    pub fn adopt(&self, records: &[u8]) -> Result<(), VaultError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if records.len() % RECORD_LEN != 0 {
+            return Err(VaultError::Foreign {
+                problem: "is not a whole number of key records",
+            });
+        }
+        let mut new_blind = None;
+        {
+            let mut state = self.state();
+            for record in records.chunks_exact(RECORD_LEN) {
+                let (body, crc) = record.split_at(RECORD_LEN - 4);
+                if crc32c::crc32c(body).to_le_bytes() != crc {
+                    return Err(VaultError::Foreign {
+                        problem: "fails its checksum",
+                    });
+                }
+                let mut subject = [0u8; 16];
+                subject.copy_from_slice(&body[1..17]);
+                let key = unwrap(&self.master, &subject, &body[17..]).ok_or(
+                    VaultError::Foreign {
+                        problem: "does not unwrap with this node's data key",
+                    },
+                )?;
+                match body[0] {
+                    KIND_BLIND if key != state.blind => {
+                        if !state.keys.is_empty() {
+                            return Err(VaultError::Foreign {
+                                problem: "names subjects differently from this node's, which already holds keys",
+                            });
+                        }
+                        state.blind = key;
+                        new_blind = Some(key);
+                    }
+                    KIND_PARTY if !state.keys.contains_key(&subject) => {
+                        state.keys.insert(subject, key);
+                        state.unsaved.push(subject);
+                    }
+                    _ => {}
+                }
+            }
+            if new_blind.is_some() {
+                // The file's blind record changes: rewrite it (new keys stay unsaved
+                // and are appended below).
+                self.rewrite(&state)?;
+            }
+        }
+        self.persist().map(|_| ())
     }
 
     /// Deletes `subject`'s key for good: the key file is rewritten without it. Idempotent.
@@ -415,7 +496,7 @@ impl Vault {
             head
         };
         let mut bytes = master_fp;
-        bytes.extend(wrap_record(&self.master, KIND_BLIND, &[0; 16], &self.blind));
+        bytes.extend(wrap_record(&self.master, KIND_BLIND, &[0; 16], &state.blind));
         let unsaved: std::collections::HashSet<&Subject> = state.unsaved.iter().collect();
         for (s, k) in &state.keys {
             if !unsaved.contains(s) {
@@ -436,7 +517,7 @@ impl Vault {
             &[0; NONCE_LEN],
             &[0; WRAPPED_LEN],
         );
-        bytes.extend(wrap_record(&cipher, KIND_BLIND, &[0; 16], &self.blind));
+        bytes.extend(wrap_record(&cipher, KIND_BLIND, &[0; 16], &state.blind));
         for (s, k) in &state.keys {
             bytes.extend(wrap_record(&cipher, KIND_PARTY, s, k));
         }

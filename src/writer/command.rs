@@ -107,6 +107,12 @@ pub(super) trait Job: Send {
     /// journal, in order: none (refused, or nothing to change), its own, and the
     /// events it gave rise to.
     fn execute(&mut self, cx: &Exec<'_>) -> Vec<pb::JournalEntry>;
+    /// The leader's entries, if this job appends them (a standby's follow), taken once.
+    fn take_replicated(&mut self) -> Option<Vec<super::replicated::Replicated>> {
+        None
+    }
+    /// Keeps the outcome of appending what `take_replicated` gave.
+    fn settle(&mut self, _outcome: Result<u64, WriteError>) {}
     /// Sends the kept reply, or `failure` if the group could not be committed.
     fn answer(self: Box<Self>, failure: Option<WriteError>);
 }

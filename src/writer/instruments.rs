@@ -27,6 +27,11 @@ pub fn group_committed(
     metrics::histogram!("takedown_writer_group_size").record(commands as f64);
     metrics::histogram!("takedown_writer_fsync_seconds").record(fsync.as_secs_f64());
     metrics::gauge!("takedown_journal_bytes").set(journal_bytes as f64);
+    count_states(entries);
+}
+
+/// Moves the claims-by-state gauge by the state changes in `entries`.
+fn count_states(entries: &[pb::JournalEntry]) {
     for audit in entries.iter().filter_map(|e| e.audit.as_ref()) {
         if audit.from_state == audit.to_state {
             continue;
@@ -40,4 +45,12 @@ pub fn group_committed(
                 .increment(1.0);
         }
     }
+}
+
+/// A standby appended `entries` from the replicated stream.
+pub fn followed(entries: &[pb::JournalEntry], journal_bytes: u64) {
+    metrics::counter!("takedown_replication_followed_entries_total")
+        .increment(entries.len() as u64);
+    count_states(entries);
+    metrics::gauge!("takedown_journal_bytes").set(journal_bytes as f64);
 }

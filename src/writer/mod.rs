@@ -12,6 +12,7 @@ mod command;
 pub mod commands;
 pub mod instruments;
 mod recovery;
+mod replicated;
 mod stall;
 pub mod sweeper;
 mod view;
@@ -30,6 +31,7 @@ use crate::pdata::{self, Vault};
 use crate::store::{Store, StoreError};
 
 pub use command::{Exec, Executed, WriteCommand};
+pub use replicated::{PublishFailure, Replicated, Replicator};
 pub use recovery::{OpenedState, RecoveryError, journal_dir, open_state, rebuild, sled_dir};
 
 /// Most commands committed in one group.
@@ -79,6 +81,11 @@ pub enum WriteError {
         request_id: String,
         claim_id: String,
     },
+    #[error(
+        "this node is a standby and takes no writes; send writes to the leader{}, or retry in a few seconds if a failover is under way",
+        leader.as_deref().map(|l| format!(" at {l}")).unwrap_or_default()
+    )]
+    NotLeader { leader: Option<String> },
     #[error("the store is inconsistent: {0}")]
     Inconsistent(String),
     #[error("storage failure: {0}")]
@@ -109,6 +116,7 @@ pub struct WriterHandle {
     tx: mpsc::Sender<Box<dyn command::Job>>,
     durable: watch::Receiver<u64>,
     stall: watch::Receiver<Option<String>>,
+    replica: Option<Arc<dyn Replicator>>,
 }
 
 impl WriterHandle {
@@ -126,6 +134,28 @@ impl WriterHandle {
             .await
             .map_err(|_| WriteError::Stopped)?;
         rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// Appends the leader's entries on a standby (`replicated`); answers the new head.
+    pub async fn follow(&self, batch: Vec<Replicated>) -> Result<u64, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        let job = replicated::FollowJob {
+            batch: Some(batch),
+            reply,
+            outcome: None,
+        };
+        self.tx
+            .send(Box::new(job))
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        rx.await.map_err(|_| WriteError::Stopped)?
+    }
+
+    /// True while writes would be taken: the writer is not stalled and this node leads
+    /// (or does not replicate). Background workers (deadlines, notifications) act only
+    /// then, so that a standby never sends what the leader will send.
+    pub fn may_write(&self) -> bool {
+        !self.is_stalled() && self.replica.as_ref().is_none_or(|r| r.admit().is_ok())
     }
 
     /// The seq of the last entry that is journaled, synced and applied to sled.
@@ -165,6 +195,7 @@ impl Writer {
         policy: Policy,
         channels: Channels,
         vault: Arc<Vault>,
+        replica: Option<Arc<dyn Replicator>>,
     ) -> (Writer, WriterHandle) {
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         let (durable_tx, durable) = watch::channel(head.seq);
@@ -179,12 +210,21 @@ impl Writer {
             vault,
             durable: durable_tx,
             stall: stall_tx,
+            replica: replica.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("takedown-writer".into())
             .spawn(move || state.run(rx))
             .ok();
-        (Writer { thread }, WriterHandle { tx, durable, stall })
+        (
+            Writer { thread },
+            WriterHandle {
+                tx,
+                durable,
+                stall,
+                replica,
+            },
+        )
     }
 
     /// True once the writer thread has drained its queue and exited.
@@ -212,6 +252,8 @@ struct Loop {
     durable: watch::Sender<u64>,
     /// Why writes are refused while stalled (`stall`).
     stall: watch::Sender<Option<String>>,
+    /// Set when the journal is replicated (`replicated`).
+    replica: Option<Arc<dyn Replicator>>,
 }
 
 impl Loop {
@@ -237,6 +279,15 @@ impl Loop {
                 }
                 continue;
             }
+            if let Err(failure) = self.follow_jobs(&mut jobs) {
+                for job in jobs.drain(..) {
+                    job.answer(Some(failure.paused()));
+                }
+                if let stall::Flow::Closed = self.stall(&mut rx, failure) {
+                    break;
+                }
+                continue;
+            }
             if let Err(failure) = self.commit(&mut jobs) {
                 for job in jobs.drain(..) {
                     job.answer(Some(failure.outcome_unknown()));
@@ -251,8 +302,40 @@ impl Loop {
         }
     }
 
+    /// Takes the follow jobs (`replicated`) out of `jobs`, appends their entries and
+    /// answers them; leaves the commands.
+    fn follow_jobs(&mut self, jobs: &mut Vec<Box<dyn command::Job>>) -> Result<(), stall::Failure> {
+        let mut i = 0;
+        while i < jobs.len() {
+            let Some(batch) = jobs[i].take_replicated() else {
+                i += 1;
+                continue;
+            };
+            let mut job = jobs.remove(i);
+            match self.follow(batch) {
+                Ok(outcome) => {
+                    job.settle(outcome);
+                    job.answer(None);
+                }
+                Err(failure) => {
+                    job.answer(Some(failure.outcome_unknown()));
+                    return Err(failure);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Commits one group. On success every job has been answered.
     fn commit(&mut self, jobs: &mut Vec<Box<dyn command::Job>>) -> Result<(), stall::Failure> {
+        if let Some(replica) = &self.replica
+            && replica.admit().is_err()
+        {
+            for job in jobs.drain(..) {
+                job.answer(replica.admit().err());
+            }
+            return Ok(());
+        }
         let now = self.clock.now();
         let mut view = view::View::new(&self.store);
         let mut entries = Vec::new();
@@ -280,24 +363,28 @@ impl Loop {
         drop(view);
         if !entries.is_empty() {
             // The keys the group's sealed fields need are on disk before the entries.
-            self.vault.persist()?;
+            let mut keys = self.vault.persist()?;
             for entry in &entries {
                 self.journal.append(entry)?;
             }
             let fsync_start = std::time::Instant::now();
             self.journal.sync()?;
             let fsync = fsync_start.elapsed();
-            self.store.apply(&entries)?;
-            // An erasure is journaled: now its key goes (and again at the next start if
-            // this fails or a crash comes first).
-            for record in entries.iter().flat_map(|e| &e.records) {
-                if let Some(crate::pb::stored_record::Kind::ErasedSubject(e)) = &record.kind
-                    && let Ok(subject) = <pdata::Subject>::try_from(e.subject.as_slice())
-                    && let Err(err) = self.vault.erase_checked(&subject, &e.key_check)
-                {
-                    tracing::error!(error = %err, "deleting an erased party's key failed; it is retried at the next start");
+            if let Some(replica) = self.replica.clone() {
+                if self.head.seq == 0 {
+                    // The first entry of the stream carries the blind-index key.
+                    keys.splice(0..0, self.vault.blind_record());
+                }
+                if let Err(failure) = replica.publish(&entries, keys) {
+                    self.unpublish()?;
+                    for job in jobs.drain(..) {
+                        job.answer(Some(publish_refusal(&failure)));
+                    }
+                    return Ok(());
                 }
             }
+            self.store.apply(&entries)?;
+            self.erase_keys(&entries);
             instruments::group_committed(jobs.len(), fsync, self.journal.size_bytes(), &entries);
             self.head = head;
             self.durable.send_replace(head.seq);
@@ -306,6 +393,34 @@ impl Loop {
             job.answer(None);
         }
         Ok(())
+    }
+}
+
+impl Loop {
+    /// An erasure is journaled: now its key goes (and again at the next start if this
+    /// fails or a crash comes first).
+    fn erase_keys(&self, entries: &[crate::pb::JournalEntry]) {
+        for record in entries.iter().flat_map(|e| &e.records) {
+            if let Some(crate::pb::stored_record::Kind::ErasedSubject(e)) = &record.kind
+                && let Ok(subject) = <pdata::Subject>::try_from(e.subject.as_slice())
+                && let Err(err) = self.vault.erase_checked(&subject, &e.key_check)
+            {
+                tracing::error!(error = %err, "deleting an erased party's key failed; it is retried at the next start");
+            }
+        }
+    }
+}
+
+/// What the callers of a group the stream did not take are told.
+fn publish_refusal(failure: &PublishFailure) -> WriteError {
+    match failure {
+        PublishFailure::Refused { leader } => WriteError::NotLeader {
+            leader: leader.clone(),
+        },
+        PublishFailure::Unknown(cause) => WriteError::OutcomeUnknown {
+            cause: format!("the replicated stream did not confirm the write ({cause})"),
+            remedy: "the node re-reads the stream and goes on as leader or standby by itself",
+        },
     }
 }
 

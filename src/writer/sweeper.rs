@@ -192,9 +192,9 @@ impl Sweeper {
     /// Sweeps now and then every `interval` until `stop` fires.
     pub async fn run(self, interval: Duration, mut stop: tokio::sync::oneshot::Receiver<()>) {
         loop {
-            // While the writer refuses writes (a full disk) every firing would fail: the
-            // rounds wait, and fire what is due once it resumes.
-            if self.writer.is_stalled() {
+            // While the writer refuses writes (a full disk, or a standby) every firing
+            // would fail: the rounds wait, and fire what is due once it takes writes.
+            if !self.writer.may_write() {
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => continue,
                     _ = &mut stop => return,
