@@ -35,6 +35,7 @@ pub mod listener;
 pub mod notary;
 pub mod notify;
 pub mod pdata;
+pub mod replica;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -10,10 +10,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::JournalError;
 use super::scan::{Cursor, Step};
 use super::segment::{list_segments, sync_dir};
 use super::tail::QUARANTINE_DIR;
-use super::JournalError;
 
 /// What a cut removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,8 @@ pub(super) fn cut_after(dir: &Path, seq: u64, head_seq: u64) -> Result<Option<Cu
         .map_err(io_err("create", &quarantined))?;
     let mut copy = |path: &Path, from: u64| -> Result<(), JournalError> {
         let mut f = File::open(path).map_err(io_err("open", path))?;
-        f.seek(SeekFrom::Start(from)).map_err(io_err("seek", path))?;
+        f.seek(SeekFrom::Start(from))
+            .map_err(io_err("seek", path))?;
         let mut bytes = Vec::new();
         f.read_to_end(&mut bytes).map_err(io_err("read", path))?;
         out.write_all(&bytes).map_err(io_err("write", &quarantined))
@@ -94,7 +95,8 @@ pub(super) fn cut_after(dir: &Path, seq: u64, head_seq: u64) -> Result<Option<Cu
             .open(&segment.path)
             .map_err(io_err("open for cutting", &segment.path))?;
         f.set_len(offset).map_err(io_err("cut", &segment.path))?;
-        f.sync_all().map_err(io_err("fsync after the cut", &segment.path))?;
+        f.sync_all()
+            .map_err(io_err("fsync after the cut", &segment.path))?;
     }
     sync_dir(dir)?;
     Ok(Some(Cut {

@@ -38,8 +38,8 @@ mod writer_tests;
 
 use std::path::PathBuf;
 
-pub use cut::Cut;
 pub use chain::{ChainHead, GENESIS, entry_hash, records_digest, seal};
+pub use cut::Cut;
 pub use patrol::{VERIFY_FAILURES, check_at_start, patrol};
 pub use reader::{EntryReader, read_entries};
 pub use tail::{QUARANTINE_DIR, TornTail};

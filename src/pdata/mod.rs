@@ -12,7 +12,7 @@ pub mod vault;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-pub use vault::{Subject, SubjectKind, Vault, VaultError};
+pub use vault::{KEY_RECORD_LEN, Subject, SubjectKind, Vault, VaultError};
 
 /// Opens the key store of `data_dir` (`pdata/` in it) with the master key of
 /// `key_file`, or of `data.key` in the folder, made at first start.

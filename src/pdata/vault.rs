@@ -33,6 +33,8 @@ const TAG_LEN: usize = 16;
 const WRAPPED_LEN: usize = KEY_LEN + TAG_LEN;
 /// kind (1) + subject (16) + nonce (24) + wrapped key (48) + CRC32C (4).
 const RECORD_LEN: usize = 1 + 16 + NONCE_LEN + WRAPPED_LEN + 4;
+/// The size of one key-store record, as [`Vault::persist`] returns them.
+pub const KEY_RECORD_LEN: usize = RECORD_LEN;
 
 const KIND_FINGERPRINT: u8 = 0;
 const KIND_BLIND: u8 = 1;
@@ -261,8 +263,8 @@ impl Vault {
             SubjectKind::Contributor => value.trim().to_string(),
         };
         let blind = self.state().blind;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&blind)
-            .expect("HMAC takes a key of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&blind).expect("HMAC takes a key of any length");
         mac.update(&[kind as u8]);
         mac.update(normal.as_bytes());
         let mut s = [0u8; 16];
@@ -444,11 +446,10 @@ impl Vault {
                 }
                 let mut subject = [0u8; 16];
                 subject.copy_from_slice(&body[1..17]);
-                let key = unwrap(&self.master, &subject, &body[17..]).ok_or(
-                    VaultError::Foreign {
+                let key =
+                    unwrap(&self.master, &subject, &body[17..]).ok_or(VaultError::Foreign {
                         problem: "does not unwrap with this node's data key",
-                    },
-                )?;
+                    })?;
                 match body[0] {
                     KIND_BLIND if key != state.blind => {
                         if !state.keys.is_empty() {
@@ -496,7 +497,12 @@ impl Vault {
             head
         };
         let mut bytes = master_fp;
-        bytes.extend(wrap_record(&self.master, KIND_BLIND, &[0; 16], &state.blind));
+        bytes.extend(wrap_record(
+            &self.master,
+            KIND_BLIND,
+            &[0; 16],
+            &state.blind,
+        ));
         let unsaved: std::collections::HashSet<&Subject> = state.unsaved.iter().collect();
         for (s, k) in &state.keys {
             if !unsaved.contains(s) {

@@ -31,8 +31,11 @@ use crate::pdata::{self, Vault};
 use crate::store::{Store, StoreError};
 
 pub use command::{Exec, Executed, WriteCommand};
+pub use recovery::{
+    OpenedState, RecoveryError, journal_dir, open_state, open_state_unreplayed, rebuild, replay,
+    sled_dir,
+};
 pub use replicated::{PublishFailure, Replicated, Replicator};
-pub use recovery::{OpenedState, RecoveryError, journal_dir, open_state, rebuild, sled_dir};
 
 /// Most commands committed in one group.
 const MAX_GROUP: usize = 512;

@@ -58,6 +58,29 @@ pub fn open_state(
     options: JournalOptions,
     vault: &Arc<Vault>,
 ) -> Result<OpenedState, RecoveryError> {
+    open_state_with(data_dir, cache_capacity, options, vault, true)
+}
+
+/// As [`open_state`], for a node that replicates and has followed its stream before:
+/// sled is not brought up to the journal's head, because the entries past what sled
+/// applied may never have been acknowledged; `replica::start` checks them against
+/// the stream first (`docs/architecture.md`, "Replication").
+pub fn open_state_unreplayed(
+    data_dir: &DataDir,
+    cache_capacity: u64,
+    options: JournalOptions,
+    vault: &Arc<Vault>,
+) -> Result<OpenedState, RecoveryError> {
+    open_state_with(data_dir, cache_capacity, options, vault, false)
+}
+
+fn open_state_with(
+    data_dir: &DataDir,
+    cache_capacity: u64,
+    options: JournalOptions,
+    vault: &Arc<Vault>,
+    replay_all: bool,
+) -> Result<OpenedState, RecoveryError> {
     // sled first: what it has applied was acknowledged, and recovery must not cut it
     // off the journal as a torn tail.
     let mut store = open_store(data_dir, cache_capacity)?.with_vault(vault.clone());
@@ -79,13 +102,17 @@ pub fn open_state(
             journal: head.seq,
         });
     }
-    let replayed = replay(
-        &data_dir.journal(),
-        &store,
-        applied,
-        head.seq,
-        &indicatif::ProgressBar::hidden(),
-    )?;
+    let replayed = if replay_all {
+        replay(
+            &data_dir.journal(),
+            &store,
+            applied,
+            head.seq,
+            &indicatif::ProgressBar::hidden(),
+        )?
+    } else {
+        0
+    };
     // An erasure is journaled before its key is deleted: finish any a crash cut short.
     for (subject, check) in store.erased_subjects()? {
         vault.erase_checked(&subject, &check)?;
@@ -110,7 +137,7 @@ pub fn open_state(
 /// `REPLAY_BATCH` entries (a record changed several times in a batch is written once,
 /// with its final index keys), with no flush until the end. `progress` shows entries/s
 /// on a terminal.
-pub(super) fn replay(
+pub fn replay(
     dir: &Path,
     store: &Store,
     after: u64,
