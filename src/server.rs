@@ -20,6 +20,7 @@ use crate::domain::Policy;
 use crate::journal::JournalOptions;
 use crate::listener::{ActivityLayer, ConnectionLimits};
 use crate::pb::{self, Role};
+use crate::store::Store;
 use crate::writer::commands::CreatePrincipal;
 use crate::writer::sweeper::Sweeper;
 use crate::writer::{self, Writer};
@@ -67,6 +68,9 @@ pub struct Config {
     /// The log's origin line in its checkpoints (and the key's name); none: the host
     /// name plus `/takedown`.
     pub log_origin: Option<String>,
+    /// Replicate the journal through NATS JetStream (`docs/architecture.md`,
+    /// "Replication"); none: a single node, as by default.
+    pub replica: Option<crate::replica::ReplicaConfig>,
 }
 
 impl Config {
@@ -89,6 +93,7 @@ impl Config {
             web: crate::web::WebConfig::default(),
             log_signing_key: None,
             log_origin: None,
+            replica: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -127,6 +132,8 @@ pub enum ServerError {
     Web(#[from] crate::web::WebError),
     #[error(transparent)]
     Notary(#[from] crate::notary::NotaryError),
+    #[error("replication: {0}")]
+    Replica(#[from] crate::replica::ReplicaError),
 }
 
 /// Server reflection over our services, health and reflection itself, so that
@@ -152,6 +159,8 @@ pub struct Server {
     page_tokens: crate::api::PageTokens,
     transports: crate::notify::Transports,
     notary: Arc<crate::notary::Notary>,
+    /// The NATS link and, if this node took the lease at start, its revision.
+    replica: Option<(Arc<crate::replica::Link>, Option<u64>)>,
 }
 
 impl Server {
@@ -165,12 +174,41 @@ impl Server {
         let data_dir = DataDir::open(&config.data_dir)?;
         let vault = crate::pdata::open_vault(data_dir.path(), config.data_key_file.as_deref())
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
-        let state = writer::open_state(
-            &data_dir,
-            config.cache_capacity,
-            config.journal_options(),
-            &vault,
-        )?;
+        let (state, replica) = match &config.replica {
+            None => (
+                writer::open_state(
+                    &data_dir,
+                    config.cache_capacity,
+                    config.journal_options(),
+                    &vault,
+                )?,
+                None,
+            ),
+            Some(replica) => {
+                if config.data_key_file.is_none() {
+                    return Err(ServerError::Bootstrap(
+                        "replication needs --data-key-file: every node seals personal data \
+                         with the same data key, so that any node can read it and take over; \
+                         make one (umask 077; openssl rand -hex 32 > data.key) and give every \
+                         node a copy"
+                            .into(),
+                    ));
+                }
+                let advertise = replica.advertise.clone().ok_or_else(|| {
+                    ServerError::Bootstrap("replication needs an --advertise-addr".into())
+                })?;
+                let link = crate::replica::Link::connect(replica.clone(), advertise).await?;
+                let prepared = crate::replica::start::prepare(
+                    &link,
+                    &data_dir,
+                    config.cache_capacity,
+                    config.journal_options(),
+                    &vault,
+                )
+                .await?;
+                (prepared.state, Some((link, prepared.lease)))
+            }
+        };
         let store = state.store.clone();
         let page_tokens = crate::api::PageTokens::open(&config.data_dir)?;
         let origin = config
@@ -185,9 +223,7 @@ impl Server {
         )?);
         crate::telemetry::seed_gauges(&store, state.journal.size_bytes());
         let (writer, handle) = Writer::start(
-            state.journal,
-            state.head,
-            state.store,
+            state,
             config.clock.clone(),
             config.policy.clone(),
             crate::domain::notifications::Channels {
@@ -195,8 +231,11 @@ impl Server {
                 ..config.notify.channels()
             },
             vault.clone(),
-            None,
+            replica
+                .as_ref()
+                .map(|(link, _)| link.clone() as Arc<dyn writer::Replicator>),
         );
+        let replicated = replica.is_some();
         let server = Server {
             config,
             data_dir,
@@ -206,18 +245,26 @@ impl Server {
             page_tokens,
             transports,
             notary,
+            replica,
         };
-        server.bootstrap_admin().await?;
+        // A replicating node makes the first admin when it first leads (`serve`).
+        if !replicated {
+            bootstrap_admin(&server.store, &server.data_dir, &server.handle).await?;
+        }
         Ok(server)
     }
+}
 
-    /// On an empty store, creates the first admin. The token file is written first:
-    /// if the process dies before the principal is journaled, the next start finds no
-    /// principal and writes a new token.
-    async fn bootstrap_admin(&self) -> Result<(), ServerError> {
-        let data_dir = &self.data_dir;
-        if self
-            .store
+/// On an empty store, creates the first admin. The token file is written first: if
+/// the process dies before the principal is journaled, the next start finds no
+/// principal and writes a new token.
+async fn bootstrap_admin(
+    store: &Store,
+    data_dir: &DataDir,
+    handle: &writer::WriterHandle,
+) -> Result<(), ServerError> {
+    {
+        if store
             .has_principals()
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?
         {
@@ -230,7 +277,7 @@ impl Server {
                 path: data_dir.admin_token().display().to_string(),
                 source,
             })?;
-        create_admin(&self.handle, "admin", &token)
+        create_admin(handle, "admin", &token)
             .await
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
         tracing::info!(
@@ -239,7 +286,9 @@ impl Server {
         );
         Ok(())
     }
+}
 
+impl Server {
     /// `takedownd admin-token`: recovers admin access when no admin token works. With
     /// the data folder locked (so only while no server runs), creates a new admin
     /// principal, journaled and audited as created by `system`, and writes its token
@@ -250,6 +299,15 @@ impl Server {
     /// principal whose token nobody has is harmless.
     pub async fn mint_admin_token(config: &Config) -> Result<PathBuf, ServerError> {
         let data_dir = DataDir::open(&config.data_dir)?;
+        if data_dir.path().join(crate::replica::start::MARKER).exists() {
+            // A principal journaled here alone would not be in the stream.
+            return Err(ServerError::Bootstrap(
+                "this data folder replicates through NATS: an entry written here offline would \
+                 not be in the stream; create the admin through AdminService.CreatePrincipal \
+                 on the leader, with the token in the admin.token of the node that first led"
+                    .into(),
+            ));
+        }
         let vault = crate::pdata::open_vault(data_dir.path(), config.data_key_file.as_deref())
             .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
         let state = writer::open_state(
@@ -259,9 +317,7 @@ impl Server {
             &vault,
         )?;
         let (writer, handle) = Writer::start(
-            state.journal,
-            state.head,
-            state.store,
+            state,
             config.clock.clone(),
             config.policy.clone(),
             crate::domain::notifications::Channels {
@@ -312,6 +368,7 @@ impl Server {
             page_tokens,
             transports,
             notary,
+            replica,
         } = self;
         let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel();
         let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel();
@@ -352,7 +409,27 @@ impl Server {
         // graceful shutdown does not wait for them forever.
         let (streams_stop, streams_stopped) = tokio::sync::watch::channel(false);
         let health_reporter = tonic_health::server::HealthReporter::new();
-        set_health(&health_reporter, ServingStatus::Serving).await;
+        let role = replica.as_ref().map(|(link, _)| link.watch_role());
+        set_health(&health_reporter, ServingStatus::Serving, role.as_ref()).await;
+        // Replication: the controller takes, renews and gives up the lease and follows
+        // the stream; the role sets ClaimService's health, and a node that leads an
+        // empty store makes the first admin.
+        let data_dir = Arc::new(data_dir);
+        let (stop_replica, replica_stopped) = tokio::sync::watch::channel(false);
+        let replication = replica.map(|(link, lease)| {
+            let controller = tokio::spawn(
+                crate::replica::Controller::new(link.clone(), handle.clone(), lease)
+                    .run(replica_stopped),
+            );
+            let roles = tokio::spawn(follow_role(
+                link.watch_role(),
+                health_reporter.clone(),
+                store.clone(),
+                data_dir.clone(),
+                handle.clone(),
+            ));
+            (controller, roles)
+        });
         // Damage in the journal's older segments (checked once, after recovery read
         // the newest) or under the running server turns health NOT_SERVING.
         let damaged = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -366,7 +443,7 @@ impl Server {
             async move {
                 if checked.await.is_some() || patrolling.await.is_some() {
                     damaged.store(true, std::sync::atomic::Ordering::SeqCst);
-                    set_health(&reporter, ServingStatus::NotServing).await;
+                    set_health(&reporter, ServingStatus::NotServing, None).await;
                 }
             }
         });
@@ -375,6 +452,7 @@ impl Server {
             health_reporter.clone(),
             handle.watch_stall(),
             damaged,
+            role.clone(),
         ));
         let stall_watch_abort = stall_watch.abort_handle();
         // sled may answer a read with an I/O error before any write meets it (a full
@@ -397,7 +475,7 @@ impl Server {
         let shutdown = async move {
             shutdown.await;
             stall_watch_abort.abort();
-            set_health(&health_reporter, ServingStatus::NotServing).await;
+            set_health(&health_reporter, ServingStatus::NotServing, None).await;
             tracing::info!(
                 "health is NOT_SERVING; no new connections, finishing in-flight requests"
             );
@@ -506,6 +584,13 @@ impl Server {
         if let Some(submitter) = submitter {
             let _ = submitter.await;
         }
+        // A leader gives its lease up now, so that a standby takes over at once.
+        let _ = stop_replica.send(true);
+        if let Some((controller, roles)) = replication {
+            let _ = controller.await;
+            roles.abort();
+            let _ = roles.await;
+        }
         patrol.abort();
         stall_watch.abort();
         // It holds a writer handle: gone before the writer is waited for.
@@ -544,11 +629,53 @@ async fn create_admin(
         .map(|_| ())
 }
 
-/// Sets every `takedown.v1` service, and the server as a whole (""), to `status`.
-async fn set_health(reporter: &tonic_health::server::HealthReporter, status: ServingStatus) {
+/// The health entry that a standby reports NOT_SERVING: it refuses writes there.
+const CLAIM_SERVICE: &str = "takedown.v1.ClaimService";
+
+/// Sets every `takedown.v1` service, and the server as a whole (""), to `status`;
+/// ClaimService stays NOT_SERVING on a standby (`role`).
+async fn set_health(
+    reporter: &tonic_health::server::HealthReporter,
+    status: ServingStatus,
+    role: Option<&tokio::sync::watch::Receiver<crate::replica::Role>>,
+) {
     reporter.set_service_status("", status).await;
+    let standby = role.is_some_and(|r| *r.borrow() == crate::replica::Role::Standby);
     for name in telemetry::service_names() {
+        let status = if standby && name == CLAIM_SERVICE {
+            ServingStatus::NotServing
+        } else {
+            status
+        };
         reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Follows this node's replication role: ClaimService's health (SERVING only while
+/// leading), and the first admin when this node first leads an empty store.
+async fn follow_role(
+    mut role: tokio::sync::watch::Receiver<crate::replica::Role>,
+    reporter: tonic_health::server::HealthReporter,
+    store: Store,
+    data_dir: Arc<DataDir>,
+    handle: writer::WriterHandle,
+) {
+    loop {
+        let now = *role.borrow_and_update();
+        let leading = now == crate::replica::Role::Leader;
+        let status = if leading {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        tracing::info!(role = ?now, "{CLAIM_SERVICE} health is {status:?}");
+        reporter.set_service_status(CLAIM_SERVICE, status).await;
+        if leading && let Err(e) = bootstrap_admin(&store, &data_dir, &handle).await {
+            tracing::error!(error = %e, "could not create the first admin principal");
+        }
+        if role.changed().await.is_err() {
+            return;
+        }
     }
 }
 
@@ -558,17 +685,18 @@ async fn follow_stall(
     reporter: tonic_health::server::HealthReporter,
     mut stall: tokio::sync::watch::Receiver<Option<String>>,
     damaged: Arc<std::sync::atomic::AtomicBool>,
+    role: Option<tokio::sync::watch::Receiver<crate::replica::Role>>,
 ) {
     while stall.changed().await.is_ok() {
         let reason = stall.borrow_and_update().clone();
         match reason {
             Some(reason) => {
                 tracing::warn!(%reason, "health is NOT_SERVING: the writer refuses writes");
-                set_health(&reporter, ServingStatus::NotServing).await;
+                set_health(&reporter, ServingStatus::NotServing, role.as_ref()).await;
             }
             None if !damaged.load(std::sync::atomic::Ordering::SeqCst) => {
                 tracing::info!("health is SERVING again: the writer takes writes");
-                set_health(&reporter, ServingStatus::Serving).await;
+                set_health(&reporter, ServingStatus::Serving, role.as_ref()).await;
             }
             None => {}
         }
@@ -581,7 +709,7 @@ async fn follow_stall(
 /// replays it into sled. The data folder's lock is let go only once the writer has
 /// exited: a writer left behind keeps it, so no other process can open the folder
 /// while this one may still write (process exit releases it too).
-async fn wait_for_writer(writer: Writer, limit: std::time::Duration, data_dir: DataDir) {
+async fn wait_for_writer(writer: Writer, limit: std::time::Duration, data_dir: Arc<DataDir>) {
     let deadline = tokio::time::Instant::now() + limit;
     while !writer.is_finished() {
         if tokio::time::Instant::now() >= deadline {

@@ -95,6 +95,49 @@ struct Cli {
         global = true
     )]
     journal_segment_mib: u64,
+    /// Replicate the journal through NATS JetStream: the NATS servers, comma-separated
+    /// (nats://host:4222,nats://host2:4222; user:password@ or a token in the URL as NATS
+    /// clients take them). A node then leads (takes writes) or follows as a standby;
+    /// see docs/operations.md, "Replication". Unset: a single node.
+    #[arg(long, env = "TAKEDOWN_REPLICATE", global = true)]
+    replicate: Option<String>,
+    /// The JetStream stream that holds the journal (made if missing, with the lease
+    /// bucket <stream>-lease beside it).
+    #[arg(
+        long,
+        env = "TAKEDOWN_REPLICATE_STREAM",
+        default_value = "takedown-journal",
+        global = true
+    )]
+    replicate_stream: String,
+    /// Copies of the stream and of the lease bucket that JetStream keeps, when this
+    /// node makes them: 3 survives the loss of one NATS server.
+    #[arg(
+        long,
+        env = "TAKEDOWN_REPLICATE_REPLICAS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u64).range(1..=5),
+        global = true
+    )]
+    replicate_replicas: u64,
+    /// Seconds a leader's lease lasts unless renewed (it renews every quarter of it);
+    /// a standby takes over about this long after the leader dies.
+    #[arg(
+        long,
+        env = "TAKEDOWN_REPLICATE_LEASE_SECS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u64).range(1..=60),
+        global = true
+    )]
+    replicate_lease_secs: u64,
+    /// A NATS credentials file (.creds: user JWT and NKey seed) for --replicate.
+    #[arg(long, env = "TAKEDOWN_REPLICATE_CREDS", global = true)]
+    replicate_creds: Option<PathBuf>,
+    /// The address clients reach this node at (http://host:port or https://...):
+    /// the lease names it, and a standby's NOT_LEADER answers point writers to it.
+    /// Unset: the address --listen bound.
+    #[arg(long, env = "TAKEDOWN_ADVERTISE_ADDR", global = true)]
+    advertise_addr: Option<String>,
     /// Serve Prometheus metrics over HTTP on this address (such as 127.0.0.1:9464);
     /// off when unset.
     #[arg(long, env = "TAKEDOWN_METRICS_LISTEN", global = true)]
@@ -569,6 +612,18 @@ fn config(cli: &Cli) -> Result<Config, String> {
     config.web.cors_origins = cli.cors_origin.clone();
     config.log_signing_key = cli.log_signing_key.clone();
     config.log_origin = cli.log_origin.clone();
+    config.replica = cli
+        .replicate
+        .clone()
+        .map(|urls| takedown::replica::ReplicaConfig {
+            urls,
+            stream: cli.replicate_stream.clone(),
+            replicas: cli.replicate_replicas as usize,
+            lease: std::time::Duration::from_secs(cli.replicate_lease_secs),
+            advertise: cli.advertise_addr.clone(),
+            creds: cli.replicate_creds.clone(),
+            publish_timeout: std::time::Duration::from_secs(5),
+        });
     Ok(config)
 }
 
@@ -766,7 +821,36 @@ async fn main() -> ExitCode {
                 eprintln!("takedownd: {e}");
                 return ExitCode::FAILURE;
             }
-            // Recover first, then listen: a client that can connect is answered.
+            // Recover first, then listen: a client that can connect is answered. A
+            // replicating node with no --advertise-addr listens first, to name the
+            // address it bound in its lease.
+            let bind = || async {
+                tokio::net::TcpListener::bind(cli.listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {}: {e}", cli.listen))
+            };
+            let mut config = config;
+            let mut early = None;
+            if let Some(replica) = config.replica.as_mut()
+                && replica.advertise.is_none()
+            {
+                let listener = match bind().await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("takedownd: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let scheme = if config.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                if let Ok(addr) = listener.local_addr() {
+                    replica.advertise = Some(format!("{scheme}://{addr}"));
+                }
+                early = Some(listener);
+            }
             let server = match Server::open(config).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -774,12 +858,15 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let listener = match tokio::net::TcpListener::bind(cli.listen).await {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("takedownd: cannot listen on {}: {e}", cli.listen);
-                    return ExitCode::FAILURE;
-                }
+            let listener = match early {
+                Some(l) => l,
+                None => match bind().await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("takedownd: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
             };
             if let Err(e) = ready::announce(&listener, cli.ready_file.as_deref()) {
                 eprintln!("takedownd: {e}");

@@ -429,7 +429,7 @@ impl Vault {
         if records.is_empty() {
             return Ok(());
         }
-        if records.len() % RECORD_LEN != 0 {
+        if !records.len().is_multiple_of(RECORD_LEN) {
             return Err(VaultError::Foreign {
                 problem: "is not a whole number of key records",
             });

@@ -191,15 +191,19 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer over a recovered journal and store.
     pub fn start(
-        journal: Journal,
-        head: ChainHead,
-        store: Store,
+        opened: OpenedState,
         clock: Arc<dyn Clock>,
         policy: Policy,
         channels: Channels,
         vault: Arc<Vault>,
         replica: Option<Arc<dyn Replicator>>,
     ) -> (Writer, WriterHandle) {
+        let OpenedState {
+            journal,
+            head,
+            store,
+            ..
+        } = opened;
         let (tx, rx) = mpsc::channel(4 * MAX_GROUP);
         let (durable_tx, durable) = watch::channel(head.seq);
         let (stall_tx, stall) = watch::channel(None);
