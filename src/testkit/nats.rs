@@ -191,6 +191,18 @@ impl NatsCluster {
         self.wait_ready(&[i]);
     }
 
+    /// Starts every killed node again at once (a cluster that lost them all needs a
+    /// quorum back before any is ready), and waits until they are all ready.
+    pub fn restart_all_killed(&mut self) {
+        let killed: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].child.is_none())
+            .collect();
+        for &i in &killed {
+            self.spawn(i);
+        }
+        self.wait_ready(&killed);
+    }
+
     /// Stops node `i` with SIGSTOP: its sockets stay open but it answers nothing,
     /// like a node that hangs.
     pub fn pause(&self, i: usize) {

@@ -43,6 +43,7 @@ mod public_intake;
 mod readme_grpcurl;
 mod ready_file;
 mod receipts;
+mod replication;
 mod report_cli;
 mod scoping;
 mod shutdown;
