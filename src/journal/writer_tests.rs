@@ -217,3 +217,36 @@ fn reopen_removes_segments_started_after_the_last_sync() {
     assert_eq!(head.seq, 20);
     assert!(verify(dir.path(), 20).ok);
 }
+
+#[test]
+fn cut_after_keeps_the_entries_up_to_seq_and_quarantines_the_rest() {
+    // Small segments, so that the cut spans a rotation: entries 5.. lie in several.
+    for (segment_max, keep) in [(u64::MAX, 4), (200, 4), (200, 0), (200, 9)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = JournalOptions {
+            segment_max_bytes: segment_max,
+        };
+        let written = write_journal(dir.path(), 9, segment_max);
+        let (mut journal, _) = Journal::open(dir.path(), options).expect("open");
+        let cut = journal.cut_after(keep).expect("cut");
+        assert_eq!(journal.head().seq, keep);
+        assert_eq!(read_all(dir.path(), 0, keep), written[..keep as usize]);
+        match cut {
+            None => assert_eq!(keep, 9, "nothing lies after the head"),
+            Some(cut) => {
+                assert_eq!((cut.first_seq, cut.last_seq), (keep + 1, 9));
+                let kept = std::fs::read(&cut.quarantined).expect("the quarantine file");
+                assert!(!kept.is_empty(), "the cut frames are kept");
+            }
+        }
+        // The journal takes the next entry at keep + 1, and reopens there.
+        let head = journal.head();
+        let mut next = entry(keep + 1);
+        seal(&mut next, keep + 1, &head.hash);
+        journal.append(&next).expect("append after the cut");
+        journal.sync().expect("sync");
+        let (_, reopened) = Journal::open(dir.path(), options).expect("reopen");
+        assert_eq!(reopened.seq, keep + 1);
+        assert!(verify(dir.path(), keep + 1).ok);
+    }
+}

@@ -587,3 +587,64 @@ fn unwrap(master: &XChaCha20Poly1305, subject: &Subject, rest: &[u8]) -> Option<
         .ok()?;
     key.try_into().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path, master: [u8; KEY_LEN]) -> Vault {
+        Vault::open(dir, master).expect("open the vault")
+    }
+
+    #[test]
+    fn a_new_vault_adopts_the_leaders_keys_and_reads_what_it_sealed() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let master = [7u8; KEY_LEN];
+        let leader = open(a.path(), master);
+        let subject = leader.subject(SubjectKind::Email, "Jane@Example.org");
+        let sealed = leader.seal(&subject, "Jane Doe", |_| false);
+        let mut records = leader.blind_record();
+        records.extend(leader.persist().expect("persist"));
+
+        let follower = open(b.path(), master);
+        follower.adopt(&records).expect("adopt");
+        assert_eq!(
+            follower.subject(SubjectKind::Email, "jane@example.org"),
+            subject
+        );
+        assert_eq!(follower.unseal(&sealed), "Jane Doe");
+        // What it adopted is on its disk: a reopened vault reads it too.
+        drop(follower);
+        assert_eq!(open(b.path(), master).unseal(&sealed), "Jane Doe");
+    }
+
+    #[test]
+    fn keys_wrapped_with_another_data_key_are_refused() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let leader = open(a.path(), [7u8; KEY_LEN]);
+        let subject = leader.subject(SubjectKind::Email, "jane@example.org");
+        leader.seal(&subject, "Jane Doe", |_| false);
+        let records = leader.persist().expect("persist");
+        let follower = open(b.path(), [8u8; KEY_LEN]);
+        assert!(matches!(
+            follower.adopt(&records),
+            Err(VaultError::Foreign { .. })
+        ));
+        assert!(!follower.has(&subject));
+    }
+
+    #[test]
+    fn a_vault_holding_keys_refuses_another_blind_index_key() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let master = [7u8; KEY_LEN];
+        let leader = open(a.path(), master);
+        let other = open(b.path(), master);
+        let s = other.subject(SubjectKind::Email, "x@example.org");
+        other.seal(&s, "x", |_| false);
+        other.persist().expect("persist");
+        assert!(matches!(
+            other.adopt(&leader.blind_record()),
+            Err(VaultError::Foreign { .. })
+        ));
+    }
+}

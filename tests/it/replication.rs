@@ -411,6 +411,28 @@ async fn a_standby_takes_over_from_a_killed_leader_with_every_acknowledged_claim
     assert!(!leads(&a2).await, "the old leader rejoins as a standby");
     let (seq, hash) = same_head(&b, &a2, &cast.admin).await;
     println!("both nodes verify to seq {seq}, head hash {hash}");
+
+    // Both read the claims alike, personal data included: the standby holds the
+    // leader's data keys.
+    let a2ch = channel(&a2).await;
+    for id in acked.values().take(5) {
+        let get = |ch: Channel| {
+            let (admin, id) = (cast.admin.clone(), id.clone());
+            async move {
+                ClaimServiceClient::new(authed(&ch, &admin))
+                    .get_claim(pb::GetClaimRequest { claim_id: id })
+                    .await
+                    .expect("GetClaim")
+                    .into_inner()
+            }
+        };
+        let (on_b, on_a2) = (get(bch.clone()).await, get(a2ch.clone()).await);
+        assert_eq!(on_b, on_a2, "claim {id} reads the same on both nodes");
+        assert!(
+            format!("{on_a2:?}").contains("Shen Chen"),
+            "the standby reads the notifier's name in clear: {on_a2:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
