@@ -165,6 +165,31 @@ fn describe() {
         Unit::Seconds,
         "How long one delivery attempt took, by channel."
     );
+    describe_gauge!(
+        "takedown_replication_role",
+        "With --replicate: 1 while this node leads (takes writes), 0 while it is a standby."
+    );
+    describe_gauge!(
+        "takedown_replication_lag_entries",
+        "With --replicate, on a standby: stream entries not yet appended here, as of the last batch followed."
+    );
+    describe_counter!(
+        "takedown_replication_followed_entries_total",
+        "With --replicate: entries appended from the stream as a standby."
+    );
+    describe_counter!(
+        "takedown_replication_lease_renewals_total",
+        "With --replicate: lease renewals that succeeded."
+    );
+    describe_counter!(
+        "takedown_replication_fenced_total",
+        "With --replicate: times this leader stopped taking writes because the stream refused its publish (by=stream) or its lease ran out unrenewed (by=lease)."
+    );
+    describe_histogram!(
+        "takedown_replication_publish_seconds",
+        Unit::Seconds,
+        "With --replicate: from publishing a synced group to JetStream's acknowledgement of all of it."
+    );
 }
 
 /// Counts one delivery attempt of `n` and how it ended; on delivery, observes how

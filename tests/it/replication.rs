@@ -108,10 +108,31 @@ impl Setup {
 
     /// Starts node `name` and waits until it serves (as leader or standby).
     async fn start(&self, name: &str, run: usize) -> Daemon {
+        self.start_with(name, run, &[]).await
+    }
+
+    async fn start_with(&self, name: &str, run: usize, extra: &[String]) -> Daemon {
         let log = self.dir.path().join(format!("{name}-{run}.log"));
-        Daemon::start(&self.data(name), &log, &self.args()).await
+        let mut args = self.args();
+        args.extend_from_slice(extra);
+        Daemon::start(&self.data(name), &log, &args).await
     }
 }
+
+/// `--metrics-listen` on a free port, and the port.
+fn metrics_flag() -> (Vec<String>, u16) {
+    let port = crate::common::daemon::free_port();
+    (
+        vec!["--metrics-listen".into(), format!("127.0.0.1:{port}")],
+        port,
+    )
+}
+
+fn metric(port: u16, series: &str) -> f64 {
+    crate::metrics::value(&crate::metrics::scrape(port), series).unwrap_or(0.0)
+}
+
+impl Setup {}
 
 async fn channel(d: &Daemon) -> Channel {
     Endpoint::from_shared(d.url())
@@ -316,8 +337,10 @@ async fn a_standby_takes_over_from_a_killed_leader_with_every_acknowledged_claim
     let setup = Setup::new(cluster);
     let mut a = setup.start("a", 1).await;
     wait_until_leads(&a).await;
-    let b = setup.start("b", 1).await;
+    let (flag, b_metrics) = metrics_flag();
+    let b = setup.start_with("b", 1, &flag).await;
     assert!(!leads(&b).await, "the second node must be a standby");
+    assert_eq!(metric(b_metrics, "takedown_replication_role"), 0.0);
     let cast = cast(&a, &setup.data("a")).await;
 
     // A standby refuses writes, naming the leader.
@@ -379,6 +402,9 @@ async fn a_standby_takes_over_from_a_killed_leader_with_every_acknowledged_claim
         unknown.len()
     );
     assert!(acked.len() > 8, "the writers got some claims acknowledged");
+    assert_eq!(metric(b_metrics, "takedown_replication_role"), 1.0);
+    assert!(metric(b_metrics, "takedown_replication_lease_renewals_total") >= 1.0);
+    assert!(metric(b_metrics, "takedown_replication_followed_entries_total") >= acked.len() as f64);
 
     // Every acknowledged claim is on the new leader.
     let held = all_claims(&bch, &cast.admin).await;
@@ -441,7 +467,8 @@ async fn a_paused_leader_is_fenced_and_acknowledges_nothing_after_the_takeover()
         return;
     };
     let setup = Setup::new(cluster);
-    let a = setup.start("a", 1).await;
+    let (flag, a_metrics) = metrics_flag();
+    let a = setup.start_with("a", 1, &flag).await;
     wait_until_leads(&a).await;
     let b = setup.start("b", 1).await;
     let cast = cast(&a, &setup.data("a")).await;
@@ -485,6 +512,15 @@ async fn a_paused_leader_is_fenced_and_acknowledges_nothing_after_the_takeover()
         .await
         .expect_err("the old leader takes no writes");
     assert_eq!(not_leader(&refused), Some(Some(b.url())), "{refused:?}");
+    assert_eq!(metric(a_metrics, "takedown_replication_role"), 0.0);
+    let fenced = metric(
+        a_metrics,
+        r#"takedown_replication_fenced_total{by="lease"}"#,
+    ) + metric(
+        a_metrics,
+        r#"takedown_replication_fenced_total{by="stream"}"#,
+    );
+    assert!(fenced >= 1.0, "the old leader counts how it was fenced");
     assert!(
         a.log_text().contains("stepped down"),
         "the old leader says it stepped down:\n{}",
