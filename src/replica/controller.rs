@@ -92,6 +92,12 @@ impl Controller {
                         }
                         Ok(Some((_, holder))) => {
                             self.lease = None;
+                            if self.link.leader().as_deref() != Some(holder.addr.as_str()) {
+                                tracing::info!(
+                                    leader = %holder.addr,
+                                    "standby: following the stream; writes go to the leader"
+                                );
+                            }
                             self.link.set_leader(Some(holder.addr));
                         }
                         Ok(None) => match self.link.try_take().await {
