@@ -683,3 +683,65 @@ async fn a_node_rejoining_with_an_unacknowledged_tail_cuts_it_and_follows() {
         "the cut claim was not kept anywhere"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_ran_alone_puts_its_journal_into_an_empty_stream_and_a_new_node_follows() {
+    let Some(cluster) = cluster_or_skip("replication") else {
+        return;
+    };
+    let setup = Setup::new(cluster);
+    // A single node, as by default (with the data key it will replicate with).
+    let alone = Daemon::start(
+        &setup.data("a"),
+        &setup.dir.path().join("alone.log"),
+        &[
+            "--data-key-file".to_string(),
+            setup.key.display().to_string(),
+        ],
+    )
+    .await;
+    let cast = cast(&alone, &setup.data("a")).await;
+    let ch = channel(&alone).await;
+    let mut filed = BTreeSet::new();
+    for i in 0..5 {
+        filed.insert(
+            file(&ch, &cast.claimant, &format!("alone-{i}"))
+                .await
+                .expect("file")
+                .id,
+        );
+    }
+    let (_, seq, hash) = verify(&ch, &cast.admin).await;
+    drop(ch);
+    drop(alone);
+
+    // Started with --replicate on an empty stream, it publishes its journal and leads.
+    let a = setup.start("a", 2).await;
+    wait_until_leads(&a).await;
+    assert!(
+        a.log_text()
+            .contains("putting this node's journal into the empty stream"),
+        "{}",
+        a.log_tail()
+    );
+    // A new, empty node builds everything from the stream: the same chain, the same
+    // claims, the personal data readable.
+    let b = setup.start("b", 1).await;
+    let (b_seq, b_hash) = same_head(&a, &b, &cast.admin).await;
+    assert_eq!((b_seq, b_hash), (seq, hash));
+    let bch = channel(&b).await;
+    assert_eq!(all_claims(&bch, &cast.admin).await, filed);
+    let id = filed.iter().next().expect("a claim").clone();
+    let claim = ClaimServiceClient::new(authed(&bch, &cast.admin))
+        .get_claim(pb::GetClaimRequest { claim_id: id })
+        .await
+        .expect("GetClaim on the new node")
+        .into_inner();
+    assert!(format!("{claim:?}").contains("Shen Chen"), "{claim:?}");
+    // And the leader takes writes, which the new node follows.
+    let more = file(&channel(&a).await, &cast.claimant, "replicated-1")
+        .await
+        .expect("a write after the move");
+    same_head(&a, &b, &cast.admin).await;
+    assert!(all_claims(&bch, &cast.admin).await.contains(&more.id));
+}
