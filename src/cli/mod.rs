@@ -127,7 +127,14 @@ pub fn main() -> ExitCode {
         );
         let mut cli = Cli::parse();
         cli.connection.addr = leader;
-        result = runtime.block_on(run(cli));
+        // A dead leader's lease names it until a standby takes over.
+        result = runtime.block_on(run(cli)).map_err(|e| match e {
+            CliError::Connect(m) => CliError::Connect(format!(
+                "{m} (a standby named it the leader; if a failover is under way, try again \
+                 in a few seconds)"
+            )),
+            e => e,
+        });
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -198,6 +198,13 @@ async fn takedownctl_writes_at_the_leader_of_a_replicated_pair_and_follows_a_fai
         if run.code == 0 {
             let created: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
             assert_eq!(created["principal"]["displayName"], "After failover");
+            eprintln!(
+                "ctl_replicated: a write went through {:?} after the leader was killed, \
+                 after {} refused tries; the last: {}",
+                started.elapsed(),
+                tries.len(),
+                tries.last().map_or("none", String::as_str)
+            );
             break;
         }
         tries.push(format!("exit {}: {}", run.code, run.stderr.trim()));
