@@ -1,5 +1,6 @@
-//! Where the server is and how to prove who we are: the address, the bearer token
-//! (flag, environment or file) and TLS, turned into clients of every service.
+//! Where the server is and how to prove who we are: the address (or the nodes of a
+//! replicated pair, of which the leader is preferred), the bearer token (flag,
+//! environment or file) and TLS, turned into clients of every service.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,6 +10,9 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Status};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use super::CliError;
 use crate::pb::{
@@ -20,6 +24,13 @@ use crate::pb::{
 /// Largest response accepted: a page of 500 claims fits many times over.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The health entry that only the leader of a replicated pair reports SERVING: a
+/// standby refuses writes there.
+const LEADER_HEALTH: &str = "takedown.v1.ClaimService";
+
+/// How long the health question to each node of a list may take.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
 // The connection flags, shared by every subcommand. (Plain comments here: a doc
 // comment would become the CLI's description.) The client's TLS variables are
 // `TAKEDOWNCTL_TLS_*`, not `TAKEDOWN_TLS_*`, so that a shell that also runs
@@ -27,7 +38,10 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Connection")]
 pub struct Connection {
-    /// The server: http://host:port for plaintext, https://host:port for TLS.
+    /// The server: http://host:port for plaintext, https://host:port for TLS. For a
+    /// replicated pair, the nodes separated by commas: the leader among those that
+    /// answer is used (else the first that answers, for reads), and a write refused by
+    /// a standby is sent again to the leader it names.
     #[arg(
         long,
         env = "TAKEDOWN_ADDR",
@@ -125,7 +139,10 @@ impl Connection {
     }
 
     fn tls(&self) -> Result<Option<ClientTlsConfig>, CliError> {
-        let wanted = self.addr.starts_with("https://")
+        let wanted = self
+            .addr
+            .split(',')
+            .any(|a| a.trim().starts_with("https://"))
             || self.tls_ca.is_some()
             || self.tls_cert.is_some()
             || self.tls_domain.is_some();
@@ -164,7 +181,63 @@ impl Connection {
             ),
             None => None,
         };
-        let mut addr = self.addr.clone();
+        let bearer = Bearer(bearer);
+        let addrs: Vec<&str> = self
+            .addr
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .collect();
+        let [addr] = addrs.as_slice() else {
+            return self.connect_to_leader(&addrs, bearer).await;
+        };
+        Ok(Clients {
+            channel: self.channel(addr).await?,
+            bearer,
+        })
+    }
+
+    /// Of several nodes, the one whose health says it leads; if none does (reads
+    /// work on a standby), the first that answers. Nodes that cannot be reached are
+    /// skipped; if none can, the error names each.
+    async fn connect_to_leader(&self, addrs: &[&str], bearer: Bearer) -> Result<Clients, CliError> {
+        if addrs.is_empty() {
+            return Err(CliError::Usage(
+                "--addr is empty; give the server as http://host:port, or the nodes of a \
+                 replicated pair separated by commas"
+                    .into(),
+            ));
+        }
+        let mut first_reachable = None;
+        let mut unreachable = Vec::new();
+        for addr in addrs {
+            let channel = match self.channel(addr).await {
+                Ok(c) => c,
+                Err(CliError::Connect(message)) => {
+                    unreachable.push(message);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if leads(&channel).await {
+                return Ok(Clients { channel, bearer });
+            }
+            first_reachable.get_or_insert(channel);
+        }
+        match first_reachable {
+            Some(channel) => Ok(Clients { channel, bearer }),
+            None => Err(CliError::Connect(format!(
+                "none of the {} servers of --addr could be reached: {}",
+                addrs.len(),
+                unreachable.join("; ")
+            ))),
+        }
+    }
+
+    /// A channel to one address (http:// added if it has no scheme, https:// with
+    /// --tls-ca).
+    async fn channel(&self, addr: &str) -> Result<Channel, CliError> {
+        let mut addr = addr.to_string();
         if !addr.contains("://") {
             let scheme = if self.tls_ca.is_some() {
                 "https"
@@ -185,7 +258,7 @@ impl Connection {
                 ))
             })?;
         }
-        let channel = endpoint.connect().await.map_err(|e| {
+        endpoint.connect().await.map_err(|e| {
             let mut message = format!("cannot reach {addr}: {e}");
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
@@ -196,12 +269,22 @@ impl Connection {
                 source = s.source();
             }
             CliError::Connect(message)
-        })?;
-        Ok(Clients {
-            channel,
-            bearer: Bearer(bearer),
         })
     }
+}
+
+/// True if the node behind `channel` says it takes writes: its ClaimService health
+/// entry is SERVING (a standby's is NOT_SERVING). A node that does not answer in time
+/// is not taken for the leader.
+async fn leads(channel: &Channel) -> bool {
+    let mut health = HealthClient::new(channel.clone());
+    let check = health.check(HealthCheckRequest {
+        service: LEADER_HEALTH.to_string(),
+    });
+    matches!(
+        tokio::time::timeout(HEALTH_TIMEOUT, check).await,
+        Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32
+    )
 }
 
 impl Clients {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use tonic::{Code, Status};
 
+use crate::api::status::{ERROR_DOMAIN, NOT_LEADER, NOT_LEADER_METADATA};
 pub use crate::grpc_code::code_name;
 use tonic_types::StatusExt;
 
@@ -46,6 +47,26 @@ pub fn exit_code(e: &CliError) -> ExitCode {
         CliError::Connect(_) => 3,
         CliError::AuditBroken { .. } | CliError::ProofFailed(_) => 4,
     })
+}
+
+/// The leader's address when a standby refused a write (UNAVAILABLE with ErrorInfo
+/// NOT_LEADER naming the leader): the write was not recorded, so it may be sent again
+/// there. `None` for any other error, or if the standby does not know the leader.
+pub fn leader_hint(e: &CliError) -> Option<String> {
+    let CliError::Status(status) = e else {
+        return None;
+    };
+    if status.code() != Code::Unavailable {
+        return None;
+    }
+    let info = status.get_details_error_info()?;
+    if info.reason != NOT_LEADER || info.domain != ERROR_DOMAIN {
+        return None;
+    }
+    info.metadata
+        .get(NOT_LEADER_METADATA)
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
 }
 
 /// Prints the error to stderr: the message, then one line per detail.

@@ -3,7 +3,8 @@
 //! notifications, exports, receipts), each a thin layer over the generated gRPC clients. Output is a table for people or the
 //! canonical protobuf JSON mapping for scripts ([`output`]); failures print the
 //! server's message (and every BadRequest field violation on its own line) and exit
-//! non-zero ([`failure`]).
+//! non-zero ([`failure`]). A write that a standby of a replicated pair refuses runs
+//! again at the leader the standby names ([`main`]).
 
 mod articles;
 mod audit;
@@ -113,7 +114,29 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let mut result = runtime.block_on(run(cli));
+    // A standby refuses a write before recording anything and names the leader: the
+    // same command line runs again there, a few hops at most (a hint can be stale
+    // while leadership moves).
+    for _ in 0..MAX_LEADER_HOPS {
+        let Some(leader) = result.as_ref().err().and_then(failure::leader_hint) else {
+            break;
+        };
+        eprintln!(
+            "takedownctl: the server is a standby and refused the write; following its hint to the leader at {leader}"
+        );
+        let mut cli = Cli::parse();
+        cli.connection.addr = leader;
+        // A dead leader's lease names it until a standby takes over.
+        result = runtime.block_on(run(cli)).map_err(|e| match e {
+            CliError::Connect(m) => CliError::Connect(format!(
+                "{m} (a standby named it the leader; if a failover is under way, try again \
+                 in a few seconds)"
+            )),
+            e => e,
+        });
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             failure::report(&e);
@@ -121,6 +144,9 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// How many times one command follows a standby's NOT_LEADER hint to the leader.
+const MAX_LEADER_HOPS: usize = 3;
 
 /// Runs one parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {

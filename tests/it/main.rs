@@ -16,6 +16,7 @@ mod complaints;
 mod connections;
 mod crash;
 mod ctl;
+mod ctl_replicated;
 mod data_folder;
 mod deadlines;
 mod disk_full;
