@@ -20,6 +20,9 @@ use crate::writer::WriterHandle;
 
 /// Entries per follow batch.
 const BATCH: usize = 512;
+/// How long a standby's head may stand still while the stream is ahead before its
+/// follower is started again.
+const STALL: Duration = Duration::from_secs(2);
 
 /// See the module docs.
 pub struct Controller {
@@ -47,6 +50,11 @@ impl Controller {
         let poll = (lease / 16).clamp(Duration::from_millis(50), Duration::from_millis(500));
         let renew_every = lease / 4;
         let mut follower: Option<JoinHandle<Result<(), String>>> = None;
+        // The follower's consumer can stall without an error (its NATS server went
+        // away mid-stream): restart it when the stream is ahead and the head has not
+        // moved for a while.
+        let mut watched: (u64, Instant) = (self.writer.durable_seq(), Instant::now());
+        let mut stream_checked = Instant::now();
         let mut last_warning: Option<Instant> = None;
         let mut warn = |what: &str, error: &dyn std::fmt::Display| {
             if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
@@ -71,6 +79,26 @@ impl Controller {
                     renew_every
                 }
                 Role::Standby => {
+                    let head = self.writer.durable_seq();
+                    if head != watched.0 {
+                        watched = (head, Instant::now());
+                    } else if watched.1.elapsed() > STALL && stream_checked.elapsed() > STALL {
+                        stream_checked = Instant::now();
+                        if let Ok((_, last)) = self.link.bounds().await
+                            && last > head
+                            && let Some(f) = follower.take()
+                        {
+                            tracing::warn!(
+                                head_seq = head,
+                                stream_last_seq = last,
+                                "following the stream stalled; starting it again"
+                            );
+                            metrics::gauge!("takedown_replication_lag_entries")
+                                .set((last - head) as f64);
+                            f.abort();
+                            watched = (head, Instant::now());
+                        }
+                    }
                     if follower.as_ref().is_none_or(|f| f.is_finished()) {
                         if let Some(f) = follower.take()
                             && let Ok(Err(e)) = f.await
@@ -155,9 +183,21 @@ impl Controller {
     }
 
     /// With the lease taken: appends what the stream holds beyond this node's journal,
-    /// then leads. On any failure the node stays a standby (keeping the lease, if it
-    /// still has it, to try again at the next round).
+    /// then leads. If that fails the node gives the lease up (so that another node,
+    /// or this one at its next round, can take it) and stays a standby.
     async fn take_over(&mut self, warn: &mut impl FnMut(&str, &dyn std::fmt::Display)) {
+        if !self.catch_up_and_lead(warn).await
+            && let Some(revision) = self.lease.take()
+        {
+            self.link.release(revision).await;
+        }
+    }
+
+    /// See [`Controller::take_over`]; false if this node does not lead.
+    async fn catch_up_and_lead(
+        &mut self,
+        warn: &mut impl FnMut(&str, &dyn std::fmt::Display),
+    ) -> bool {
         let started = Instant::now();
         tracing::info!(
             head_seq = self.writer.durable_seq(),
@@ -167,7 +207,10 @@ impl Controller {
         loop {
             let last = match self.link.bounds().await {
                 Ok((_, last)) => last,
-                Err(e) => return warn("could not read the stream's end", &e),
+                Err(e) => {
+                    warn("could not read the stream's end", &e);
+                    return false;
+                }
             };
             let head = self.writer.durable_seq();
             if head >= last {
@@ -179,28 +222,37 @@ impl Controller {
                 .await
             {
                 Ok(batch) => batch,
-                Err(e) => return warn("could not read the stream", &e),
+                Err(e) => {
+                    warn("could not read the stream", &e);
+                    return false;
+                }
             };
             if let Err(e) = self.writer.follow(batch).await {
-                return warn("could not append the stream's entries", &e);
+                warn("could not append the stream's entries", &e);
+                return false;
             }
             if renewed.elapsed() > self.link.config().lease / 4 {
                 self.renew(warn).await;
                 renewed = Instant::now();
                 if self.lease.is_none() {
-                    return;
+                    return false;
                 }
             }
         }
         // A fresh lease to start with.
-        let Some(revision) = self.lease else { return };
+        let Some(revision) = self.lease else {
+            return false;
+        };
         match self.link.renew(revision).await {
             Ok(Some(revision)) => self.lease = Some(revision),
             Ok(None) => {
                 self.lease = None;
-                return;
+                return false;
             }
-            Err(e) => return warn("could not renew the lease", &e),
+            Err(e) => {
+                warn("could not renew the lease", &e);
+                return false;
+            }
         }
         self.link.lead();
         tracing::info!(
@@ -208,6 +260,7 @@ impl Controller {
             catch_up_ms = started.elapsed().as_millis() as u64,
             "leading: this node holds the lease and takes writes"
         );
+        true
     }
 }
 

@@ -19,6 +19,36 @@ use crate::writer::{PublishFailure, Replicated, Replicator, WriteError};
 
 /// The key of the lease in its bucket.
 const LEASE_KEY: &str = "leader";
+/// How long a start waits for JetStream to set up the stream and the lease bucket.
+const SETUP_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The stream: every entry kept (the record of what was acknowledged), nothing
+/// deleted or purged.
+fn stream_config(config: &ReplicaConfig) -> stream::Config {
+    stream::Config {
+        name: config.stream.clone(),
+        subjects: vec![config.subject()],
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        retention: stream::RetentionPolicy::Limits,
+        deny_delete: true,
+        deny_purge: true,
+        allow_direct: true,
+        ..Default::default()
+    }
+}
+
+/// The lease bucket: one value, gone `lease` after its last write.
+fn lease_config(config: &ReplicaConfig) -> kv::Config {
+    kv::Config {
+        bucket: config.lease_bucket(),
+        history: 1,
+        max_age: config.lease,
+        storage: stream::StorageType::File,
+        num_replicas: config.replicas,
+        ..Default::default()
+    }
+}
 
 /// What a node is now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,35 +133,55 @@ impl Link {
             .map_err(|e| connect_err(e.to_string()))?;
         let mut js = jetstream::new(client);
         js.set_timeout(config.publish_timeout);
-        let stream = js
-            .get_or_create_stream(stream::Config {
-                name: config.stream.clone(),
-                subjects: vec![config.subject()],
-                storage: stream::StorageType::File,
-                num_replicas: config.replicas,
-                // The record of what was acknowledged: nothing leaves it.
-                retention: stream::RetentionPolicy::Limits,
-                deny_delete: true,
-                deny_purge: true,
-                allow_direct: true,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ReplicaError::js(format!("stream {}", config.stream), e))?;
-        let lease = match js.get_key_value(config.lease_bucket()).await {
-            Ok(lease) => lease,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: config.lease_bucket(),
-                    history: 1,
-                    max_age: config.lease,
-                    storage: stream::StorageType::File,
-                    num_replicas: config.replicas,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| ReplicaError::js(format!("bucket {}", config.lease_bucket()), e))?,
+        // A cluster that is just starting (or electing a meta leader) times requests
+        // out for a while: keep asking for a bounded time.
+        let deadline = Instant::now() + SETUP_PATIENCE;
+        let stream = loop {
+            match js.get_or_create_stream(stream_config(&config)).await {
+                Ok(stream) => break stream,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "JetStream did not set up the stream yet; asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(ReplicaError::js(format!("stream {}", config.stream), e)),
+            }
         };
+        let lease = loop {
+            let got = match js.get_key_value(config.lease_bucket()).await {
+                Ok(lease) => Ok(lease),
+                Err(_) => js
+                    .create_key_value(lease_config(&config))
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            match got {
+                Ok(lease) => break lease,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "JetStream did not set up the lease bucket yet; asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    return Err(ReplicaError::js(
+                        format!("bucket {}", config.lease_bucket()),
+                        e,
+                    ));
+                }
+            }
+        };
+        // The lease lasts what the bucket keeps a value, whatever this node was told:
+        // the bucket was made by the first node with its own --replicate-lease-secs.
+        let mut config = config;
+        if let Ok(status) = lease.status().await
+            && !status.max_age().is_zero()
+            && status.max_age() != config.lease
+        {
+            tracing::warn!(
+                bucket_secs = status.max_age().as_secs_f64(),
+                asked_secs = config.lease.as_secs_f64(),
+                "the lease bucket keeps a lease for another time than --replicate-lease-secs; using the bucket's (to change it, stop every node and delete the bucket)"
+            );
+            config.lease = status.max_age();
+        }
         let (role, _) = watch::channel(Role::Standby);
         metrics::gauge!("takedown_replication_role").set(0.0);
         Ok(Arc::new(Link {
@@ -211,7 +261,18 @@ impl Link {
             return Ok(out);
         }
         let mut messages = self.subscribe(from).await?;
-        while let Some(message) = messages.next().await {
+        let wait = self.config.publish_timeout;
+        loop {
+            let message = match tokio::time::timeout(wait, messages.next()).await {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(ReplicaError::js(
+                        format!("reading seq {from} to {to}"),
+                        format!("no message for {wait:?}"),
+                    ));
+                }
+            };
             let message = message.map_err(|e| ReplicaError::js("reading the stream", e))?;
             let seq = message
                 .info()
@@ -279,16 +340,31 @@ impl Link {
 
     /// Renews the lease held at `revision`: the new revision, or `None` if it was lost
     /// (another node holds it now).
+    ///
+    /// A renewal waits at most a quarter lease (a connection that just moved to
+    /// another NATS server must not make the lease run out while it waits). One that
+    /// timed out may still have been written: a later renewal at the old revision is
+    /// then refused, so a refusal is checked against who holds the lease now.
     pub async fn renew(&self, revision: u64) -> Result<Option<u64>, ReplicaError> {
         let sent = Instant::now();
-        match self.lease.update(LEASE_KEY, self.value(), revision).await {
-            Ok(revision) => {
+        let update = self.lease.update(LEASE_KEY, self.value(), revision);
+        match tokio::time::timeout(self.config.lease / 4, update).await {
+            Ok(Ok(revision)) => {
                 self.renewed(sent);
                 metrics::counter!("takedown_replication_lease_renewals_total").increment(1);
                 Ok(Some(revision))
             }
-            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
-            Err(e) => Err(ReplicaError::js("renewing the lease", e)),
+            Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                match self.holder().await? {
+                    Some((revision, holder)) if holder.node == self.me.node => Ok(Some(revision)),
+                    _ => Ok(None),
+                }
+            }
+            Ok(Err(e)) => Err(ReplicaError::js("renewing the lease", e)),
+            Err(_) => Err(ReplicaError::js(
+                "renewing the lease",
+                format!("no answer within {:?}", self.config.lease / 4),
+            )),
         }
     }
 
