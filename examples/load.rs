@@ -8,9 +8,19 @@
 //!     cargo build --release --bin takedownd && \
 //!       cargo run --release --example load -- --pinned 5
 //!
+//!     cargo build --release --bin takedownd && source scripts/tools.sh && \
+//!       cargo run --release --example load -- --replicated 3
+//!
 //! `--pinned` measures the release `takedownd` process (logs, allocator and all, as
 //! deployed) and a bare tonic server process, each on core 0, with the load on core 1,
 //! as grpc_bench does: the ratio is then comparable from run to run.
+//!
+//! `--replicated` measures durable `FileClaim` against a single-node release
+//! `takedownd` and against a release `takedownd` leading with `--replicate` on a fresh
+//! three-node NATS JetStream cluster (R3, the test kit's `NatsCluster`, so it needs
+//! `nats-server` from `scripts/tools.sh`) with a second `takedownd` following as a
+//! standby, the two modes in turn, three rounds each; it prints the medians and the
+//! replicated/local throughput ratio.
 //!
 //! The data folder is a temp dir on the same disk as the system temp folder; set
 //! TMPDIR to measure another disk.
@@ -18,6 +28,7 @@
 #[path = "support/daemon.rs"]
 mod daemon;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,15 +36,25 @@ use std::time::{Duration, Instant};
 use takedown::clock::SystemClock;
 use takedown::pb::{
     self, Role,
+    admin_service_client::AdminServiceClient,
     claim_service_client::ClaimServiceClient,
     claim_service_server::{ClaimService, ClaimServiceServer},
     publisher_service_client::PublisherServiceClient,
 };
+use takedown::testkit::nats::NatsCluster;
 use takedown::testkit::{Authed, Bearer, TestServer, authed, create_principal, fixtures};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 const CONCURRENCY: [usize; 3] = [1, 8, 64];
+
+/// Rounds of each mode in `--replicated`, alternated, of which the median is printed.
+const ROUNDS: usize = 3;
+
+/// Numbers each `file_claims` run, so that no run reuses another's request_ids: a
+/// reused request_id with the same notice is answered from the first answer, without
+/// a write.
+static FILE_RUN: AtomicU64 = AtomicU64::new(0);
 
 /// The bare server: same service, same messages, no storage, no auth.
 struct Echo {
@@ -190,12 +211,13 @@ async fn file_claims(
     secs: f64,
     with_request_id: bool,
 ) -> Figures {
+    let run = FILE_RUN.fetch_add(1, Ordering::Relaxed);
     measure(callers, secs, move |n| {
         let mut c = client.clone();
         async move {
             c.file_claim(pb::FileClaimRequest {
                 request_id: if with_request_id {
-                    format!("load-{n:032}")
+                    format!("load-{run:04}-{n:027}")
                 } else {
                     String::new()
                 },
@@ -344,6 +366,10 @@ fn main() {
             };
             runtime().block_on(echo_server(addr_file.into(), claim_file.into()));
         }
+        Some("--replicated") => {
+            let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+            runtime().block_on(replicated(secs));
+        }
         Some("--pinned") => {
             let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
             // The load on core 1; the servers go on core 0 (grpc_bench's setup).
@@ -383,21 +409,38 @@ async fn echo_server(addr_file: std::path::PathBuf, claim_file: std::path::PathB
         .expect("serve");
 }
 
-/// `load --pinned [secs]`: the release `takedownd` (durable, as deployed) and the bare
-/// server each on core 0, one measured at a time, the load on core 1; so the ratio to
-/// bare is comparable from run to run on a machine with other work on it.
-async fn pinned(secs: f64) {
-    let temp = tempfile::tempdir().expect("temp dir");
-    let data = temp.path().join("data");
-    let bin = daemon::takedownd_beside_me();
-    let mut d = daemon::Daemon::spawn(&bin, &data, &[], Some(0));
-    let channel = d.channel().await;
-    let admin = std::fs::read_to_string(data.join("admin.token")).expect("admin.token");
-    let (_, claimant) =
-        create_principal(&channel, admin.trim(), "claimant", &[Role::Claimant]).await;
-    let (_, publisher) =
-        create_principal(&channel, admin.trim(), "publisher", &[Role::Publisher]).await;
-    let mut pubc = PublisherServiceClient::new(authed(&channel, &publisher));
+/// Makes a claimant and a publisher on the `takedownd` serving `channel` (with the
+/// first admin's token from `data`), and the 100 articles the notices name; returns
+/// the claimant's ClaimService client and token. A replicating node makes its first
+/// admin only once it leads, so this waits (at most 60 s) until the token is there
+/// and the admin's first call succeeds.
+async fn prepare(channel: &Channel, data: &Path) -> (ClaimServiceClient<Authed>, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (admin, claimant) = loop {
+        let admin = std::fs::read_to_string(data.join("admin.token")).unwrap_or_default();
+        let admin = admin.trim();
+        let made = if admin.is_empty() {
+            Err(Status::unavailable("no admin.token yet"))
+        } else {
+            AdminServiceClient::new(authed(channel, admin))
+                .create_principal(pb::CreatePrincipalRequest {
+                    display_name: "claimant".into(),
+                    roles: vec![Role::Claimant as i32],
+                    ..Default::default()
+                })
+                .await
+        };
+        match made {
+            Ok(r) => break (admin.to_string(), r.into_inner().token),
+            Err(e) if Instant::now() > deadline => panic!(
+                "no first admin in {} after 60 s ({e}); see the server log beside it",
+                data.display()
+            ),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let (_, publisher) = create_principal(channel, &admin, "publisher", &[Role::Publisher]).await;
+    let mut pubc = PublisherServiceClient::new(authed(channel, &publisher));
     for i in 0..100 {
         pubc.upsert_article(pb::UpsertArticleRequest {
             article: Some(fixtures::article(
@@ -408,7 +451,196 @@ async fn pinned(secs: f64) {
         .await
         .expect("article");
     }
-    let claims = ClaimServiceClient::new(authed(&channel, &claimant));
+    (
+        ClaimServiceClient::new(authed(channel, &claimant)),
+        claimant,
+    )
+}
+
+/// The median of each figure over a mode's rounds.
+struct Medians {
+    rate: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+impl Medians {
+    fn of(runs: &[Figures]) -> Medians {
+        let mut rates: Vec<f64> = runs.iter().map(Figures::rate).collect();
+        rates.sort_by(f64::total_cmp);
+        let mid = |f: fn(&Figures) -> u64| {
+            let mut v: Vec<u64> = runs.iter().map(f).collect();
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        Medians {
+            rate: rates[rates.len() / 2],
+            p50_us: mid(|f| f.p50_us),
+            p99_us: mid(|f| f.p99_us),
+        }
+    }
+}
+
+/// `load --replicated [secs]`: durable FileClaim against a single-node release
+/// `takedownd` and against one leading a replicated pair on a fresh three-node
+/// JetStream cluster, in turn; see the module docs.
+async fn replicated(secs: f64) {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let bin = daemon::takedownd_beside_me();
+    // Every replicating node seals personal data with the same data key.
+    let key = temp.path().join("data.key");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key)
+            .expect("create the data key file");
+        writeln!(file, "{}", hex::encode(rand::random::<[u8; 32]>())).expect("write the key");
+    }
+
+    let local_data = temp.path().join("local");
+    let mut local = daemon::Daemon::spawn(&bin, &local_data, &[], None);
+    let local_channel = local.channel().await;
+    let (local_claims, _) = prepare(&local_channel, &local_data).await;
+
+    // Started from this thread, which lives as long as the run: the servers get
+    // SIGKILL when the thread that started them ends.
+    let nats = NatsCluster::start(3);
+    let urls = nats.urls();
+    let key_arg = key.to_str().expect("a UTF-8 temp path");
+    let flags = [
+        "--replicate",
+        &urls,
+        "--replicate-replicas",
+        "3",
+        "--data-key-file",
+        key_arg,
+    ];
+    let leader_data = temp.path().join("leader");
+    let mut leader = daemon::Daemon::spawn(&bin, &leader_data, &flags, None);
+    let leader_channel = leader.channel().await;
+    let (repl_claims, claimant) = prepare(&leader_channel, &leader_data).await;
+    // The standby starts once the leader holds the lease (it made the first admin),
+    // so it follows.
+    let standby_data = temp.path().join("standby");
+    let mut standby = daemon::Daemon::spawn(&bin, &standby_data, &flags, None);
+    let standby_channel = standby.channel().await;
+
+    println!(
+        "takedown load benchmark, replicated: durable FileClaim, {secs} s per measurement, \
+         {ROUNDS} rounds of each mode in turn (local, replicated, local, ...), medians"
+    );
+    println!(
+        "local: one takedownd; replicated: a takedownd leading with --replicate on a \
+         3-node NATS JetStream cluster (R3) on loopback, a second one following as a standby"
+    );
+    println!(
+        "{:<11} {:>7} {:>9} {:>9} {:>9} {:>17}   req/s per round",
+        "mode", "callers", "req/s", "p50 us", "p99 us", "replicated/local"
+    );
+    for &callers in &CONCURRENCY {
+        let (mut local_runs, mut repl_runs) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            local_runs.push(file_claims(local_claims.clone(), callers, secs, true).await);
+            repl_runs.push(file_claims(repl_claims.clone(), callers, secs, true).await);
+        }
+        let (l, r) = (Medians::of(&local_runs), Medians::of(&repl_runs));
+        let rounds = |runs: &[Figures]| {
+            runs.iter()
+                .map(|f| format!("{:.0}", f.rate()))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        println!(
+            "{:<11} {callers:>7} {:>9.0} {:>9} {:>9} {:>17}   {}",
+            "local",
+            l.rate,
+            l.p50_us,
+            l.p99_us,
+            "",
+            rounds(&local_runs)
+        );
+        println!(
+            "{:<11} {callers:>7} {:>9.0} {:>9} {:>9} {:>16.1}%   {}",
+            "replicated",
+            r.rate,
+            r.p50_us,
+            r.p99_us,
+            100.0 * r.rate / l.rate,
+            rounds(&repl_runs)
+        );
+    }
+
+    // The cluster is as deployed: the standby follows (the leader's newest claim is
+    // readable there) and each NATS node holds its own copy of the stream.
+    let newest = repl_claims
+        .clone()
+        .file_claim(pb::FileClaimRequest {
+            request_id: "load-replicated-last".into(),
+            claim: Some(notice("a-0")),
+        })
+        .await
+        .expect("a last claim on the leader")
+        .into_inner()
+        .claim
+        .expect("claim")
+        .id;
+    let mut on_standby = ClaimServiceClient::new(authed(&standby_channel, &claimant));
+    let asked = Instant::now();
+    let followed = loop {
+        let read = on_standby
+            .get_claim(pb::GetClaimRequest {
+                claim_id: newest.clone(),
+            })
+            .await;
+        if read.is_ok() || asked.elapsed() > Duration::from_secs(30) {
+            break read.map(|_| asked.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    match followed {
+        Ok(after) => println!(
+            "standby: the leader's newest claim readable there {} ms after its answer",
+            after.as_millis()
+        ),
+        Err(e) => println!("standby: the leader's newest claim not readable after 30 s: {e}"),
+    }
+    for i in 0..3 {
+        match nats.stream_state(i, "takedown-journal") {
+            Some(s) => println!(
+                "NATS node {i}: {} entries in its copy of the stream, last seq {}",
+                s.messages, s.last_seq
+            ),
+            None => println!("NATS node {i}: no copy of the stream reported"),
+        }
+    }
+    println!(
+        "peak RSS: local {:.0} MiB, leader {:.0} MiB, standby {:.0} MiB",
+        local.peak_rss_mib(),
+        leader.peak_rss_mib(),
+        standby.peak_rss_mib()
+    );
+    drop((local_channel, leader_channel, standby_channel));
+    drop((local_claims, repl_claims, on_standby));
+    standby.stop();
+    leader.stop();
+    local.stop();
+    drop(nats);
+}
+
+/// `load --pinned [secs]`: the release `takedownd` (durable, as deployed) and the bare
+/// server each on core 0, one measured at a time, the load on core 1; so the ratio to
+/// bare is comparable from run to run on a machine with other work on it.
+async fn pinned(secs: f64) {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data = temp.path().join("data");
+    let bin = daemon::takedownd_beside_me();
+    let mut d = daemon::Daemon::spawn(&bin, &data, &[], Some(0));
+    let channel = d.channel().await;
+    let (claims, _) = prepare(&channel, &data).await;
     let sample = claims
         .clone()
         .file_claim(pb::FileClaimRequest {
