@@ -108,7 +108,7 @@ pub(super) trait Job: Send {
     /// events it gave rise to.
     fn execute(&mut self, cx: &Exec<'_>) -> Vec<pb::JournalEntry>;
     /// The leader's entries, if this job appends them (a standby's follow), taken once.
-    fn take_replicated(&mut self) -> Option<Vec<super::replicated::Replicated>> {
+    fn take_replicated(&mut self) -> Option<Vec<Replicated>> {
         None
     }
     /// Keeps the outcome of appending what `take_replicated` gave.
@@ -150,5 +150,23 @@ impl<C: WriteCommand> Job for Queued<C> {
             (None, None) => Err(WriteError::Stopped),
         };
         let _ = self.reply.send(answer);
+    }
+}
+
+/// One entry as the stream holds it, decoded, with its bytes and the key records that
+/// came with it.
+#[derive(Debug, Clone)]
+pub struct Replicated {
+    pub entry: pb::JournalEntry,
+    /// The entry's bytes as published (its journal record's payload).
+    pub payload: Vec<u8>,
+    /// Key-store records (`pdata::Vault::adopt`).
+    pub keys: Vec<u8>,
+}
+
+impl Replicated {
+    /// The entry's seq.
+    pub fn seq(&self) -> u64 {
+        self.entry.audit.as_ref().map_or(0, |a| a.seq)
     }
 }

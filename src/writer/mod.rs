@@ -30,12 +30,12 @@ use crate::journal::{self, ChainHead, Journal};
 use crate::pdata::{self, Vault};
 use crate::store::{Store, StoreError};
 
-pub use command::{Exec, Executed, WriteCommand};
+pub use command::{Exec, Executed, Replicated, WriteCommand};
 pub use recovery::{
     OpenedState, RecoveryError, journal_dir, open_state, open_state_unreplayed, rebuild, replay,
     sled_dir,
 };
-pub use replicated::{PublishFailure, Replicated, Replicator};
+pub use replicated::{PublishFailure, Replicator};
 
 /// Most commands committed in one group.
 const MAX_GROUP: usize = 512;

@@ -7,7 +7,7 @@
 
 use tokio::sync::oneshot;
 
-use super::command::{Exec, Job};
+use super::command::{Exec, Job, Replicated};
 use super::{Loop, WriteError, stall};
 use crate::journal::{self, ChainHead};
 use crate::pb;
@@ -31,24 +31,6 @@ pub trait Replicator: Send + Sync {
     /// Publishes a synced group (entries `first..` in order, with the key records the
     /// group made) and waits until the stream has stored every entry on a quorum.
     fn publish(&self, entries: &[pb::JournalEntry], keys: Vec<u8>) -> Result<(), PublishFailure>;
-}
-
-/// One entry as the stream holds it, decoded, with its bytes and the key records that
-/// came with it.
-#[derive(Debug, Clone)]
-pub struct Replicated {
-    pub entry: pb::JournalEntry,
-    /// The entry's bytes as published (its journal record's payload).
-    pub payload: Vec<u8>,
-    /// Key-store records (`pdata::Vault::adopt`).
-    pub keys: Vec<u8>,
-}
-
-impl Replicated {
-    /// The entry's seq.
-    pub fn seq(&self) -> u64 {
-        self.entry.audit.as_ref().map_or(0, |a| a.seq)
-    }
 }
 
 /// A batch of the leader's entries to append, queued with the commands.
