@@ -760,3 +760,55 @@ async fn a_node_that_ran_alone_puts_its_journal_into_an_empty_stream_and_a_new_n
     same_head(&a, &b, &cast.admin).await;
     assert!(all_claims(&bch, &cast.admin).await.contains(&more.id));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_whose_acknowledged_entries_the_stream_does_not_hold_refuses_to_start() {
+    let Some(cluster) = cluster_or_skip("replication") else {
+        return;
+    };
+    let setup = Setup::new(cluster);
+    let mut a = setup.start("a", 1).await;
+    wait_until_leads(&a).await;
+    let cast = cast(&a, &setup.data("a")).await;
+    file(&channel(&a).await, &cast.claimant, "a-1")
+        .await
+        .expect("file");
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(WAIT).await.is_some_and(|s| s.success()));
+
+    // The stream is deleted and another history grows in its place.
+    let client = async_nats::connect(setup.cluster.url(0))
+        .await
+        .expect("connect to NATS");
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream(STREAM).await.expect("delete the stream");
+    js.delete_key_value(format!("{STREAM}-lease"))
+        .await
+        .expect("delete the lease bucket");
+    let b = setup.start("b", 1).await;
+    wait_until_leads(&b).await;
+    let admin_b = Daemon::admin_token(&setup.data("b"));
+    let bch = channel(&b).await;
+    for i in 0..20 {
+        create_principal(&bch, &admin_b, &format!("desk {i}"), &[Role::Reviewer]).await;
+    }
+
+    // The old node's acknowledged entries are not the stream's: it refuses to start,
+    // and says why, changing nothing.
+    let mut a2 = Daemon::spawn(
+        &setup.data("a"),
+        &setup.dir.path().join("a-2.log"),
+        &setup.args(),
+    );
+    let status = a2.wait_exit(WAIT).await.expect("the node exits");
+    assert!(!status.success());
+    let log = a2.log_text();
+    assert!(
+        log.contains("an entry both acknowledged: they are not the same record"),
+        "{log}"
+    );
+    assert!(
+        !setup.data("a").join("journal").join("quarantine").exists(),
+        "nothing was cut"
+    );
+}
