@@ -276,28 +276,24 @@ impl Loop {
             }
             // sled met an I/O error (perhaps on a read, before any write): stall on it
             // now, so that health says so and sled is reopened once the disk has room.
-            if let Some(fault) = self.store.take_fault() {
-                let failure = stall::Failure::from(fault);
+            // A failure before anything was journaled leaves writes merely paused; one
+            // while committing leaves the group's outcome unknown.
+            let failed = if let Some(fault) = self.store.take_fault() {
+                Some((stall::Failure::from(fault), false))
+            } else if let Err(failure) = self.follow_jobs(&mut jobs) {
+                Some((failure, false))
+            } else if let Err(failure) = self.commit(&mut jobs) {
+                Some((failure, true))
+            } else {
+                None
+            };
+            if let Some((failure, committing)) = failed {
                 for job in jobs.drain(..) {
-                    job.answer(Some(failure.paused()));
-                }
-                if let stall::Flow::Closed = self.stall(&mut rx, failure) {
-                    break;
-                }
-                continue;
-            }
-            if let Err(failure) = self.follow_jobs(&mut jobs) {
-                for job in jobs.drain(..) {
-                    job.answer(Some(failure.paused()));
-                }
-                if let stall::Flow::Closed = self.stall(&mut rx, failure) {
-                    break;
-                }
-                continue;
-            }
-            if let Err(failure) = self.commit(&mut jobs) {
-                for job in jobs.drain(..) {
-                    job.answer(Some(failure.outcome_unknown()));
+                    job.answer(Some(if committing {
+                        failure.outcome_unknown()
+                    } else {
+                        failure.paused()
+                    }));
                 }
                 if let stall::Flow::Closed = self.stall(&mut rx, failure) {
                     break;
