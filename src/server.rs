@@ -263,29 +263,27 @@ async fn bootstrap_admin(
     data_dir: &DataDir,
     handle: &writer::WriterHandle,
 ) -> Result<(), ServerError> {
+    if store
+        .has_principals()
+        .map_err(|e| ServerError::Bootstrap(e.to_string()))?
     {
-        if store
-            .has_principals()
-            .map_err(|e| ServerError::Bootstrap(e.to_string()))?
-        {
-            return Ok(());
-        }
-        let token = auth::new_token();
-        data_dir
-            .write_admin_token(&token)
-            .map_err(|source| ServerError::AdminToken {
-                path: data_dir.admin_token().display().to_string(),
-                source,
-            })?;
-        create_admin(handle, "admin", &token)
-            .await
-            .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
-        tracing::info!(
-            path = %data_dir.admin_token().display(),
-            "created the first admin principal; its token is in this file"
-        );
-        Ok(())
+        return Ok(());
     }
+    let token = auth::new_token();
+    data_dir
+        .write_admin_token(&token)
+        .map_err(|source| ServerError::AdminToken {
+            path: data_dir.admin_token().display().to_string(),
+            source,
+        })?;
+    create_admin(handle, "admin", &token)
+        .await
+        .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+    tracing::info!(
+        path = %data_dir.admin_token().display(),
+        "created the first admin principal; its token is in this file"
+    );
+    Ok(())
 }
 
 impl Server {
