@@ -426,7 +426,7 @@ impl Link {
 
     /// Publishes `entries` in order, each with its key records (`keys[i]`, or none),
     /// each expecting the stream to end just before it, and waits for every ack.
-    pub(super) async fn publish_entries(
+    pub async fn publish_entries(
         &self,
         entries: &[pb::JournalEntry],
         keys: Vec<Vec<u8>>,

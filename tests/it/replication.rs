@@ -812,3 +812,69 @@ async fn a_node_whose_acknowledged_entries_the_stream_does_not_hold_refuses_to_s
         "nothing was cut"
     );
 }
+
+/// Entries `from..=to` of a chain, sealed as the writer seals them.
+fn sealed(from: u64, to: u64, prev: [u8; 32], actor: &str) -> (Vec<pb::JournalEntry>, [u8; 32]) {
+    let mut prev = prev;
+    let entries = (from..=to)
+        .map(|seq| {
+            let mut entry = pb::JournalEntry {
+                audit: Some(pb::AuditEntry {
+                    actor: actor.to_string(),
+                    action: "CreatePrincipal".to_string(),
+                    ..Default::default()
+                }),
+                records: Vec::new(),
+            };
+            prev = takedown::journal::seal(&mut entry, seq, &prev);
+            entry
+        })
+        .collect();
+    (entries, prev)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_stream_refuses_a_publish_that_does_not_extend_its_end() {
+    use takedown::replica::{Link, ReplicaConfig};
+    use takedown::writer::PublishFailure;
+    let Some(cluster) = cluster_or_skip("replication") else {
+        return;
+    };
+    let config = ReplicaConfig {
+        urls: cluster.urls(),
+        stream: "fence-test".into(),
+        replicas: 3,
+        lease: Duration::from_secs(2),
+        advertise: None,
+        creds: None,
+        publish_timeout: Duration::from_secs(5),
+    };
+    // Two nodes that both saw the stream end at seq 2.
+    let old = Link::connect(config.clone(), "http://old".into())
+        .await
+        .expect("connect");
+    let new = Link::connect(config, "http://new".into())
+        .await
+        .expect("connect");
+    let (common, head) = sealed(1, 2, takedown::journal::GENESIS, "system");
+    old.publish_entries(&common, Vec::new())
+        .await
+        .expect("the first entries");
+    // The new leader appends seq 3 and 4.
+    let (theirs, _) = sealed(3, 4, head, "new leader");
+    new.publish_entries(&theirs, Vec::new())
+        .await
+        .expect("the new leader appends");
+    // The old leader, which did not see them, cannot append its own seq 3.
+    let (ours, _) = sealed(3, 3, head, "old leader");
+    let refused = old.publish_entries(&ours, Vec::new()).await;
+    assert!(
+        matches!(refused, Err(PublishFailure::Refused { .. })),
+        "the stale publish must be refused: {refused:?}"
+    );
+    // The stream holds the new leader's entries at 3 and 4, and nothing after.
+    let (_, last) = old.bounds().await.expect("bounds");
+    assert_eq!(last, 4);
+    let at_3 = old.get(3).await.expect("get").expect("seq 3");
+    assert_eq!(at_3.entry, theirs[0]);
+}
