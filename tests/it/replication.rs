@@ -182,6 +182,7 @@ async fn wait_until_leads(d: &Daemon) {
 struct Cast {
     admin: String,
     claimant: String,
+    publisher: String,
 }
 
 async fn cast(leader: &Daemon, data: &Path) -> Cast {
@@ -200,7 +201,11 @@ async fn cast(leader: &Daemon, data: &Path) -> Cast {
         .await
         .expect("register an article");
     }
-    Cast { admin, claimant }
+    Cast {
+        admin,
+        claimant,
+        publisher,
+    }
 }
 
 fn article_ids() -> Vec<String> {
@@ -877,4 +882,71 @@ async fn the_stream_refuses_a_publish_that_does_not_extend_its_end() {
     assert_eq!(last, 4);
     let at_3 = old.get(3).await.expect("get").expect("seq 3");
     assert_eq!(at_3.entry, theirs[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_serves_the_audit_log_and_streams_the_leaders_events() {
+    use takedown::pb::audit_service_client::AuditServiceClient;
+    let Some(cluster) = cluster_or_skip("replication") else {
+        return;
+    };
+    let setup = Setup::new(cluster);
+    let a = setup.start("a", 1).await;
+    wait_until_leads(&a).await;
+    let b = setup.start("b", 1).await;
+    let cast = cast(&a, &setup.data("a")).await;
+    let (head, _) = same_head(&a, &b, &cast.admin).await;
+    let (ach, bch) = (channel(&a).await, channel(&b).await);
+
+    // A CMS following events on the standby sees the leader's new entries.
+    let mut events = PublisherServiceClient::new(authed(&bch, &cast.publisher))
+        .watch_events(pb::WatchEventsRequest {
+            after_seq: head,
+            actions: vec!["FileClaim".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("WatchEvents on the standby")
+        .into_inner();
+    let mut filed = Vec::new();
+    for i in 0..3 {
+        filed.push(
+            file(&ach, &cast.claimant, &format!("watched-{i}"))
+                .await
+                .expect("file")
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    while seen.len() < filed.len() {
+        let message = tokio::time::timeout(WAIT, events.message())
+            .await
+            .expect("the standby streams the leader's entries in time")
+            .expect("the stream goes on")
+            .expect("the stream does not end");
+        if let Some(entry) = message.entry {
+            seen.push(entry.claim_id);
+        }
+    }
+    assert_eq!(seen, filed, "the leader's FileClaims, in order");
+
+    // The audit entries of a claim read the same on both nodes.
+    let list = |ch: Channel, claim_id: String| {
+        let admin = cast.admin.clone();
+        async move {
+            AuditServiceClient::new(authed(&ch, &admin))
+                .list_audit_entries(pb::ListAuditEntriesRequest {
+                    claim_id,
+                    ..Default::default()
+                })
+                .await
+                .expect("ListAuditEntries")
+                .into_inner()
+                .entries
+        }
+    };
+    let on_a = list(ach.clone(), filed[0].clone()).await;
+    let on_b = list(bch.clone(), filed[0].clone()).await;
+    assert!(!on_a.is_empty());
+    assert_eq!(on_a, on_b);
 }
