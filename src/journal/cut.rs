@@ -7,13 +7,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::JournalError;
 use super::scan::{Cursor, Step};
 use super::segment::{list_segments, sync_dir};
-use super::tail::QUARANTINE_DIR;
+use super::tail::{io_err, quarantine_dir};
 
 /// What a cut removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,14 +107,7 @@ pub(super) fn cut_after(dir: &Path, seq: u64, head_seq: u64) -> Result<Option<Cu
 }
 
 fn quarantine_path(dir: &Path, first: u64, last: u64) -> Result<PathBuf, JournalError> {
-    let folder = dir.join(QUARANTINE_DIR);
-    if !folder.is_dir() {
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&folder)
-            .map_err(io_err("create folder", &folder))?;
-        sync_dir(dir)?;
-    }
+    let folder = quarantine_dir(dir)?;
     let mut n = 0u32;
     loop {
         let name = match n {
@@ -126,14 +119,5 @@ fn quarantine_path(dir: &Path, first: u64, last: u64) -> Result<PathBuf, Journal
             return Ok(path);
         }
         n += 1;
-    }
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> JournalError {
-    let path = path.to_path_buf();
-    move |source| JournalError::Io {
-        action,
-        path,
-        source,
     }
 }

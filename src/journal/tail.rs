@@ -124,14 +124,7 @@ pub(super) fn cut_torn_tail(fault: Fault, applied_seq: u64) -> Result<TornTail, 
 /// and syncs it and its folder; returns its path.
 fn quarantine(segment: &File, fault: &Fault, file_len: u64) -> Result<PathBuf, JournalError> {
     let journal_dir = fault.segment.path.parent().unwrap_or(Path::new("."));
-    let dir = journal_dir.join(QUARANTINE_DIR);
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(io_err("create folder", &dir))?;
-        sync_dir(journal_dir)?;
-    }
+    let dir = quarantine_dir(journal_dir)?;
     let stem = fault
         .segment
         .path
@@ -175,7 +168,24 @@ fn quarantine(segment: &File, fault: &Fault, file_len: u64) -> Result<PathBuf, J
     Ok(path)
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> JournalError {
+/// The quarantine folder of `journal_dir`, made (0700, the journal folder synced) if
+/// missing.
+pub(super) fn quarantine_dir(journal_dir: &Path) -> Result<PathBuf, JournalError> {
+    let dir = journal_dir.join(QUARANTINE_DIR);
+    if !dir.is_dir() {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io_err("create folder", &dir))?;
+        sync_dir(journal_dir)?;
+    }
+    Ok(dir)
+}
+
+pub(super) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> JournalError {
     let path = path.to_path_buf();
     move |source| JournalError::Io {
         action,
